@@ -1,0 +1,186 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+)
+
+// UsersCollection holds the accounts; the profile resource is their public
+// face. Fields beyond the profile schema (the password hash) never leave it.
+const UsersCollection = "users"
+
+// Account fields beyond the profile schema.
+const (
+	fieldUsername     = "username"
+	fieldPasswordHash = "password_hash"
+	fieldLevel        = "level"
+	fieldBalance      = "balance"
+)
+
+var usernamePattern = regexp.MustCompile(`^[a-z0-9_]{4,32}$`)
+
+// Password length bounds, in characters (NIST SP 800-63B: at least 8, long
+// passphrases welcome, never truncated).
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 128
+)
+
+// PasswordHasher hashes and verifies passwords (crypto.Hasher).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, password string) error
+}
+
+// Accounts authenticates users by password and creates the bootstrap user.
+type Accounts struct {
+	store  Store
+	hasher PasswordHasher
+	cache  *CredentialCache
+	now    func() time.Time
+}
+
+// NewAccounts builds the account service. cache may be nil (no caching).
+func NewAccounts(store Store, hasher PasswordHasher, cache *CredentialCache, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{store: store, hasher: hasher, cache: cache, now: now}
+}
+
+// ValidateCredentials checks a new username and password against the rules
+// of the contract.
+func ValidateCredentials(username, password string) error {
+	if !usernamePattern.MatchString(username) {
+		return Errorf(EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
+	}
+	n := utf8.RuneCountInString(password)
+	if !utf8.ValidString(password) || n < MinPasswordLen || n > MaxPasswordLen {
+		return Errorf(EVALUE, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	if password == username {
+		return Errorf(EVALUE, "password cannot be the username")
+	}
+	return nil
+}
+
+// Bootstrap creates a level-0 user when none exists. It reports whether it
+// created one. A taken username is an error: the operator must pick another
+// or promote that user with the CLI.
+func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bool, error) {
+	found, err := a.store.Find(ctx, UsersCollection, Query{
+		Conditions: []Condition{{Path: fieldLevel, Op: Equals, Value: int64(0)}},
+		SortPath:   FieldID, Limit: 1,
+	})
+	if err != nil {
+		return false, err
+	}
+	if len(found) > 0 {
+		return false, nil
+	}
+	if err := ValidateCredentials(username, password); err != nil {
+		return false, fmt.Errorf("bootstrap user: %s", ErrorMessage(err))
+	}
+	_, err = a.Create(ctx, username, password, 0)
+	var dup *DuplicateError
+	if errors.As(err, &dup) {
+		return false, fmt.Errorf("bootstrap user: username %s is taken by a user of another level", username)
+	}
+	return err == nil, err
+}
+
+// Create stores a new user with the given level and returns its id.
+func (a *Accounts) Create(ctx context.Context, username, password string, level int) (string, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	doc := Document{
+		FieldID:           NewID(now),
+		fieldUsername:     username,
+		fieldPasswordHash: hash,
+		fieldLevel:        int64(level),
+		fieldBalance:      int64(0),
+		FieldCreatedAt:    FormatTime(now),
+		FieldUpdatedAt:    FormatTime(now),
+	}
+	if err := a.store.Insert(ctx, UsersCollection, doc); err != nil {
+		return "", err
+	}
+	return doc[FieldID].(string), nil
+}
+
+func (a *Accounts) findByUsername(ctx context.Context, username string) (Document, error) {
+	docs, err := a.store.Find(ctx, UsersCollection, Query{
+		Conditions: []Condition{{Path: fieldUsername, Op: Equals, Value: username}},
+		SortPath:   FieldID, Limit: 1,
+	})
+	if err != nil || len(docs) == 0 {
+		return nil, err
+	}
+	return docs[0], nil
+}
+
+// errBadCredentials is one answer for unknown users and wrong passwords.
+func errBadCredentials() error {
+	return Errorf(EAUTHENTICATION, "invalid username or password")
+}
+
+// Authenticate checks a username and password and returns the principal
+// with the user's current level. Unknown users and wrong passwords get the
+// same error after the same work. A verified pair is remembered for a short
+// time (keyed by a keyed hash, tied to the stored hash) so that a console
+// making many calls pays argon2id once; the user is still read on every call,
+// so a level change, password change or deletion applies at once.
+func (a *Accounts) Authenticate(ctx context.Context, username, password string) (Principal, error) {
+	if len(username) > 64 || len(password) > 4*MaxPasswordLen {
+		return Principal{}, errBadCredentials()
+	}
+	user, err := a.findByUsername(ctx, username)
+	if err != nil {
+		return Principal{}, err
+	}
+	if user == nil {
+		if err := a.hasher.VerifyDummy(ctx, password); err != nil {
+			return Principal{}, err
+		}
+		return Principal{}, errBadCredentials()
+	}
+	stored := stringOf(user[fieldPasswordHash])
+	key := a.cache.key(username, password)
+	if !a.cache.hit(key, stored, a.now()) {
+		ok, rehash, err := a.hasher.Verify(ctx, stored, password)
+		if err != nil {
+			return Principal{}, err
+		}
+		if !ok {
+			return Principal{}, errBadCredentials()
+		}
+		if rehash {
+			stored, err = a.upgradeHash(ctx, user, password)
+			if err != nil {
+				return Principal{}, err
+			}
+		}
+		a.cache.put(key, stored, a.now())
+	}
+	level, _ := toInt(user[fieldLevel])
+	return Principal{UserID: stringOf(user[FieldID]), Username: username, Level: int(level)}, nil
+}
+
+// upgradeHash replaces a legacy or weaker hash after a successful login.
+func (a *Accounts) upgradeHash(ctx context.Context, user Document, password string) (string, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return "", err
+	}
+	_, err = a.store.Update(ctx, UsersCollection, stringOf(user[FieldID]),
+		Document{fieldPasswordHash: hash, FieldUpdatedAt: FormatTime(a.now())}, nil)
+	return hash, err
+}

@@ -1,0 +1,91 @@
+package resources
+
+import (
+	_ "embed"
+	"fmt"
+	"slices"
+	"sort"
+)
+
+//go:embed builtin.json
+var builtinSchemas string
+
+// Registry holds every resource the gateway serves: the built-in ones and
+// those declared in a resources file. It is read-only once built.
+type Registry struct {
+	byName map[string]*Schema
+	names  []string
+}
+
+// NewRegistry builds the registry from the built-in schemas and, when extra
+// is not empty, the resources file's declarations. A declaration that clashes
+// with a built-in resource, an API path word or another collection is refused.
+func NewRegistry(extra []byte) (*Registry, error) {
+	schemas, err := decodeSchemas([]byte(builtinSchemas))
+	if err != nil {
+		return nil, fmt.Errorf("built-in schemas: %w", err)
+	}
+	builtin := len(schemas)
+	if len(extra) > 0 {
+		more, err := decodeSchemas(extra)
+		if err != nil {
+			return nil, err
+		}
+		schemas = append(schemas, more...)
+	}
+	r := &Registry{byName: make(map[string]*Schema)}
+	collections := make(map[string]string)
+	for i, s := range schemas {
+		if s == nil {
+			return nil, fmt.Errorf("resources file: empty declaration")
+		}
+		if err := s.compile(); err != nil {
+			return nil, err
+		}
+		if _, dup := r.byName[s.Name]; dup {
+			return nil, fmt.Errorf("resource %s is declared twice (or clashes with a built-in one)", s.Name)
+		}
+		if i >= builtin && (isReserved(s.Name) || isReserved(s.Collection)) {
+			return nil, fmt.Errorf("resource %s: the name is reserved by the gateway", s.Name)
+		}
+		if other, dup := collections[s.Collection]; dup {
+			return nil, fmt.Errorf("resource %s: collection %s already belongs to %s", s.Name, s.Collection, other)
+		}
+		collections[s.Collection] = s.Name
+		r.byName[s.Name] = s
+		r.names = append(r.names, s.Name)
+	}
+	sort.Strings(r.names)
+	return r, nil
+}
+
+// Schema returns the resource's schema, or UnknownResourceError.
+func (r *Registry) Schema(name string) (*Schema, error) {
+	s, ok := r.byName[name]
+	if !ok {
+		return nil, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", quoteName(name))
+	}
+	return s, nil
+}
+
+// Names returns every resource name, sorted.
+func (r *Registry) Names() []string { return r.names }
+
+// Groups returns each resource's policy group (the object the policy grants
+// rights on), so the policy can reach resources declared at run time.
+func (r *Registry) Groups() map[string]string {
+	out := make(map[string]string, len(r.byName))
+	for n, s := range r.byName {
+		out[n] = s.Group
+	}
+	return out
+}
+
+func isReserved(name string) bool {
+	return slices.Contains([]string{
+		"account", "admin", "audit", "auth", "cancel_transaction", "discovery", "docs",
+		"gpk", "idempotency", "meta", "openapi", "perform_transaction", "policy",
+		"register", "resources", "session", "sessions", "token", "transfer", "users",
+		"verify_transaction", "verify_transaction_record", "wechat_auth",
+	}, name)
+}

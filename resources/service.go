@@ -1,0 +1,386 @@
+package resources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// GuestLevel is the level of a caller without credentials.
+const GuestLevel = 5
+
+// Principal is the caller of an operation, as authentication found it.
+type Principal struct {
+	UserID   string
+	Username string
+	Level    int
+}
+
+// IsGuest reports whether the caller presented no credentials.
+func (p Principal) IsGuest() bool { return p.UserID == "" }
+
+// Authorizer answers whether a level holds a right (action) on a resource.
+// The policy package implements it with Casbin.
+type Authorizer interface {
+	Allowed(level int, resource, action string) bool
+}
+
+// Actions the service asks the Authorizer about. An "_own" action grants the
+// right only on documents whose owner is the caller.
+const (
+	ActCreate      = "create"
+	ActQuery       = "query"
+	ActQueryOwn    = "query_own"
+	ActUpdate      = "update"
+	ActUpdateOwn   = "update_own"
+	ActDelete      = "delete"
+	ActDeleteOwn   = "delete_own"
+	ActDiscover    = "discover"
+	ActReadPrivate = "read_private"
+)
+
+// ServiceConfig holds the service's tunables.
+type ServiceConfig struct {
+	// MaxPage is the most documents one query page returns.
+	MaxPage int
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service runs envelope operations: it authorizes them with the policy,
+// validates them against the resource's schema and runs them on the store.
+type Service struct {
+	store Store
+	reg   *Registry
+	auth  Authorizer
+	cfg   ServiceConfig
+}
+
+// NewService builds the service. Call Prepare once before serving.
+func NewService(store Store, reg *Registry, auth Authorizer, cfg ServiceConfig) *Service {
+	if cfg.MaxPage <= 0 {
+		cfg.MaxPage = 1000
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, reg: reg, auth: auth, cfg: cfg}
+}
+
+// Prepare creates every resource's collection and indexes.
+func (s *Service) Prepare(ctx context.Context) error {
+	for _, name := range s.reg.Names() {
+		sc, _ := s.reg.Schema(name)
+		if err := s.store.EnsureCollection(ctx, SpecFor(sc)); err != nil {
+			return fmt.Errorf("prepare collection %s: %w", sc.Collection, err)
+		}
+	}
+	return nil
+}
+
+// Result is what an operation returns: the data of the response envelope
+// and, for a query with more matches, the cursor of the next page.
+type Result struct {
+	Data any
+	Next string
+}
+
+// Execute runs one envelope on a resource for a caller.
+func (s *Service) Execute(ctx context.Context, p Principal, resource string, env *Envelope) (Result, error) {
+	sc, err := s.reg.Schema(resource)
+	if err != nil {
+		return Result{}, err
+	}
+	if !sc.Allows(env.Operation) {
+		return Result{}, Errorf(EINVALIDOPERATION, "Operation %s is not supported", env.Operation)
+	}
+	switch env.Operation {
+	case OpCreate:
+		return s.create(ctx, p, sc, env.Data)
+	case OpQuery:
+		return s.query(ctx, p, sc, env.Data)
+	case OpUpdate:
+		return s.update(ctx, p, sc, env.Data)
+	case OpDelete:
+		return s.delete(ctx, p, sc, env.Data)
+	}
+	return Result{}, Errorf(EINVALIDOPERATION, "Operation %s is not supported", quoteName(env.Operation))
+}
+
+// scope is how far a caller's right reaches.
+type scope int
+
+const (
+	scopeNone scope = iota
+	scopeOwn
+	scopeAll
+)
+
+func (s *Service) scope(p Principal, sc *Schema, all, own string) scope {
+	switch {
+	case s.auth.Allowed(p.Level, sc.Name, all):
+		return scopeAll
+	case own != "" && !p.IsGuest() && s.auth.Allowed(p.Level, sc.Name, own):
+		return scopeOwn
+	}
+	return scopeNone
+}
+
+// deny is the error for a caller without the right: 401 for a Guest (who may
+// yet log in), 403 for everyone else.
+func deny(p Principal, sc *Schema, op string) error {
+	if p.IsGuest() {
+		return Errorf(EAUTHENTICATION, "authentication is required to %s %s", op, sc.Name)
+	}
+	return &DeniedError{Err: Errorf(EPERMISSION, "level %d may not %s %s", p.Level, op, sc.Name), Resource: sc.Name, Action: op}
+}
+
+// DeniedError is a policy refusal; it carries what was refused for metrics.
+type DeniedError struct {
+	Err      *Error
+	Resource string
+	Action   string
+}
+
+func (e *DeniedError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the application error.
+func (e *DeniedError) Unwrap() error { return e.Err }
+
+func (s *Service) create(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
+	if s.scope(p, sc, ActCreate, "") != scopeAll {
+		return Result{}, deny(p, sc, OpCreate)
+	}
+	doc, err := sc.ValidateCreate(data)
+	if err != nil {
+		return Result{}, err
+	}
+	now := s.cfg.Now()
+	doc[FieldID] = NewID(now)
+	if sc.Owner == FieldOwner {
+		doc[FieldOwner] = p.UserID
+	}
+	doc[FieldCreatedAt] = FormatTime(now)
+	doc[FieldUpdatedAt] = doc[FieldCreatedAt]
+	if err := s.store.Insert(ctx, sc.Collection, doc); err != nil {
+		return Result{}, storeError(sc, err, doc[FieldID], doc)
+	}
+	return Result{Data: s.project(p, sc, doc, true)}, nil
+}
+
+func (s *Service) query(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
+	sp := s.scope(p, sc, ActQuery, ActQueryOwn)
+	if sp == scopeNone {
+		return Result{}, deny(p, sc, OpQuery)
+	}
+	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	if err != nil {
+		return Result{}, err
+	}
+	if sp == scopeOwn {
+		q.Conditions = append(q.Conditions, Condition{Path: sc.Owner, Op: Equals, Value: p.UserID})
+	}
+	if err := s.checkPrivateUse(p, sc, q, sp); err != nil {
+		return Result{}, err
+	}
+	return s.find(ctx, p, sc, q, false)
+}
+
+// checkPrivateUse refuses filtering or sorting on private fields by callers
+// who may not read them, which would otherwise reveal their values.
+func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) error {
+	if sp == scopeOwn || s.auth.Allowed(p.Level, sc.Name, ActReadPrivate) {
+		return nil
+	}
+	for _, c := range q.Conditions {
+		if f, _ := sc.Lookup(c.Path); f != nil && f.Private {
+			return Errorf(EPERMISSION, "%s cannot be queried by level %d", c.Path, p.Level)
+		}
+	}
+	if f, _ := sc.Lookup(q.SortPath); f != nil && f.Private {
+		return Errorf(EPERMISSION, "%s cannot order results for level %d", q.SortPath, p.Level)
+	}
+	return nil
+}
+
+func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
+	page := q.Limit
+	q.Limit = page + 1
+	docs, err := s.store.Find(ctx, sc.Collection, q)
+	if err != nil {
+		return Result{}, storeError(sc, err, nil, nil)
+	}
+	var next string
+	if len(docs) > page {
+		docs = docs[:page]
+		q.Limit = page
+		next = EncodeCursor(q, docs[len(docs)-1])
+	}
+	out := make([]Document, len(docs))
+	for i, d := range docs {
+		if public {
+			out[i] = sc.projectPublic(d)
+		} else {
+			out[i] = s.project(p, sc, d, false)
+		}
+	}
+	return Result{Data: out, Next: next}, nil
+}
+
+func (s *Service) update(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
+	sp := s.scope(p, sc, ActUpdate, ActUpdateOwn)
+	if sp == scopeNone {
+		return Result{}, deny(p, sc, OpUpdate)
+	}
+	u, err := sc.ValidateUpdate(data)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.checkOwnership(ctx, p, sc, u.ID, sp, OpUpdate); err != nil {
+		return Result{}, err
+	}
+	u.Set[FieldUpdatedAt] = FormatTime(s.cfg.Now())
+	doc, err := s.store.Update(ctx, sc.Collection, u.ID, u.Set, u.Unset)
+	if err != nil {
+		return Result{}, storeError(sc, err, u.ID, u.Set)
+	}
+	return Result{Data: s.project(p, sc, doc, false)}, nil
+}
+
+func (s *Service) delete(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
+	sp := s.scope(p, sc, ActDelete, ActDeleteOwn)
+	if sp == scopeNone {
+		return Result{}, deny(p, sc, OpDelete)
+	}
+	raw, ok := data[FieldID]
+	if !ok || raw == nil {
+		return Result{}, Errorf(EINVALIDREQUEST, "_id is required for the request")
+	}
+	if len(data) != 1 {
+		return Result{}, Errorf(EINVALIDREQUEST, "delete takes only _id in data")
+	}
+	id, err := checkID(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.checkOwnership(ctx, p, sc, id, sp, OpDelete); err != nil {
+		return Result{}, err
+	}
+	if err := s.store.Delete(ctx, sc.Collection, id); err != nil {
+		return Result{}, storeError(sc, err, id, nil)
+	}
+	return Result{Data: Document{FieldID: id}}, nil
+}
+
+// checkOwnership loads the target of an owner-scoped write and refuses it
+// when the caller does not own it: 403 when the caller may see the document
+// anyway, 404 when its very existence is not theirs to learn.
+func (s *Service) checkOwnership(ctx context.Context, p Principal, sc *Schema, id string, sp scope, op string) error {
+	doc, err := s.store.Get(ctx, sc.Collection, id)
+	if err != nil {
+		return storeError(sc, err, id, nil)
+	}
+	if sp == scopeAll || ownerOf(sc, doc) == p.UserID {
+		return nil
+	}
+	if s.scope(p, sc, ActQuery, "") == scopeAll {
+		return Errorf(EPERMISSION, "level %d may %s only its own %s", p.Level, op, sc.Name)
+	}
+	return notFound(sc, id)
+}
+
+// Get returns one document by id, as `GET /api/{resource}/{id}`.
+func (s *Service) Get(ctx context.Context, p Principal, resource, id string) (Result, error) {
+	sc, err := s.reg.Schema(resource)
+	if err != nil {
+		return Result{}, err
+	}
+	if !sc.Allows(OpQuery) {
+		return Result{}, Errorf(EINVALIDOPERATION, "Operation %s is not supported", OpQuery)
+	}
+	sp := s.scope(p, sc, ActQuery, ActQueryOwn)
+	if sp == scopeNone {
+		return Result{}, deny(p, sc, OpQuery)
+	}
+	if !ValidID(id) {
+		return Result{}, notFound(sc, id)
+	}
+	doc, err := s.store.Get(ctx, sc.Collection, id)
+	if err != nil {
+		return Result{}, storeError(sc, err, id, nil)
+	}
+	if sp == scopeOwn && ownerOf(sc, doc) != p.UserID {
+		return Result{}, notFound(sc, id)
+	}
+	return Result{Data: s.project(p, sc, doc, false)}, nil
+}
+
+// Discover runs a Guest query on a discoverable resource and returns public
+// fields only. Conditions and sorting may name public fields only.
+func (s *Service) Discover(ctx context.Context, p Principal, resource string, data map[string]any) (Result, error) {
+	sc, err := s.reg.Schema(resource)
+	if err != nil {
+		return Result{}, err
+	}
+	if !sc.Discoverable || !s.auth.Allowed(p.Level, sc.Name, ActDiscover) {
+		return Result{}, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", quoteName(resource))
+	}
+	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, c := range q.Conditions {
+		if !sc.IsPublic(topLevel(c.Path)) {
+			return Result{}, Errorf(EPARAMETER, "%s cannot be found in %s", c.Path, sc.Name)
+		}
+	}
+	if !sc.IsPublic(topLevel(q.SortPath)) {
+		return Result{}, Errorf(EPARAMETER, "%s cannot be found in %s", q.SortPath, sc.Name)
+	}
+	return s.find(ctx, p, sc, q, true)
+}
+
+// Discoverable lists the resources a Guest can discover, with their public
+// fields.
+func (s *Service) Discoverable(p Principal) []Document {
+	var out []Document
+	for _, name := range s.reg.Names() {
+		sc, _ := s.reg.Schema(name)
+		if !sc.Discoverable || !s.auth.Allowed(p.Level, sc.Name, ActDiscover) {
+			continue
+		}
+		var fields []string
+		for _, n := range append([]string{FieldID}, sc.names...) {
+			if sc.IsPublic(n) {
+				fields = append(fields, n)
+			}
+		}
+		out = append(out, Document{"resource": name, "fields": fields})
+	}
+	return out
+}
+
+// Schema exposes the registry's schemas to HTTP code (parameters of GET).
+func (s *Service) Schema(resource string) (*Schema, error) { return s.reg.Schema(resource) }
+
+func ownerOf(sc *Schema, doc Document) string {
+	return stringOf(doc[sc.Owner])
+}
+
+func notFound(sc *Schema, id any) error {
+	return Errorf(ENOTFOUND, "%s with _id %s cannot be found", sc.Name, quoteName(fmt.Sprint(id)))
+}
+
+// storeError turns a store error into the resource's words; vals holds the
+// written values, to name the unique key that collided.
+func storeError(sc *Schema, err error, id any, vals Document) error {
+	var dup *DuplicateError
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return notFound(sc, id)
+	case errors.As(err, &dup):
+		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", quoteName(stringOf(vals[dup.Field])), sc.Name)
+	}
+	return err
+}

@@ -1,0 +1,307 @@
+// Package sqlite is the embedded document store: every collection is a table
+// of JSON documents in one SQLite file (modernc.org/sqlite, pure Go), queried
+// with parameters only. It is the gateway's default when no MongoDB is set.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	msqlite "modernc.org/sqlite"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// Store is a resources.Store on one SQLite file. Writes go through a single
+// connection (SQLite has one writer; queuing in Go beats SQLITE_BUSY), reads
+// through a pool of read-only connections (WAL lets them run alongside).
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+
+	mu     sync.RWMutex
+	unique map[string]string // collection → unique key path
+}
+
+var _ resources.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path.
+func Open(ctx context.Context, path string, readers int) (*Store, error) {
+	if readers < 1 {
+		readers = 4
+	}
+	drv := &msqlite.Driver{}
+	err := drv.RegisterDeterministicScalarFunction("gw_contains", 2, containsFunc)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: register function: %w", err)
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=foreign_keys(1)&_txlock=immediate"
+	write := sql.OpenDB(connector{drv: drv, dsn: base})
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxIdleTime(0)
+	s := &Store{write: write, unique: make(map[string]string)}
+	// The first connection creates the file and switches it to WAL before
+	// any reader opens it.
+	if err := write.PingContext(ctx); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	read := sql.OpenDB(connector{drv: drv, dsn: base + "&_pragma=query_only(1)"})
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	s.read = read
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// connector opens connections of a driver of our own, so the functions we
+// register reach only our connections and nothing is registered globally.
+type connector struct {
+	drv *msqlite.Driver
+	dsn string
+}
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.drv.Open(c.dsn)
+}
+
+func (c connector) Driver() driver.Driver { return c.drv }
+
+// containsFunc is gw_contains(text, needle): a case-insensitive literal
+// substring test (no pattern syntax at all, so no injection and no ReDoS).
+func containsFunc(_ *msqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+	h, ok1 := args[0].(string)
+	n, ok2 := args[1].(string)
+	if !ok1 || !ok2 {
+		return int64(0), nil
+	}
+	if strings.Contains(strings.ToLower(h), strings.ToLower(n)) {
+		return int64(1), nil
+	}
+	return int64(0), nil
+}
+
+// EnsureCollection creates the collection's table and indexes.
+func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionSpec) error {
+	t, err := table(spec.Name)
+	if err != nil {
+		return err
+	}
+	stmts := []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (id TEXT PRIMARY KEY, doc TEXT NOT NULL) STRICT`, t)}
+	if spec.Unique != "" {
+		e, err := expr(spec.Unique)
+		if err != nil {
+			return err
+		}
+		stmts = append(stmts, fmt.Sprintf(`CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)`,
+			indexName(spec.Name, "u", spec.Unique), t, e))
+	}
+	for _, p := range spec.Indexed {
+		e, err := expr(p)
+		if err != nil {
+			return err
+		}
+		if p == resources.FieldID {
+			continue
+		}
+		stmts = append(stmts, fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON %s (%s, id)`,
+			indexName(spec.Name, "i", p), t, e))
+	}
+	for _, q := range stmts {
+		if _, err := s.write.ExecContext(ctx, q); err != nil {
+			return classify(err)
+		}
+	}
+	s.mu.Lock()
+	s.unique[spec.Name] = spec.Unique
+	s.mu.Unlock()
+	return nil
+}
+
+// Insert stores a new document.
+func (s *Store) Insert(ctx context.Context, coll string, doc resources.Document) error {
+	t, err := table(coll)
+	if err != nil {
+		return err
+	}
+	id, _ := doc[resources.FieldID].(string)
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("sqlite: encode document: %w", err)
+	}
+	_, err = s.write.ExecContext(ctx, `INSERT INTO `+t+` (id, doc) VALUES (?, ?)`, id, string(body))
+	return s.writeError(coll, err)
+}
+
+// Get returns the document with the id.
+func (s *Store) Get(ctx context.Context, coll, id string) (resources.Document, error) {
+	t, err := table(coll)
+	if err != nil {
+		return nil, err
+	}
+	var body string
+	err = s.read.QueryRowContext(ctx, `SELECT doc FROM `+t+` WHERE id = ?`, id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, resources.ErrNotFound
+	}
+	if err != nil {
+		return nil, classify(err)
+	}
+	return decode(body)
+}
+
+// Find runs a validated query.
+func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
+	t, err := table(coll)
+	if err != nil {
+		return nil, err
+	}
+	where, args, order, err := buildQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	stmt := `SELECT doc FROM ` + t + where + order + ` LIMIT ?`
+	rows, err := s.read.QueryContext(ctx, stmt, append(args, q.Limit)...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	docs := make([]resources.Document, 0, min(q.Limit, 64))
+	for rows.Next() {
+		var body string
+		if err := rows.Scan(&body); err != nil {
+			return nil, classify(err)
+		}
+		d, err := decode(body)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(err)
+	}
+	return docs, nil
+}
+
+// Update sets and removes top-level fields in one statement.
+func (s *Store) Update(ctx context.Context, coll, id string, set resources.Document, unset []string) (resources.Document, error) {
+	t, err := table(coll)
+	if err != nil {
+		return nil, err
+	}
+	e := "doc"
+	var args []any
+	if len(set) > 0 {
+		var b strings.Builder
+		b.WriteString("json_set(doc")
+		for k, v := range set {
+			if !validKey(k) {
+				return nil, fmt.Errorf("sqlite: bad field name %q", k)
+			}
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return nil, fmt.Errorf("sqlite: encode value: %w", err)
+			}
+			b.WriteString(", ?, json(?)")
+			args = append(args, "$."+k, string(raw))
+		}
+		b.WriteString(")")
+		e = b.String()
+	}
+	if len(unset) > 0 {
+		var b strings.Builder
+		b.WriteString("json_remove(" + e)
+		for _, k := range unset {
+			if !validKey(k) {
+				return nil, fmt.Errorf("sqlite: bad field name %q", k)
+			}
+			b.WriteString(", ?")
+			args = append(args, "$."+k)
+		}
+		b.WriteString(")")
+		e = b.String()
+	}
+	var body string
+	err = s.write.QueryRowContext(ctx, `UPDATE `+t+` SET doc = `+e+` WHERE id = ? RETURNING doc`,
+		append(args, id)...).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, resources.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.writeError(coll, err)
+	}
+	return decode(body)
+}
+
+// Delete removes one document.
+func (s *Store) Delete(ctx context.Context, coll, id string) error {
+	t, err := table(coll)
+	if err != nil {
+		return err
+	}
+	res, err := s.write.ExecContext(ctx, `DELETE FROM `+t+` WHERE id = ?`, id)
+	if err != nil {
+		return classify(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return resources.ErrNotFound
+	}
+	return nil
+}
+
+// Drop removes every document of the collection.
+func (s *Store) Drop(ctx context.Context, coll string) error {
+	t, err := table(coll)
+	if err != nil {
+		return err
+	}
+	_, err = s.write.ExecContext(ctx, `DELETE FROM `+t)
+	return classify(err)
+}
+
+// Ping checks that the file can still be read and written to.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return classify(err)
+	}
+	var n int
+	if err := s.write.QueryRowContext(ctx, `SELECT 1`).Scan(&n); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+func (s *Store) writeError(coll string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *msqlite.Error
+	if errors.As(err, &se) && (se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey) {
+		s.mu.RLock()
+		field := s.unique[coll]
+		s.mu.RUnlock()
+		if se.Code() == codeConstraintPrimaryKey {
+			field = resources.FieldID
+		}
+		return &resources.DuplicateError{Field: field}
+	}
+	return classify(err)
+}

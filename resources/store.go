@@ -1,0 +1,42 @@
+package resources
+
+import "context"
+
+// CollectionSpec tells a store what a collection needs: its unique key and
+// the paths queries filter and sort on.
+type CollectionSpec struct {
+	Name    string
+	Unique  string
+	Indexed []string
+}
+
+// Store keeps documents. Backends (resources/sqlite, resources/mongo) pass
+// the same conformance suite (resources/storetest). Every value they receive
+// has been validated; they never see client JSON.
+//
+// Errors: ErrNotFound for an unknown id, *DuplicateError for a unique-key
+// collision, ErrUnavailable (wrapped) when the store cannot be reached.
+type Store interface {
+	// EnsureCollection creates the collection and its indexes if missing.
+	EnsureCollection(ctx context.Context, spec CollectionSpec) error
+	// Insert stores a new document; doc carries its _id.
+	Insert(ctx context.Context, coll string, doc Document) error
+	// Get returns one document by id.
+	Get(ctx context.Context, coll, id string) (Document, error)
+	// Find returns at most q.Limit documents that match q, in q's order.
+	Find(ctx context.Context, coll string, q Query) ([]Document, error)
+	// Update sets and removes top-level fields of one document atomically
+	// and returns the document as stored afterwards.
+	Update(ctx context.Context, coll, id string, set Document, unset []string) (Document, error)
+	// Delete removes one document.
+	Delete(ctx context.Context, coll, id string) error
+	// Drop removes every document of a collection, keeping its indexes.
+	Drop(ctx context.Context, coll string) error
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+}
+
+// SpecFor returns the collection spec a resource needs.
+func SpecFor(s *Schema) CollectionSpec {
+	return CollectionSpec{Name: s.Collection, Unique: s.Unique, Indexed: s.IndexedPaths()}
+}

@@ -1,0 +1,328 @@
+// Package storetest is the conformance suite every resources.Store backend
+// passes: the same behaviour, written once, run against each backend.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// Opener returns a fresh, empty store for one test; it registers its own
+// cleanup on tb.
+type Opener func(tb testing.TB) resources.Store
+
+const coll = "things"
+
+func spec() resources.CollectionSpec {
+	return resources.CollectionSpec{Name: coll, Unique: "name", Indexed: []string{"kind.name", "n", "owner", "created_at"}}
+}
+
+func prepared(t *testing.T, open Opener) (resources.Store, context.Context) {
+	t.Helper()
+	s := open(t)
+	ctx := context.Background()
+	if err := s.EnsureCollection(ctx, spec()); err != nil {
+		t.Fatalf("EnsureCollection: %v", err)
+	}
+	// A second call must be harmless (every start calls it).
+	if err := s.EnsureCollection(ctx, spec()); err != nil {
+		t.Fatalf("EnsureCollection again: %v", err)
+	}
+	return s, ctx
+}
+
+func doc(i int, name string) resources.Document {
+	return resources.Document{
+		resources.FieldID: fmt.Sprintf("%024x", i+1),
+		"name":            name,
+		"n":               int64(i),
+		"x":               float64(i) + 0.5,
+		"ok":              i%2 == 0,
+		"kind":            resources.Document{"name": []string{"alpha", "beta"}[i%2]},
+		"tags":            []any{"t1", "t2"},
+		"owner":           fmt.Sprintf("owner%d", i%3),
+		"created_at":      resources.FormatTime(time.Unix(1_700_000_000+int64(i), 0)),
+	}
+}
+
+// Run runs the whole suite against the backend open returns.
+func Run(t *testing.T, open Opener) {
+	t.Run("InsertGet", func(t *testing.T) { testInsertGet(t, open) })
+	t.Run("Duplicate", func(t *testing.T) { testDuplicate(t, open) })
+	t.Run("Equals", func(t *testing.T) { testEquals(t, open) })
+	t.Run("Contains", func(t *testing.T) { testContains(t, open) })
+	t.Run("SortAndPages", func(t *testing.T) { testPages(t, open) })
+	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
+	t.Run("DeleteDrop", func(t *testing.T) { testDeleteDrop(t, open) })
+}
+
+func testInsertGet(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	d := doc(7, "seven")
+	d["big"] = int64(9007199254740993) // 2^53+1: exact, not rounded through a float
+	if err := s.Insert(ctx, coll, d); err != nil {
+		t.Fatalf("Insert: %v", err)
+	}
+	got, err := s.Get(ctx, coll, d[resources.FieldID].(string))
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	if got["name"] != "seven" || got["n"] != int64(7) || got["x"] != 7.5 || got["ok"] != false {
+		t.Errorf("Get returned %#v", got)
+	}
+	if got["big"] != int64(9007199254740993) {
+		t.Errorf("big integer came back as %#v", got["big"])
+	}
+	if k, _ := got["kind"].(map[string]any); k["name"] != "beta" {
+		t.Errorf("nested object came back as %#v", got["kind"])
+	}
+	if tags, _ := got["tags"].([]any); len(tags) != 2 || tags[0] != "t1" {
+		t.Errorf("array came back as %#v", got["tags"])
+	}
+	if _, err := s.Get(ctx, coll, fmt.Sprintf("%024x", 999)); !errors.Is(err, resources.ErrNotFound) {
+		t.Errorf("Get of unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+func testDuplicate(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	if err := s.Insert(ctx, coll, doc(1, "same")); err != nil {
+		t.Fatal(err)
+	}
+	var dup *resources.DuplicateError
+	err := s.Insert(ctx, coll, doc(2, "same"))
+	if !errors.As(err, &dup) || dup.Field != "name" {
+		t.Fatalf("second insert with the same name: %v, want DuplicateError on name", err)
+	}
+	if err := s.Insert(ctx, coll, doc(2, "Same")); err != nil {
+		t.Errorf("names differing in case are distinct: %v", err)
+	}
+	if _, err := s.Update(ctx, coll, fmt.Sprintf("%024x", 3), resources.Document{"name": "same"}, nil); !errors.As(err, &dup) {
+		t.Errorf("update onto a taken name: %v, want DuplicateError", err)
+	}
+}
+
+func seed(t *testing.T, s resources.Store, ctx context.Context, names ...string) {
+	t.Helper()
+	for i, n := range names {
+		if err := s.Insert(ctx, coll, doc(i, n)); err != nil {
+			t.Fatalf("seed %s: %v", n, err)
+		}
+	}
+}
+
+func find(t *testing.T, s resources.Store, q resources.Query) []string {
+	t.Helper()
+	if q.SortPath == "" {
+		q.SortPath = resources.FieldID
+	}
+	if q.Limit == 0 {
+		q.Limit = 100
+	}
+	docs, err := s.Find(context.Background(), coll, q)
+	if err != nil {
+		t.Fatalf("Find(%+v): %v", q, err)
+	}
+	out := make([]string, len(docs))
+	for i, d := range docs {
+		out[i], _ = d["name"].(string)
+	}
+	return out
+}
+
+func eq(path string, v any) resources.Condition {
+	return resources.Condition{Path: path, Op: resources.Equals, Value: v}
+}
+
+func same(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func testEquals(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b", "c", "d", "$ne", ".*")
+	cases := []struct {
+		name string
+		q    resources.Query
+		want []string
+	}{
+		{"string", resources.Query{Conditions: []resources.Condition{eq("name", "c")}}, []string{"c"}},
+		{"int", resources.Query{Conditions: []resources.Condition{eq("n", int64(3))}}, []string{"d"}},
+		{"int is typed: text 3 matches nothing", resources.Query{Conditions: []resources.Condition{eq("n", "3")}}, []string{}},
+		{"float", resources.Query{Conditions: []resources.Condition{eq("x", 1.5)}}, []string{"b"}},
+		{"bool", resources.Query{Conditions: []resources.Condition{eq("ok", true)}}, []string{"a", "c", "$ne"}},
+		{"nested path", resources.Query{Conditions: []resources.Condition{eq("kind.name", "beta")}}, []string{"b", "d", ".*"}},
+		{"AND", resources.Query{Conditions: []resources.Condition{eq("kind.name", "beta"), eq("owner", "owner0")}}, []string{"d"}},
+		{"id", resources.Query{Conditions: []resources.Condition{eq("_id", fmt.Sprintf("%024x", 2))}}, []string{"b"}},
+		{"operator text is literal", resources.Query{Conditions: []resources.Condition{eq("name", "$ne")}}, []string{"$ne"}},
+		{"limit", resources.Query{Limit: 2}, []string{"a", "b"}},
+	}
+	for _, c := range cases {
+		if got := find(t, s, c.q); !same(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func testContains(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "Iron Gym", "iron works", "Steel", "a.b", "axb", "(a+)+$", "ÉCOLE Sport")
+	contains := func(v string) resources.Query {
+		return resources.Query{Conditions: []resources.Condition{{Path: "name", Op: resources.Contains, Value: v}}}
+	}
+	cases := []struct {
+		needle string
+		want   []string
+	}{
+		{"IRON", []string{"Iron Gym", "iron works"}},
+		{"a.b", []string{"a.b"}},
+		{".", []string{"a.b"}},
+		{"(a+)+$", []string{"(a+)+$"}},
+		{".*", []string{}},
+		{"%", []string{}},
+		{"_", []string{}},
+		{"école", []string{"ÉCOLE Sport"}},
+	}
+	for _, c := range cases {
+		if got := find(t, s, contains(c.needle)); !same(got, c.want) {
+			t.Errorf("contains %q: got %v, want %v", c.needle, got, c.want)
+		}
+	}
+}
+
+func testPages(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	names := []string{"e", "b", "d", "a", "c", "g", "f"}
+	seed(t, s, ctx, names...)
+	// A document without the sort field sorts first ascending, last descending.
+	extra := doc(50, "nokind")
+	delete(extra, "kind")
+	if err := s.Insert(ctx, coll, extra); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		desc bool
+		want []string
+	}{
+		{"name", false, []string{"a", "b", "c", "d", "e", "f", "g", "nokind"}},
+		{"name", true, []string{"nokind", "g", "f", "e", "d", "c", "b", "a"}},
+		{"n", true, []string{"nokind", "f", "g", "c", "a", "d", "b", "e"}},
+		{"kind.name", false, []string{"nokind", "e", "d", "c", "f", "b", "a", "g"}},
+		{"kind.name", true, []string{"g", "a", "b", "f", "c", "d", "e", "nokind"}},
+		{"_id", true, []string{"nokind", "f", "g", "c", "a", "d", "b", "e"}},
+	} {
+		all := find(t, s, resources.Query{SortPath: c.path, SortDesc: c.desc})
+		if !same(all, c.want) {
+			t.Errorf("sort %s desc=%v: got %v, want %v", c.path, c.desc, all, c.want)
+			continue
+		}
+		// Page through two at a time with cursors: the same order, no
+		// document twice or lost.
+		var paged []string
+		var after *resources.Cursor
+		for range 10 {
+			q := resources.Query{SortPath: c.path, SortDesc: c.desc, After: after, Limit: 2}
+			docs, err := s.Find(ctx, coll, q)
+			if err != nil {
+				t.Fatalf("page: %v", err)
+			}
+			for _, d := range docs {
+				paged = append(paged, d["name"].(string))
+			}
+			if len(docs) < 2 {
+				break
+			}
+			last := docs[len(docs)-1]
+			after = cursorOf(last, c.path)
+		}
+		if !same(paged, c.want) {
+			t.Errorf("pages sorted by %s desc=%v: got %v, want %v", c.path, c.desc, paged, c.want)
+		}
+	}
+}
+
+func cursorOf(d resources.Document, path string) *resources.Cursor {
+	var cur any = d
+	for _, part := range splitPath(path) {
+		m, _ := cur.(map[string]any)
+		cur = m[part]
+	}
+	return &resources.Cursor{Value: cur, Null: cur == nil, ID: d[resources.FieldID].(string)}
+}
+
+func splitPath(p string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(p); i++ {
+		if p[i] == '.' {
+			out = append(out, p[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, p[start:])
+}
+
+func testUpdate(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b")
+	id := fmt.Sprintf("%024x", 1)
+	got, err := s.Update(ctx, coll, id, resources.Document{"n": int64(42), "kind": resources.Document{"name": "gamma"}}, []string{"x"})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if got["n"] != int64(42) || got["name"] != "a" || got["ok"] != true {
+		t.Errorf("updated document: %#v", got)
+	}
+	if _, has := got["x"]; has {
+		t.Errorf("unset field x still present: %#v", got)
+	}
+	if names := find(t, s, resources.Query{Conditions: []resources.Condition{eq("kind.name", "gamma")}}); !same(names, []string{"a"}) {
+		t.Errorf("query after update: %v", names)
+	}
+	if _, err := s.Update(ctx, coll, fmt.Sprintf("%024x", 99), resources.Document{"n": int64(1)}, nil); !errors.Is(err, resources.ErrNotFound) {
+		t.Errorf("update of unknown id: %v, want ErrNotFound", err)
+	}
+}
+
+func testDeleteDrop(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b", "c")
+	if err := s.Delete(ctx, coll, fmt.Sprintf("%024x", 2)); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if err := s.Delete(ctx, coll, fmt.Sprintf("%024x", 2)); !errors.Is(err, resources.ErrNotFound) {
+		t.Errorf("second Delete: %v, want ErrNotFound", err)
+	}
+	if got := find(t, s, resources.Query{}); !same(got, []string{"a", "c"}) {
+		t.Errorf("after delete: %v", got)
+	}
+	if err := s.Drop(ctx, coll); err != nil {
+		t.Fatalf("Drop: %v", err)
+	}
+	if got := find(t, s, resources.Query{}); len(got) != 0 {
+		t.Errorf("after drop: %v", got)
+	}
+	// The unique index survives a drop.
+	seed(t, s, ctx, "z")
+	var dup *resources.DuplicateError
+	if err := s.Insert(ctx, coll, doc(5, "z")); !errors.As(err, &dup) {
+		t.Errorf("unique key after drop: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping: %v", err)
+	}
+}
