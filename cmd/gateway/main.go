@@ -1,0 +1,213 @@
+// Command gateway serves the resource-operation gateway: it reads its
+// configuration from GATEWAY_* variables, opens the stores, and serves HTTP
+// until SIGINT or SIGTERM, then drains in-flight requests and closes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/mongo"
+	"github.com/tnt/gateway/resources/sqlite"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := LoadConfig(os.Getenv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway: configuration:", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err := run(ctx, cfg, log, nil); err != nil {
+		log.Error("gateway stopped", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+}
+
+// openStore opens MongoDB when configured, else the embedded SQLite file.
+func openStore(ctx context.Context, cfg Config) (resources.Store, func() error, error) {
+	if cfg.MongoURI != "" {
+		s, err := mongo.Open(cfg.MongoURI, cfg.MongoDB)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return s.Close(ctx)
+		}, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data dir: %w", err)
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gateway.db"), 4)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
+// loadPolicy builds the enforcer from the built-in or configured files.
+func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Enforcer, error) {
+	model, text := policy.DefaultModel(), policy.DefaultPolicy()
+	if cfg.PolicyModelFile != "" {
+		b, err := os.ReadFile(cfg.PolicyModelFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy model file: %w", err)
+		}
+		model = string(b)
+	}
+	if cfg.PolicyFile != "" {
+		b, err := os.ReadFile(cfg.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy file: %w", err)
+		}
+		text = string(b)
+	}
+	rules, err := policy.ParseRules(text)
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewEnforcer(policy.Config{
+		Model: model, Rules: rules, Groups: reg.Groups(),
+		Actions: []string{resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate,
+			resources.ActUpdateOwn, resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate},
+	})
+}
+
+// run builds stores → services → router and serves until ctx ends. When
+// onListen is set it receives the bound address (tests listen on :0).
+func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr string)) error {
+	log.Info("starting", slog.Any("config", cfg))
+	var extra []byte
+	if cfg.ResourcesFile != "" {
+		b, err := os.ReadFile(cfg.ResourcesFile)
+		if err != nil {
+			return fmt.Errorf("resources file: %w", err)
+		}
+		extra = b
+	}
+	reg, err := resources.NewRegistry(extra)
+	if err != nil {
+		return err
+	}
+	enforcer, err := loadPolicy(cfg, reg)
+	if err != nil {
+		return err
+	}
+	st, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeStore(); err != nil {
+			log.Warn("closing the store", slog.String("error", err.Error()))
+		}
+	}()
+	svc := resources.NewService(st, reg, gateway.NewAuthorizer(enforcer), resources.ServiceConfig{MaxPage: cfg.MaxPage})
+	if err := retry(ctx, log, "prepare collections", func() error { return svc.Prepare(ctx) }); err != nil {
+		return err
+	}
+	hasher, err := crypto.NewHasher(crypto.OWASPParams(), cfg.HashConcurrency)
+	if err != nil {
+		return err
+	}
+	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(10_000, cfg.AdminCacheTTL), nil)
+	if cfg.BootstrapUser != "" {
+		created, err := accounts.Bootstrap(ctx, cfg.BootstrapUser, cfg.BootstrapPassword)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("bootstrap user created", slog.String("username", cfg.BootstrapUser))
+		}
+	}
+	srv, err := gateway.New(gateway.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
+	}, gateway.Deps{Operations: svc, Accounts: accounts, Ready: st.Ping, Logger: log})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, srv, onListen)
+}
+
+// serve runs the HTTP server and shuts it down gracefully when ctx ends:
+// readiness goes false, the listener closes, in-flight requests get the
+// grace period, then the caller closes the stores.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, srv *gateway.Server, onListen func(string)) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", slog.String("addr", ln.Addr().String()))
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	srv.Drain()
+	if cfg.DrainDelay > 0 {
+		time.Sleep(cfg.DrainDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// retry runs f until it succeeds, ctx ends or 30 s pass, so a gateway that
+// starts before its database waits for it instead of crash-looping at once.
+func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	wait := 250 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) || resources.ErrorCode(err) != resources.EUNAVAILABLE {
+			return err
+		}
+		log.Warn("store not reachable yet", slog.String("step", what), slog.String("error", err.Error()))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+}

@@ -1,0 +1,102 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// statusOf is the single table from error codes to HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case resources.EINVALIDREQUEST, resources.EINVALIDOPERATION, resources.ECREATION,
+		resources.EPARAMETER, resources.EVALUE:
+		return http.StatusBadRequest
+	case resources.EAUTHENTICATION:
+		return http.StatusUnauthorized
+	case resources.EPERMISSION:
+		return http.StatusForbidden
+	case resources.ENOTFOUND, resources.EUNKNOWNRESOURCE:
+		return http.StatusNotFound
+	case resources.EMETHOD:
+		return http.StatusMethodNotAllowed
+	case resources.EDUPLICATE, resources.ECONFLICT, resources.EFUNDS, resources.ESTOCK:
+		return http.StatusConflict
+	case resources.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case resources.EMEDIATYPE:
+		return http.StatusUnsupportedMediaType
+	case resources.EIDEMPOTENCYREUSED:
+		return http.StatusUnprocessableEntity
+	case resources.ERATELIMITED:
+		return http.StatusTooManyRequests
+	case resources.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// response is the envelope of every /api answer.
+type response struct {
+	Success          bool   `json:"success"`
+	Data             any    `json:"data"`
+	ExceptionMessage string `json:"exceptionMessage"`
+	ErrorCode        string `json:"errorCode,omitempty"`
+	Next             string `json:"next,omitempty"`
+}
+
+// writeJSON sends v as JSON with the status.
+func writeJSON(c *gin.Context, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"success":false,"data":null,"exceptionMessage":"Internal error.","errorCode":"InternalError"}`)
+	}
+	c.Data(status, "application/json; charset=utf-8", b)
+}
+
+// ok writes a success envelope.
+func ok(c *gin.Context, status int, data any, next string) {
+	writeJSON(c, status, response{Success: true, Data: data, Next: next})
+}
+
+// wwwAuthenticate names the schemes a client may answer a 401 with.
+const wwwAuthenticate = `Bearer realm="gateway", tnt-admin-auth-scheme realm="admin"`
+
+// fail writes the error envelope for err. Application errors keep their code
+// and message; anything else becomes InternalError, and its detail goes to
+// the log (once, with the request id), never to the client.
+func (s *Server) fail(c *gin.Context, err error) {
+	code := resources.ErrorCode(err)
+	status := statusOf(code)
+	switch code {
+	case resources.EINTERNAL:
+		s.log.ErrorContext(c.Request.Context(), "request failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+	case resources.EUNAVAILABLE:
+		s.log.WarnContext(c.Request.Context(), "store unavailable", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		c.Header("Retry-After", "5")
+	case resources.EAUTHENTICATION:
+		c.Header("WWW-Authenticate", wwwAuthenticate)
+	}
+	var denied *resources.DeniedError
+	if errors.As(err, &denied) {
+		s.metrics.denials.WithLabelValues(denied.Resource, denied.Action).Inc()
+	}
+	c.Abort()
+	writeJSON(c, status, response{Success: false, Data: nil, ExceptionMessage: resources.ErrorMessage(err), ErrorCode: code})
+}
+
+// handler adapts a handler that returns an error to Gin; every error flows
+// to fail.
+func (s *Server) handler(h func(c *gin.Context) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := h(c); err != nil {
+			s.fail(c, err)
+		}
+	}
+}

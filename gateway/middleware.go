@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"mime"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tnt/gateway/resources"
+)
+
+const (
+	ctxRequestID = "gateway.request_id"
+	ctxPrincipal = "gateway.principal"
+)
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// validRequestID accepts a caller's id only if it is short and plain, so it
+// can go into logs and headers as it is.
+func validRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// withRequestID takes the caller's X-Request-Id when it is plain, or makes
+// one, and echoes it.
+func withRequestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if !validRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+// accessLog writes one JSON line per request and records the HTTP metrics.
+// It logs the route template, never headers or bodies.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	elapsed := time.Since(start)
+	s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
+	s.metrics.duration.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
+	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+		slog.String("request_id", requestID(c)),
+		slog.String("method", c.Request.Method),
+		slog.String("route", route),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int("bytes", c.Writer.Size()),
+		slog.String("client_ip", c.ClientIP()),
+	)
+}
+
+// recovery turns a panic into an InternalError envelope; the panic and its
+// stack go to the log only.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if err, ok := r.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(r)
+			}
+			s.log.ErrorContext(c.Request.Context(), "panic",
+				slog.String("request_id", requestID(c)),
+				slog.Any("panic", r),
+				slog.String("stack", string(debug.Stack())))
+			if !c.Writer.Written() {
+				s.fail(c, errors.New("panic"))
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+// limitBody refuses a declared length over the limit at once and caps what
+// can be read from any body (chunked ones included), and gives the request a
+// deadline for everything it does downstream.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		s.fail(c, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes))
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+}
+
+// readBody reads a JSON request body within the limit.
+func (s *Server) readBody(c *gin.Context) ([]byte, error) {
+	if ct := c.GetHeader("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !hasJSONSuffix(mt)) {
+			return nil, resources.Errorf(resources.EMEDIATYPE, "Content-Type must be application/json")
+		}
+	}
+	body, err := readAll(c.Request.Body, s.cfg.MaxBodyBytes)
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, resources.Errorf(resources.EINVALIDREQUEST, "valid JSON body is required for the request")
+	}
+	return body, nil
+}
+
+func hasJSONSuffix(mt string) bool {
+	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
+}

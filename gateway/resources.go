@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// execute serves POST /api/{resource}: one operation envelope.
+func (s *Server) execute(c *gin.Context) error {
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	env, err := resources.ParseEnvelope(body, s.cfg.JSON)
+	if err != nil {
+		return err
+	}
+	res, err := s.ops.Execute(c.Request.Context(), principal(c), c.Param("resource"), env)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if env.Operation == resources.OpCreate {
+		status = http.StatusCreated
+	}
+	ok(c, status, res.Data, res.Next)
+	return nil
+}
+
+// list serves GET /api/{resource}: a query from URL parameters.
+func (s *Server) list(c *gin.Context) error {
+	sc, err := s.ops.Schema(c.Param("resource"))
+	if err != nil {
+		return err
+	}
+	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	if err != nil {
+		return err
+	}
+	res, err := s.ops.Execute(c.Request.Context(), principal(c), sc.Name, &resources.Envelope{Operation: resources.OpQuery, Data: data})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res.Data, res.Next)
+	return nil
+}
+
+// get serves GET /api/{resource}/{id}.
+func (s *Server) get(c *gin.Context) error {
+	res, err := s.ops.Get(c.Request.Context(), principal(c), c.Param("resource"), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res.Data, "")
+	return nil
+}
+
+// discover serves GET /api/discovery/{resource}: public fields, no
+// credentials needed.
+func (s *Server) discover(c *gin.Context) error {
+	sc, err := s.ops.Schema(c.Param("resource"))
+	if err != nil {
+		return err
+	}
+	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	if err != nil {
+		return err
+	}
+	res, err := s.ops.Discover(c.Request.Context(), principal(c), sc.Name, data)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res.Data, res.Next)
+	return nil
+}
+
+// listDiscoverable serves GET /api/discovery: which resources a Guest can
+// discover, with their public fields.
+func (s *Server) listDiscoverable(c *gin.Context) error {
+	ok(c, http.StatusOK, s.ops.Discoverable(principal(c)), "")
+	return nil
+}

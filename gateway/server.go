@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// Config holds the HTTP layer's settings.
+type Config struct {
+	// MaxBodyBytes is the largest request body accepted (413 beyond).
+	MaxBodyBytes int64
+	// RequestTimeout bounds the work of one request downstream.
+	RequestTimeout time.Duration
+	// TrustedProxies are the addresses or CIDRs whose forwarding headers are
+	// believed; none by default.
+	TrustedProxies []string
+	// JSON bounds the shape of request bodies.
+	JSON resources.JSONLimits
+}
+
+// operations runs envelope operations (resources.Service).
+type operations interface {
+	Execute(ctx context.Context, p resources.Principal, resource string, env *resources.Envelope) (resources.Result, error)
+	Get(ctx context.Context, p resources.Principal, resource, id string) (resources.Result, error)
+	Discover(ctx context.Context, p resources.Principal, resource string, data map[string]any) (resources.Result, error)
+	Discoverable(p resources.Principal) []resources.Document
+	Schema(resource string) (*resources.Schema, error)
+}
+
+// Deps are the parts the HTTP layer calls.
+type Deps struct {
+	Operations operations
+	Accounts   passwordAuthenticator
+	// Ready reports whether every backing store is reachable.
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	cfg      Config
+	ops      operations
+	accounts passwordAuthenticator
+	ready    func(ctx context.Context) error
+	log      *slog.Logger
+	metrics  *metrics
+	engine   *gin.Engine
+	draining atomic.Bool
+}
+
+// New builds the router.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.JSON.MaxDepth == 0 {
+		cfg.JSON = resources.DefaultJSONLimits()
+	}
+	s := &Server{cfg: cfg, ops: deps.Operations, accounts: deps.Accounts, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	e.Use(withRequestID, s.accessLog, s.recovery)
+	e.NoRoute(s.handler(func(c *gin.Context) error {
+		return resources.Errorf(resources.ENOTFOUND, "no route for %s %s", c.Request.Method, clip(c.Request.URL.Path))
+	}))
+	e.NoMethod(s.handler(func(c *gin.Context) error {
+		return resources.Errorf(resources.EMETHOD, "%s is not allowed on %s", c.Request.Method, clip(c.Request.URL.Path))
+	}))
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+
+	api := e.Group("/api", s.limitBody, s.authenticate)
+	api.GET("/discovery", s.handler(s.listDiscoverable))
+	api.GET("/discovery/:resource", s.handler(s.discover))
+	api.POST("/:resource", s.handler(s.execute))
+	api.GET("/:resource", s.handler(s.list))
+	api.GET("/:resource/:id", s.handler(s.get))
+	s.engine = e
+	return s, nil
+}
+
+// ServeHTTP makes the Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Drain marks the server as shutting down: /readyz answers 503 from now on,
+// so load balancers stop sending new work while in-flight requests finish.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+func clip(s string) string {
+	if len(s) > 128 {
+		return s[:128] + "…"
+	}
+	return s
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	if s.draining.Load() {
+		writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
+}
