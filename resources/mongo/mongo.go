@@ -59,7 +59,7 @@ func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionS
 		}
 		models = append(models, mongo.IndexModel{
 			Keys: bson.D{{Key: spec.Unique, Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("u_"+spec.Unique).
+			Options: options.Index().SetUnique(true).SetName("u_" + spec.Unique).
 				SetPartialFilterExpression(bson.D{{Key: spec.Unique, Value: bson.D{{Key: "$type", Value: "string"}}}}),
 		})
 	}
