@@ -134,7 +134,7 @@ func quoteName(s string) string {
 	const max = 64
 	plain := len(s) > 0 && len(s) <= max
 	for _, r := range s {
-		if !(r == '_' || r == '.' || r == '-' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+		if !(r == '_' || r == '.' || r == '-' || r == '$' || r == '[' || r == ']' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
 			plain = false
 			break
 		}

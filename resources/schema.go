@@ -151,7 +151,8 @@ func (s *Schema) compile() error {
 		}
 		f.Indexed = true
 	}
-	s.public = make(map[string]bool)
+	// Ids are always public: a client needs them to refer to what it found.
+	s.public = map[string]bool{FieldID: true}
 	for _, p := range s.Public {
 		switch {
 		case p == "*":

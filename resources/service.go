@@ -380,7 +380,17 @@ func storeError(sc *Schema, err error, id any, vals Document) error {
 	case errors.Is(err, ErrNotFound):
 		return notFound(sc, id)
 	case errors.As(err, &dup):
-		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", quoteName(stringOf(vals[dup.Field])), sc.Name)
+		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", clipText(stringOf(vals[dup.Field])), sc.Name)
 	}
 	return err
+}
+
+// clipText bounds client text echoed in a message; JSON encoding of the
+// response makes any character in it safe.
+func clipText(s string) string {
+	const max = 200
+	if len([]rune(s)) <= max {
+		return s
+	}
+	return string([]rune(s)[:max]) + "…"
 }

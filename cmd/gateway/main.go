@@ -25,6 +25,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "-healthcheck" {
+		os.Exit(healthcheck(os.Getenv("GATEWAY_ADDR")))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := LoadConfig(os.Getenv)
@@ -37,6 +40,28 @@ func main() {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
+}
+
+// healthcheck asks the local gateway's /healthz, for container health checks
+// in images that have no shell or curl. It returns the exit status.
+func healthcheck(addr string) int {
+	if addr == "" {
+		addr = ":8080"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 1
+	}
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		return 1
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 1
+	}
+	return 0
 }
 
 // openStore opens MongoDB when configured, else the embedded SQLite file.

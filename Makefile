@@ -1,0 +1,38 @@
+# Developer entry points. `make run` and `make test` are the README's two
+# commands for a fresh machine.
+
+GO ?= go
+FUZZTIME ?= 20s
+
+.PHONY: run test test-short bench lint fuzz vet fmt
+
+## run: start the gateway on the embedded store (data in ./data)
+run:
+	$(GO) run ./cmd/gateway
+
+## test: the whole suite with the race detector (gofmt and vet first)
+test: fmt vet
+	$(GO) test -race -count=1 ./...
+
+## test-short: skip the slower end-to-end binary tests
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## bench: micro-benchmarks of the hot path
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## lint: golangci-lint v2 with the repository's configuration
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
+
+## fuzz: each fuzz target for FUZZTIME
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./resources
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthHeader$$' -fuzztime $(FUZZTIME) ./gateway

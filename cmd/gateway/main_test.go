@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects logs written by the gateway's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+const (
+	rootUser = "rootadmin"
+	rootPass = "root password for tests"
+)
+
+func testConfig(t *testing.T, dataDir string) Config {
+	t.Helper()
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{
+			"GATEWAY_ADDR":               "127.0.0.1:0",
+			"GATEWAY_DATA_DIR":           dataDir,
+			"GATEWAY_BOOTSTRAP_USER":     rootUser,
+			"GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
+			"GATEWAY_HASH_CONCURRENCY":   "2",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// gatewayProc is a gateway started in-process by run, as main starts it.
+type gatewayProc struct {
+	url  string
+	stop context.CancelFunc
+	done chan error
+	logs *syncBuffer
+}
+
+// MustRun starts the whole gateway on a free loopback port.
+func MustRun(t *testing.T, cfg Config) *gatewayProc {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &gatewayProc{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	addr := make(chan string, 1)
+	go func() {
+		g.done <- run(ctx, cfg, slog.New(slog.NewJSONHandler(g.logs, nil)), func(a string) { addr <- a })
+	}()
+	select {
+	case a := <-addr:
+		g.url = "http://" + a
+	case err := <-g.done:
+		t.Fatalf("gateway did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("gateway did not start in 30s")
+	}
+	t.Cleanup(func() { g.shutdown(t) })
+	return g
+}
+
+func (g *gatewayProc) shutdown(t *testing.T) {
+	t.Helper()
+	if g.stop == nil {
+		return
+	}
+	g.stop()
+	g.stop = nil
+	select {
+	case err := <-g.done:
+		if err != nil {
+			t.Errorf("gateway stopped with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("gateway did not stop in 30s")
+	}
+}
+
+func rootAuth() string {
+	return "tnt-admin-auth-scheme " + base64.StdEncoding.EncodeToString([]byte(rootUser+":"+rootPass))
+}
+
+func do(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", rootAuth())
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestDataSurvivesRestart: a gateway on the embedded default keeps its data
+// (and its bootstrap user) across a restart on the same data dir.
+func TestDataSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	g := MustRun(t, testConfig(t, dir))
+	status, body := do(t, "POST", g.url+"/api/gym", `{"operation":"create","data":{"name":"Persistent Gym","type":{"name":"yoga"}}}`)
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	g.shutdown(t)
+	if _, err := os.Stat(filepath.Join(dir, "gateway.db")); err != nil {
+		t.Fatalf("no database file in the data dir: %v", err)
+	}
+
+	g2 := MustRun(t, testConfig(t, dir))
+	status, body = do(t, "POST", g2.url+"/api/gym", `{"operation":"query","data":{"type.name":{"equals":"yoga"}}}`)
+	if status != 200 || !strings.Contains(body, "Persistent Gym") {
+		t.Fatalf("after restart: %d %s", status, body)
+	}
+	status, body = do(t, "GET", g2.url+"/api/profile?level=0", "")
+	if status != 200 || strings.Count(body, `"username"`) != 1 {
+		t.Errorf("bootstrap user should exist exactly once: %s", body)
+	}
+	if strings.Contains(g2.logs.String(), rootPass) {
+		t.Error("the bootstrap password is in the logs")
+	}
+}
+
+// TestGracefulShutdownFinishesInFlight: a request still sending its body
+// when shutdown starts is served to the end, and run returns cleanly.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	g := MustRun(t, testConfig(t, t.TempDir()))
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", g.url+"/api/gym", pr)
+	req.Header.Set("Authorization", rootAuth())
+	req.Header.Set("Content-Type", "application/json")
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		res <- result{status: resp.StatusCode}
+	}()
+	_, _ = pw.Write([]byte(`{"operation":"create",`))
+	time.Sleep(200 * time.Millisecond) // the request is in flight
+	g.stop()
+	time.Sleep(200 * time.Millisecond) // shutdown has begun
+	status, _ := http.Get(g.url + "/healthz")
+	if status != nil {
+		status.Body.Close()
+		t.Error("new connections are still accepted during shutdown")
+	}
+	_, _ = pw.Write([]byte(`"data":{"name":"Finished during shutdown"}}`))
+	_ = pw.Close()
+	r := <-res
+	if r.err != nil || r.status != 201 {
+		t.Errorf("in-flight request: %d %v", r.status, r.err)
+	}
+	select {
+	case err := <-g.done:
+		if err != nil {
+			t.Errorf("run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no clean stop")
+	}
+	g.stop = nil
+}
+
+// TestBinarySIGTERM builds the real binary, serves a request, and checks that
+// SIGTERM stops it with exit status 0 after draining.
+func TestBinarySIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "gateway")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "GATEWAY_ADDR="+addr, "GATEWAY_DATA_DIR="+dir)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("binary not ready: %s", logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/api/discovery/gym")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("discovery on the binary: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("binary ignored SIGTERM")
+	}
+	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, `"route":"/api/discovery/:resource"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := LoadConfig(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.MongoDB != "gateway" || cfg.MaxBodyBytes != 1<<20 || cfg.MaxPage != 1000 {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	for k, v := range map[string]string{
+		"GATEWAY_MAX_BODY_BYTES":  "-1",
+		"GATEWAY_REQUEST_TIMEOUT": "soon",
+		"GATEWAY_LOG_LEVEL":       "loud",
+		"GATEWAY_BOOTSTRAP_USER":  "onlyuser",
+	} {
+		if _, err := LoadConfig(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		}); err == nil {
+			t.Errorf("%s=%s accepted", k, v)
+		}
+	}
+	if got := maskURI("mongodb://gw:hunter2@db:27017/?replicaSet=rs0"); strings.Contains(got, "hunter2") {
+		t.Errorf("password not masked: %s", got)
+	}
+}
+
+// TestREADMEListsEverySetting keeps the README's configuration table true.
+func TestREADMEListsEverySetting(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings() {
+		if !strings.Contains(string(readme), "| `"+s.name+"` |") {
+			t.Errorf("README's configuration table lacks %s", s.name)
+		}
+	}
+}

@@ -1,0 +1,159 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/sqlite"
+)
+
+// coachFile declares a resource the way an operator would, to show that a
+// declared resource works through the API with no code change.
+const coachFile = `{"resources":[{"name":"coach","discoverable":true,"unique":"name","public":["name","specialty"],
+  "fields":{"name":{"type":"string","required":true,"maxLength":100},
+            "specialty":{"type":"string","indexed":true},
+            "rating":{"type":"int","min":0,"max":5}}}]}`
+
+// testPassword is every test user's password.
+const testPassword = "a long test password"
+
+// env is a running gateway over real HTTP on a real SQLite file.
+type env struct {
+	srv   *httptest.Server
+	store *sqlite.Store
+	users map[string]resources.Principal
+	logs  *gateway.LockedWriter
+}
+
+// MustStartGateway starts the HTTP layer on a fresh SQLite file with a user
+// of each level from 0 to 4 (dba, sysadmin, admin, coach, member).
+func MustStartGateway(tb testing.TB) *env {
+	tb.Helper()
+	ctx := context.Background()
+	reg, err := resources.NewRegistry([]byte(coachFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rules, _ := policy.ParseRules(policy.DefaultPolicy())
+	enf, err := policy.NewEnforcer(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: []string{
+		resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate, resources.ActUpdateOwn,
+		resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "gateway.db"), 2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	svc := resources.NewService(st, reg, gateway.NewAuthorizer(enf), resources.ServiceConfig{MaxPage: 50})
+	if err := svc.Prepare(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	// Light argon2id parameters keep the suite fast; the crypto package
+	// tests the production parameters.
+	hasher, err := crypto.NewHasher(crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 2)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(100, 60e9), nil)
+	e := &env{store: st, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{}}
+	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
+		id, err := accounts.Create(ctx, name, testPassword, level)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
+	}
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
+		Operations: svc, Accounts: accounts, Ready: st.Ping, Logger: log,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.srv = httptest.NewServer(h)
+	tb.Cleanup(e.srv.Close)
+	return e
+}
+
+// adminHeader is the tnt-admin-auth-scheme header of a user.
+func adminHeader(user, password string) string {
+	cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+	return `tnt-admin-auth-scheme realm="admin", credentials="` + cred + `"`
+}
+
+// reply is a decoded response.
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+	body   struct {
+		Success          bool            `json:"success"`
+		Data             json.RawMessage `json:"data"`
+		ExceptionMessage string          `json:"exceptionMessage"`
+		ErrorCode        string          `json:"errorCode"`
+		Next             string          `json:"next"`
+	}
+}
+
+// call sends one request as the named user ("" for a Guest).
+func (e *env) call(tb testing.TB, method, path, user, body string, headers ...string) reply {
+	tb.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if user != "" {
+		req.Header.Set("Authorization", adminHeader(user, testPassword))
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if strings.HasPrefix(path, "/api") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			tb.Fatalf("%s %s: response is not the envelope: %s", method, path, raw)
+		}
+	}
+	return r
+}
+
+// create makes a document as user and returns its _id.
+func (e *env) create(tb testing.TB, user, resource, data string) string {
+	tb.Helper()
+	r := e.call(tb, "POST", "/api/"+resource, user, `{"operation":"create","data":`+data+`}`)
+	if r.status != http.StatusCreated {
+		tb.Fatalf("create %s %s: %d %s", resource, data, r.status, r.raw)
+	}
+	var doc struct {
+		ID string `json:"_id"`
+	}
+	_ = json.Unmarshal(r.body.Data, &doc)
+	return doc.ID
+}

@@ -1,0 +1,95 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func defaultEnforcer(t testing.TB) *Enforcer {
+	t.Helper()
+	rules, err := ParseRules(DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEnforcer(Config{Rules: rules, Groups: map[string]string{
+		"gym": "data", "merchandise": "data", "coach": "data", "profile": "profiles", "transaction_record": "ledger",
+	}, Actions: []string{"create", "query", "query_own", "update", "update_own", "delete", "delete_own", "discover", "read_private"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestDefaultPolicyMatrix pins every decision of the default policy for the
+// six levels, so a policy edit that changes a right shows up here.
+func TestDefaultPolicyMatrix(t *testing.T) {
+	e := defaultEnforcer(t)
+	// The lowest level (highest number) that holds each right; "-" nobody.
+	want := map[string]map[string]string{
+		"gym": {"discover": "5", "query": "4", "create": "3", "update_own": "3", "delete_own": "3",
+			"update": "2", "delete": "2", "read_private": "2", "query_own": "-"},
+		"coach": {"discover": "5", "query": "4", "create": "3", "update": "2"},
+		"profile": {"discover": "-", "query": "4", "update_own": "4", "update": "2", "read_private": "2",
+			"create": "-", "delete": "-", "delete_own": "-"},
+		"transaction_record": {"discover": "-", "query_own": "4", "query": "2", "update": "2", "read_private": "2",
+			"create": "-", "delete": "-", "update_own": "-"},
+	}
+	for obj, acts := range want {
+		for act, lowest := range acts {
+			for l := DBA; l <= Guest; l++ {
+				expect := lowest != "-" && int(l) <= int(lowest[0]-'0')
+				if got := e.Allowed(l, obj, act); got != expect {
+					t.Errorf("%s %s %s: got %v, want %v", l, act, obj, got, expect)
+				}
+			}
+		}
+	}
+	if e.Allowed(Admin, "unknown", "query") || e.Allowed(Level(9), "gym", "query") || e.Allowed(DBA, "gym", "drop_everything") {
+		t.Error("unknown object, level or action allowed")
+	}
+}
+
+func TestParseRulesRefusesInjection(t *testing.T) {
+	for _, bad := range []string{
+		"p, admin, gym",
+		"p, admin, gym, update, extra",
+		"p, admin, gym, update\" || true",
+		"p, admin, gym, keyMatch(r.obj, '*')",
+		"p, Admin, gym, update",
+		"p, admin, *, update",
+		"q, admin, gym, update",
+		"g, admin",
+		"p, admin, gym, up date",
+	} {
+		if _, err := ParseRules(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	rules, err := ParseRules("# comment\n\np, admin, gym, update\r\ng, admin, user\n")
+	if err != nil || len(rules) != 2 || rules[0].String() != "p, admin, gym, update" {
+		t.Errorf("valid rules: %v %v", rules, err)
+	}
+}
+
+func TestLevelNames(t *testing.T) {
+	names := []string{}
+	for l := DBA; l <= Guest; l++ {
+		names = append(names, l.String()+"/"+l.Role())
+	}
+	if got := strings.Join(names, " "); got != "DBA/dba SystemAdmin/sysadmin Admin/admin PowerUser/poweruser User/user Guest/guest" {
+		t.Errorf("levels: %s", got)
+	}
+	if Level(7).Valid() || Level(7).Role() != "" {
+		t.Error("level 7 is valid")
+	}
+}
+
+func BenchmarkAllowed(b *testing.B) {
+	e := defaultEnforcer(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !e.Allowed(User, "gym", "query") {
+			b.Fatal("denied")
+		}
+	}
+}
