@@ -320,3 +320,24 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Errorf("driver text leaked: %s", r.raw)
 	}
 }
+
+// chunked hides a body's length so the client sends it chunked.
+type chunked struct{ r *strings.Reader }
+
+func (c chunked) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func TestChunkedBodyOverTheLimit(t *testing.T) {
+	e := MustStartGateway(t) // limit 64 KiB
+	body := `{"operation":"create","data":{"name":"` + strings.Repeat("x", 200<<10) + `"}}`
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/gym", chunked{strings.NewReader(body)})
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", adminHeader("admin", testPassword))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if req.ContentLength != 0 || resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("chunked body over the limit: %d (request length %d)", resp.StatusCode, req.ContentLength)
+	}
+}

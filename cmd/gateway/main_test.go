@@ -303,3 +303,48 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestResourcesAndPolicyFiles: an operator declares a resource and replaces
+// the policy with files, and both apply through the API with no code change.
+func TestResourcesAndPolicyFiles(t *testing.T) {
+	dir := t.TempDir()
+	resFile := filepath.Join(dir, "resources.json")
+	polFile := filepath.Join(dir, "policy.csv")
+	if err := os.WriteFile(resFile, []byte(`{"resources":[{"name":"class","discoverable":true,"public":["*"],
+		"fields":{"title":{"type":"string","required":true},"seats":{"type":"int","min":1}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Guests may no longer discover anything; admins keep their rights.
+	policy := strings.ReplaceAll(readFile(t, "../../policy/policy.csv"), "p, guest, data, discover", "")
+	if err := os.WriteFile(polFile, []byte(policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, filepath.Join(dir, "data"))
+	cfg.ResourcesFile, cfg.PolicyFile = resFile, polFile
+	g := MustRun(t, cfg)
+	status, body := do(t, "POST", g.url+"/api/class", `{"operation":"create","data":{"title":"Spin","seats":12}}`)
+	if status != 201 || !strings.Contains(body, `"seats":12`) {
+		t.Fatalf("create on a declared resource: %d %s", status, body)
+	}
+	status, body = do(t, "POST", g.url+"/api/class", `{"operation":"create","data":{"title":"Spin","seats":0}}`)
+	if status != 400 || !strings.Contains(body, "seats must be at least 1") {
+		t.Errorf("declared bound: %d %s", status, body)
+	}
+	resp, err := http.Get(g.url + "/api/discovery/class")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("discovery with guest rights removed: %d", resp.StatusCode)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
