@@ -1,0 +1,317 @@
+package crypto
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// KeyringConfig says where the keys live and how they are made and retired.
+type KeyringConfig struct {
+	// Path is the keyring file (JSON, mode 0600). Replicas share keys by
+	// sharing this file (a mounted secret).
+	Path string
+	// RSABits is the size of new payload-decryption keys.
+	RSABits int
+	// Grace is how long a rotated-out key keeps working.
+	Grace time.Duration
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// storedKey is one key in the keyring file.
+type storedKey struct {
+	Kid     string    `json:"kid"`
+	PEM     string    `json:"pem"`
+	Created time.Time `json:"created"`
+	Retired time.Time `json:"retired,omitzero"`
+}
+
+type keyringFile struct {
+	Version    int         `json:"version"`
+	Decryption []storedKey `json:"decryption"`
+	Signing    []storedKey `json:"signing"`
+}
+
+type rsaKey struct {
+	kid string
+	key *rsa.PrivateKey
+}
+
+type edKey struct {
+	kid string
+	key ed25519.PrivateKey
+}
+
+// keySet is one immutable view of the keyring; the current keys come first.
+type keySet struct {
+	decryption []rsaKey
+	signing    []edKey
+	modTime    time.Time
+}
+
+// Keyring holds the RSA keys that decrypt client payloads and the Ed25519
+// keys that sign the gateway's JWTs. The first key of each kind is current;
+// the others are rotated-out keys still accepted for their grace period.
+// It re-reads its file when the file changes, so a rotation by the CLI
+// reaches a running gateway without a restart.
+type Keyring struct {
+	cfg KeyringConfig
+	mu  sync.RWMutex
+	set *keySet
+}
+
+// OpenKeyring loads the keyring file, creating it with fresh keys when it
+// does not exist.
+func OpenKeyring(cfg KeyringConfig) (*Keyring, error) {
+	if cfg.RSABits == 0 {
+		cfg.RSABits = 3072
+	}
+	if cfg.RSABits < 2048 {
+		return nil, fmt.Errorf("keyring: RSA keys of %d bits are too small", cfg.RSABits)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	k := &Keyring{cfg: cfg}
+	if _, err := os.Stat(cfg.Path); errors.Is(err, os.ErrNotExist) {
+		if err := k.write(&keyringFile{Version: 1}, true); err != nil {
+			return nil, err
+		}
+	}
+	if err := k.Reload(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Rotate makes new current keys; the previous ones are retired now and kept
+// for the grace period, and keys retired longer ago are dropped.
+func (k *Keyring) Rotate() error {
+	f, err := k.readFile()
+	if err != nil {
+		return err
+	}
+	if err := k.write(f, true); err != nil {
+		return err
+	}
+	return k.Reload()
+}
+
+// write adds fresh current keys when fresh is set, prunes expired ones and
+// writes the file atomically.
+func (k *Keyring) write(f *keyringFile, fresh bool) error {
+	now := k.cfg.Now().UTC()
+	if fresh {
+		rk, err := rsa.GenerateKey(rand.Reader, k.cfg.RSABits)
+		if err != nil {
+			return fmt.Errorf("keyring: RSA key: %w", err)
+		}
+		_, ek, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("keyring: Ed25519 key: %w", err)
+		}
+		rsaDER, _ := x509.MarshalPKCS8PrivateKey(rk)
+		edDER, _ := x509.MarshalPKCS8PrivateKey(ek)
+		f.Decryption = append([]storedKey{{Kid: kidOf(&rk.PublicKey), PEM: pemOf(rsaDER), Created: now}}, retire(f.Decryption, now)...)
+		f.Signing = append([]storedKey{{Kid: kidOf(ek.Public()), PEM: pemOf(edDER), Created: now}}, retire(f.Signing, now)...)
+	}
+	f.Decryption = prune(f.Decryption, now, k.cfg.Grace)
+	f.Signing = prune(f.Signing, now, k.cfg.Grace)
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(k.cfg.Path), 0o700); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	tmp := k.cfg.Path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	if err := os.Rename(tmp, k.cfg.Path); err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	return nil
+}
+
+func retire(keys []storedKey, now time.Time) []storedKey {
+	out := make([]storedKey, len(keys))
+	for i, sk := range keys {
+		if sk.Retired.IsZero() {
+			sk.Retired = now
+		}
+		out[i] = sk
+	}
+	return out
+}
+
+func prune(keys []storedKey, now time.Time, grace time.Duration) []storedKey {
+	var out []storedKey
+	for i, sk := range keys {
+		if i == 0 || sk.Retired.IsZero() || now.Sub(sk.Retired) < grace {
+			out = append(out, sk)
+		}
+	}
+	return out
+}
+
+func (k *Keyring) readFile() (*keyringFile, error) {
+	b, err := os.ReadFile(k.cfg.Path)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	var f keyringFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("keyring %s: %w", k.cfg.Path, err)
+	}
+	if len(f.Decryption) == 0 || len(f.Signing) == 0 {
+		return nil, fmt.Errorf("keyring %s holds no keys", k.cfg.Path)
+	}
+	return &f, nil
+}
+
+// Reload reads the keyring file again.
+func (k *Keyring) Reload() error {
+	st, err := os.Stat(k.cfg.Path)
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	f, err := k.readFile()
+	if err != nil {
+		return err
+	}
+	set := &keySet{modTime: st.ModTime()}
+	now := k.cfg.Now()
+	for i, sk := range f.Decryption {
+		if i > 0 && !sk.Retired.IsZero() && now.Sub(sk.Retired) >= k.cfg.Grace {
+			continue
+		}
+		key, err := parsePEM(sk.PEM)
+		if err != nil {
+			return fmt.Errorf("keyring: decryption key %s: %w", sk.Kid, err)
+		}
+		rk, ok := key.(*rsa.PrivateKey)
+		if !ok {
+			return fmt.Errorf("keyring: decryption key %s is not RSA", sk.Kid)
+		}
+		set.decryption = append(set.decryption, rsaKey{kid: sk.Kid, key: rk})
+	}
+	for i, sk := range f.Signing {
+		if i > 0 && !sk.Retired.IsZero() && now.Sub(sk.Retired) >= k.cfg.Grace {
+			continue
+		}
+		key, err := parsePEM(sk.PEM)
+		if err != nil {
+			return fmt.Errorf("keyring: signing key %s: %w", sk.Kid, err)
+		}
+		ek, ok := key.(ed25519.PrivateKey)
+		if !ok {
+			return fmt.Errorf("keyring: signing key %s is not Ed25519", sk.Kid)
+		}
+		set.signing = append(set.signing, edKey{kid: sk.Kid, key: ek})
+	}
+	k.mu.Lock()
+	k.set = set
+	k.mu.Unlock()
+	return nil
+}
+
+// ReloadIfChanged re-reads the file when its modification time changed,
+// and drops keys whose grace period ended.
+func (k *Keyring) ReloadIfChanged() error {
+	st, err := os.Stat(k.cfg.Path)
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	k.mu.RLock()
+	same := st.ModTime().Equal(k.set.modTime)
+	k.mu.RUnlock()
+	if same {
+		return nil
+	}
+	return k.Reload()
+}
+
+func (k *Keyring) snapshot() *keySet {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.set
+}
+
+func parsePEM(s string) (any, error) {
+	block, _ := pem.Decode([]byte(s))
+	if block == nil || block.Type != "PRIVATE KEY" {
+		return nil, errors.New("not a PKCS#8 PEM block")
+	}
+	return x509.ParsePKCS8PrivateKey(block.Bytes)
+}
+
+func pemOf(der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// kidOf names a key by a digest of its public key, so the same key has the
+// same kid on every replica.
+func kidOf(pub any) string {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	sum := sha256.Sum256(der)
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// PublicKeyInfo is what GET /api/gpk returns: the current payload key.
+type PublicKeyInfo struct {
+	PublicKey string          `json:"publicKey"`
+	Kid       string          `json:"kid"`
+	Alg       string          `json:"alg"`
+	Enc       string          `json:"enc"`
+	JWK       jose.JSONWebKey `json:"jwk"`
+}
+
+// PayloadPublicKey returns the current payload-encryption public key.
+func (k *Keyring) PayloadPublicKey() PublicKeyInfo {
+	cur := k.snapshot().decryption[0]
+	der, _ := x509.MarshalPKIXPublicKey(&cur.key.PublicKey)
+	return PublicKeyInfo{
+		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		Kid:       cur.kid,
+		Alg:       string(jose.RSA_OAEP_256),
+		Enc:       string(jose.A256GCM),
+		JWK:       jose.JSONWebKey{Key: &cur.key.PublicKey, KeyID: cur.kid, Algorithm: string(jose.RSA_OAEP_256), Use: "enc"},
+	}
+}
+
+// JWKS returns the public keys that verify the gateway's JWTs.
+func (k *Keyring) JWKS() jose.JSONWebKeySet {
+	var set jose.JSONWebKeySet
+	for _, ek := range k.snapshot().signing {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: ek.key.Public(), KeyID: ek.kid, Algorithm: "EdDSA", Use: "sig"})
+	}
+	return set
+}
+
+func (k *Keyring) signer() edKey { return k.snapshot().signing[0] }
+
+func (k *Keyring) verificationKey(kid string) (ed25519.PublicKey, bool) {
+	for _, ek := range k.snapshot().signing {
+		if ek.kid == kid {
+			return ek.key.Public().(ed25519.PublicKey), true
+		}
+	}
+	return nil, false
+}
+
+func (k *Keyring) decryptionKeys() []rsaKey { return k.snapshot().decryption }
