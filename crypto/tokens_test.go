@@ -55,12 +55,12 @@ func TestTokens(t *testing.T) {
 	refused := map[string]string{
 		"wrong issuer": wrongIss, "wrong audience": wrongAud, "admin kind as access": admin, "expired": expired,
 		"alg none": noneTok, "HS256 with the public key": hsTok, "no exp": noExpStr, "bad signature": badSig,
-		"unknown kid":     withKid(t, tok, "nope"),
-		"path kid":        withKid(t, tok, "../x"),
-		"injection kid":   withKid(t, tok, "' OR 1=1 --"),
-		"100k dots":       "Bearer" + strings.Repeat(".", 100_000),
-		"empty":           "",
-		"garbage":         "a.b.c",
+		"unknown kid":   withKid(t, tok, "nope"),
+		"path kid":      withKid(t, tok, "../x"),
+		"injection kid": withKid(t, tok, "' OR 1=1 --"),
+		"100k dots":     "Bearer" + strings.Repeat(".", 100_000),
+		"empty":         "",
+		"garbage":       "a.b.c",
 	}
 	for name, s := range refused {
 		if _, err := tokens.Verify(s, KindAccess); err != ErrBadToken {
