@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -38,9 +39,10 @@ const (
 // hashes run at once, so a flood of logins costs bounded memory
 // (slots × MemoryKiB) instead of exhausting it.
 type Hasher struct {
-	params Argon2Params
-	slots  chan struct{}
-	dummy  string
+	params  Argon2Params
+	slots   chan struct{}
+	dummy   string
+	maxWait time.Duration
 }
 
 // NewHasher returns a hasher allowing `concurrency` hashes at a time.
@@ -48,7 +50,7 @@ func NewHasher(params Argon2Params, concurrency int) (*Hasher, error) {
 	if concurrency < 1 {
 		concurrency = 1
 	}
-	h := &Hasher{params: params, slots: make(chan struct{}, concurrency)}
+	h := &Hasher{params: params, slots: make(chan struct{}, concurrency), maxWait: 2 * time.Second}
 	dummy, err := h.Hash(context.Background(), "dummy password for unknown users")
 	if err != nil {
 		return nil, err
@@ -57,11 +59,22 @@ func NewHasher(params Argon2Params, concurrency int) (*Hasher, error) {
 	return h, nil
 }
 
+// acquire waits for a hashing slot, at most maxWait: under a flood it is
+// better to shed a login at once than to queue it for the whole deadline.
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		return nil
+	default:
+	}
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return nil
 	case <-ctx.Done():
+		return ErrHasherBusy
+	case <-t.C:
 		return ErrHasherBusy
 	}
 }

@@ -2,18 +2,17 @@ package gateway
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 )
 
-// passwordAuthenticator checks a username and password (resources.Accounts).
-type passwordAuthenticator interface {
-	Authenticate(ctx context.Context, username, password string) (resources.Principal, error)
+// authenticator loads the caller from a credential (resources.Auth).
+type authenticator interface {
+	CheckToken(ctx context.Context, token string) (resources.Principal, error)
+	AuthenticateAdmin(ctx context.Context, username, password, ip string) (resources.Principal, error)
 }
 
 // principal returns the caller that authentication found (Guest if none).
@@ -25,20 +24,21 @@ func principal(c *gin.Context) resources.Principal {
 }
 
 // authenticate loads the caller from the Authorization header. Without one
-// the caller is a Guest and the request goes on (routes decide what a Guest
-// may do). Credentials that are presented but wrong are refused here with a
-// 401: a client that tried to log in must learn it failed.
+// (or with the user scheme, which only the login route reads) the caller is
+// a Guest and the request goes on: routes decide what a Guest may do.
+// Credentials that are presented but wrong are refused here with a 401.
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
-	if h == "" {
+	a, parsed := parseAuthHeader(h)
+	if h == "" || (parsed && a.scheme == schemeUser) {
 		c.Set(ctxPrincipal, resources.Principal{Level: resources.GuestLevel})
 		c.Next()
 		return
 	}
-	p, err := s.principalFrom(c.Request.Context(), h)
+	p, err := s.principalFrom(c.Request.Context(), a, parsed, c.ClientIP())
 	if err != nil {
-		if resources.ErrorCode(err) == resources.EAUTHENTICATION {
-			s.metrics.authFailures.WithLabelValues(authFailureReason(h)).Inc()
+		if code := resources.ErrorCode(err); code == resources.EAUTHENTICATION || code == resources.ERATELIMITED {
+			s.metrics.authFailures.WithLabelValues(authFailureReason(a, parsed)).Inc()
 		}
 		s.fail(c, err)
 		return
@@ -47,10 +47,9 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-func authFailureReason(h string) string {
-	a, ok := parseAuthHeader(h)
+func authFailureReason(a authHeader, parsed bool) string {
 	switch {
-	case !ok:
+	case !parsed:
 		return "malformed_header"
 	case a.scheme == schemeAdmin || a.scheme == schemeBasic:
 		return "admin_credentials"
@@ -60,9 +59,8 @@ func authFailureReason(h string) string {
 	return "unsupported_scheme"
 }
 
-func (s *Server) principalFrom(ctx context.Context, h string) (resources.Principal, error) {
-	a, ok := parseAuthHeader(h)
-	if !ok {
+func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, ip string) (resources.Principal, error) {
+	if !parsed {
 		return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the Authorization header is malformed")
 	}
 	switch a.scheme {
@@ -71,19 +69,9 @@ func (s *Server) principalFrom(ctx context.Context, h string) (resources.Princip
 		if !ok {
 			return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the admin credentials are malformed")
 		}
-		p, err := s.accounts.Authenticate(ctx, username, password)
-		if errors.Is(err, crypto.ErrHasherBusy) {
-			return resources.Principal{}, resources.Errorf(resources.EUNAVAILABLE, "too many logins at once; try again shortly")
-		}
-		if err != nil {
-			return resources.Principal{}, err
-		}
-		if policy.Level(p.Level) > policy.Admin {
-			return resources.Principal{}, resources.Errorf(resources.EPERMISSION, "the admin scheme is for levels 0 to 2")
-		}
-		return p, nil
+		return s.auth.AuthenticateAdmin(ctx, username, password, ip)
 	case schemeBearer:
-		return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the access token is invalid")
+		return s.auth.CheckToken(ctx, a.credentials)
 	}
 	return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the authorization scheme is not supported")
 }

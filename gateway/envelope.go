@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -82,6 +84,12 @@ func (s *Server) fail(c *gin.Context, err error) {
 		c.Header("Retry-After", "5")
 	case resources.EAUTHENTICATION:
 		c.Header("WWW-Authenticate", wwwAuthenticate)
+	case resources.ERATELIMITED:
+		c.Header("Retry-After", "60")
+	}
+	var retry *resources.RetryError
+	if errors.As(err, &retry) && retry.After > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(retry.After.Seconds()))))
 	}
 	var denied *resources.DeniedError
 	if errors.As(err, &denied) {

@@ -11,12 +11,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/wechat"
 )
 
 // coachFile declares a resource the way an operator would, to show that a
@@ -31,15 +34,26 @@ const testPassword = "a long test password"
 
 // env is a running gateway over real HTTP on a real SQLite file.
 type env struct {
-	srv   *httptest.Server
-	store *sqlite.Store
-	users map[string]resources.Principal
-	logs  *gateway.LockedWriter
+	srv      *httptest.Server
+	store    *sqlite.Store
+	sessions *sessionsqlite.Store
+	keyring  *crypto.Keyring
+	users    map[string]resources.Principal
+	logs     *gateway.LockedWriter
 }
 
-// MustStartGateway starts the HTTP layer on a fresh SQLite file with a user
+// options change what MustStartGateway builds.
+type options struct {
+	wechatBase string
+	auth       resources.AuthConfig
+}
+
+// MustStartGateway starts the HTTP layer on fresh SQLite files with a user
 // of each level from 0 to 4 (dba, sysadmin, admin, coach, member).
-func MustStartGateway(tb testing.TB) *env {
+func MustStartGateway(tb testing.TB) *env { return MustStartGatewayWith(tb, options{}) }
+
+// MustStartGatewayWith is MustStartGateway with options.
+func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	tb.Helper()
 	ctx := context.Background()
 	reg, err := resources.NewRegistry([]byte(coachFile))
@@ -69,7 +83,23 @@ func MustStartGateway(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(100, 60e9), nil)
-	e := &env{store: st, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{}}
+	dir := tb.TempDir()
+	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = sessions.Close() })
+	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: filepath.Join(dir, "keyring.json"), RSABits: 2048, Grace: time.Hour})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"})
+	var wc resources.WeChatExchanger
+	if opt.wechatBase != "" {
+		wc = wechat.New(opt.wechatBase, "wxapp", "wx-secret-value")
+	}
+	auth := resources.NewAuth(accounts, sessions, tokens, keyring, wc, opt.auth, nil)
+	e := &env{store: st, sessions: sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{}}
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)
 		if err != nil {
@@ -79,7 +109,7 @@ func MustStartGateway(tb testing.TB) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
-		Operations: svc, Accounts: accounts, Ready: st.Ping, Logger: log,
+		Operations: svc, Auth: auth, Keys: keyring, Ready: st.Ping, Logger: log,
 	})
 	if err != nil {
 		tb.Fatal(err)

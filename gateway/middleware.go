@@ -135,3 +135,10 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 func hasJSONSuffix(mt string) bool {
 	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
 }
+
+// randomToken returns n random bytes, hex-encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

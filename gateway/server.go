@@ -25,6 +25,9 @@ type Config struct {
 	TrustedProxies []string
 	// JSON bounds the shape of request bodies.
 	JSON resources.JSONLimits
+	// InsecureCookies drops the Secure flag of the refresh cookies (plain
+	// HTTP development only).
+	InsecureCookies bool
 }
 
 // operations runs envelope operations (resources.Service).
@@ -39,7 +42,8 @@ type operations interface {
 // Deps are the parts the HTTP layer calls.
 type Deps struct {
 	Operations operations
-	Accounts   passwordAuthenticator
+	Auth       accountService
+	Keys       keyPublisher
 	// Ready reports whether every backing store is reachable.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -49,7 +53,8 @@ type Deps struct {
 type Server struct {
 	cfg      Config
 	ops      operations
-	accounts passwordAuthenticator
+	auth     accountService
+	keys     keyPublisher
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	metrics  *metrics
@@ -68,7 +73,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.JSON.MaxDepth == 0 {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
-	s := &Server{cfg: cfg, ops: deps.Operations, accounts: deps.Accounts, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,7 +98,25 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 
+	e.GET("/.well-known/jwks.json", s.jwks)
 	api := e.Group("/api", s.limitBody, s.authenticate)
+	api.GET("/gpk", s.gpk)
+	api.POST("/register", s.handler(s.register))
+	api.GET("/auth", s.handler(s.loginHeader))
+	api.POST("/auth", s.handler(s.loginPayload))
+	api.POST("/wechat_auth", s.handler(s.loginWeChat))
+	api.GET("/admin/auth", s.handler(s.adminLogin))
+	api.POST("/token/refresh", s.handler(s.refresh))
+	api.GET("/session", s.handler(s.currentSession))
+	api.DELETE("/session", s.handler(s.logout))
+	api.GET("/sessions", s.handler(s.listSessions))
+	api.DELETE("/sessions", s.handler(s.revokeAllSessions))
+	api.DELETE("/sessions/:sid", s.handler(s.revokeSession))
+	api.GET("/account/me", s.handler(s.me))
+	api.POST("/account/password", s.handler(s.changePassword))
+	api.GET("/account/available", s.handler(s.available))
+	api.GET("/account/balance", s.handler(s.balance))
+	api.DELETE("/account", s.handler(s.deleteAccount))
 	api.GET("/discovery", s.handler(s.listDiscoverable))
 	api.GET("/discovery/:resource", s.handler(s.discover))
 	api.POST("/:resource", s.handler(s.execute))

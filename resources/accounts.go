@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tnt/gateway/crypto"
 )
 
 // UsersCollection holds the accounts; the profile resource is their public
@@ -96,9 +98,19 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 
 // Create stores a new user with the given level and returns its id.
 func (a *Accounts) Create(ctx context.Context, username, password string, level int) (string, error) {
-	hash, err := a.hasher.Hash(ctx, password)
-	if err != nil {
-		return "", err
+	return a.CreateWith(ctx, username, password, level, nil)
+}
+
+// CreateWith stores a new user with extra fields (email, a WeChat binding).
+// An empty password stores no hash: no password can log in to the account.
+func (a *Accounts) CreateWith(ctx context.Context, username, password string, level int, extra Document) (string, error) {
+	hash := ""
+	if password != "" {
+		h, err := a.hasher.Hash(ctx, password)
+		if err != nil {
+			return "", busy(err)
+		}
+		hash = h
 	}
 	now := a.now()
 	doc := Document{
@@ -109,6 +121,9 @@ func (a *Accounts) Create(ctx context.Context, username, password string, level 
 		fieldBalance:      int64(0),
 		FieldCreatedAt:    FormatTime(now),
 		FieldUpdatedAt:    FormatTime(now),
+	}
+	for k, v := range extra {
+		doc[k] = v
 	}
 	if err := a.store.Insert(ctx, UsersCollection, doc); err != nil {
 		return "", err
@@ -148,7 +163,7 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 	}
 	if user == nil {
 		if err := a.hasher.VerifyDummy(ctx, password); err != nil {
-			return Principal{}, err
+			return Principal{}, busy(err)
 		}
 		return Principal{}, errBadCredentials()
 	}
@@ -157,7 +172,7 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 	if !a.cache.hit(key, stored, a.now()) {
 		ok, rehash, err := a.hasher.Verify(ctx, stored, password)
 		if err != nil {
-			return Principal{}, err
+			return Principal{}, busy(err)
 		}
 		if !ok {
 			return Principal{}, errBadCredentials()
@@ -178,9 +193,42 @@ func (a *Accounts) Authenticate(ctx context.Context, username, password string) 
 func (a *Accounts) upgradeHash(ctx context.Context, user Document, password string) (string, error) {
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
-		return "", err
+		return "", busy(err)
 	}
 	_, err = a.store.Update(ctx, UsersCollection, stringOf(user[FieldID]),
 		Document{fieldPasswordHash: hash, FieldUpdatedAt: FormatTime(a.now())}, nil)
 	return hash, err
+}
+
+// busy turns a hasher that has no free slot into a 503 with Retry-After.
+func busy(err error) error {
+	if errors.Is(err, crypto.ErrHasherBusy) {
+		return &RetryError{Err: Errorf(EUNAVAILABLE, "too many logins at once; try again shortly"), After: 2 * time.Second}
+	}
+	return err
+}
+
+// SetPassword replaces a user's password hash.
+func (a *Accounts) SetPassword(ctx context.Context, userID, password string) error {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return busy(err)
+	}
+	_, err = a.store.Update(ctx, UsersCollection, userID, Document{fieldPasswordHash: hash, FieldUpdatedAt: FormatTime(a.now())}, nil)
+	return err
+}
+
+// User returns a user's stored document (with its secrets: callers project).
+func (a *Accounts) User(ctx context.Context, userID string) (Document, error) {
+	return a.store.Get(ctx, UsersCollection, userID)
+}
+
+// FindUser returns the user with the username, or nil.
+func (a *Accounts) FindUser(ctx context.Context, username string) (Document, error) {
+	return a.findByUsername(ctx, username)
+}
+
+// Delete removes a user.
+func (a *Accounts) Delete(ctx context.Context, userID string) error {
+	return a.store.Delete(ctx, UsersCollection, userID)
 }

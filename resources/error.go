@@ -3,6 +3,9 @@ package resources
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/tnt/gateway/resources/session"
 )
 
 // Error codes of the HTTP contract. The gateway package owns the single
@@ -57,7 +60,7 @@ func ErrorCode(err error) string {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	if errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, session.ErrUnavailable) {
 		return EUNAVAILABLE
 	}
 	return EINTERNAL
@@ -73,7 +76,7 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) {
 		return e.Message
 	}
-	if errors.Is(err, ErrUnavailable) {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, session.ErrUnavailable) {
 		return "A backing store is unavailable; nothing was changed. Try again later."
 	}
 	return "Internal error."
@@ -101,3 +104,15 @@ func (e *DuplicateError) Error() string { return "duplicate value for unique key
 func Unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// RetryError is an application error that tells the client when to retry
+// (429 and 503 answers carry it as Retry-After).
+type RetryError struct {
+	Err   *Error
+	After time.Duration
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the application error.
+func (e *RetryError) Unwrap() error { return e.Err }

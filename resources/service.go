@@ -15,6 +15,9 @@ type Principal struct {
 	UserID   string
 	Username string
 	Level    int
+	// SessionID is set when the caller presented a session token (not
+	// for the admin header, which is checked on every request).
+	SessionID string
 }
 
 // IsGuest reports whether the caller presented no credentials.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -30,6 +31,22 @@ type Config struct {
 	LogLevel          slog.Level
 	HashConcurrency   int
 	AdminCacheTTL     time.Duration
+	RedisURL          string
+	AccessTTL         time.Duration
+	RefreshTTL        time.Duration
+	AdminTTL          time.Duration
+	WeChatAppID       string
+	WeChatSecret      string
+	WeChatAPIBase     string
+	KeyringFile       string
+	RSABits           int
+	KeyGrace          time.Duration
+	JWTIssuer         string
+	JWTAudience       string
+	InsecureCookies   bool
+	FailuresPerUser   int64
+	FailuresPerIP     int64
+	FailWindow        time.Duration
 }
 
 // setting documents one variable: its name, default and meaning. The README
@@ -77,6 +94,31 @@ func settings() []setting {
 			return err
 		}},
 		{"GATEWAY_ADMIN_CACHE_TTL", "5m", "how long a verified admin credential skips the password hash", func(c *Config, v string) error { return duration(&c.AdminCacheTTL, v) }},
+		{"GATEWAY_REDIS_URL", "", "Redis URL; sessions, nonces and counters go to Redis instead of the embedded store", func(c *Config, v string) error { c.RedisURL = v; return nil }},
+		{"GATEWAY_ACCESS_TTL", "15m", "access token lifetime", func(c *Config, v string) error { return duration(&c.AccessTTL, v) }},
+		{"GATEWAY_REFRESH_TTL", "720h", "session (refresh token) lifetime", func(c *Config, v string) error { return duration(&c.RefreshTTL, v) }},
+		{"GATEWAY_ADMIN_TTL", "720h", "admin token lifetime", func(c *Config, v string) error { return duration(&c.AdminTTL, v) }},
+		{"GATEWAY_WECHAT_APPID", "", "WeChat mini-program app id (WeChat login is off without it)", func(c *Config, v string) error { c.WeChatAppID = v; return nil }},
+		{"GATEWAY_WECHAT_SECRET", "", "WeChat app secret", func(c *Config, v string) error { c.WeChatSecret = v; return nil }},
+		{"GATEWAY_WECHAT_API_BASE", "", "base URL of WeChat's API (WeChat's own when unset)", func(c *Config, v string) error { c.WeChatAPIBase = v; return nil }},
+		{"GATEWAY_KEYRING_FILE", "", "keyring file (payload and signing keys); <data dir>/keyring.json when unset", func(c *Config, v string) error { c.KeyringFile = v; return nil }},
+		{"GATEWAY_RSA_BITS", "3072", "size of new payload-decryption keys", func(c *Config, v string) error {
+			var n int64
+			err := positiveInt64(&n, v)
+			c.RSABits = int(n)
+			return err
+		}},
+		{"GATEWAY_KEY_GRACE", "168h", "how long a rotated-out key keeps working", func(c *Config, v string) error { return duration(&c.KeyGrace, v) }},
+		{"GATEWAY_JWT_ISSUER", "gateway", "iss claim of issued tokens", func(c *Config, v string) error { c.JWTIssuer = v; return nil }},
+		{"GATEWAY_JWT_AUDIENCE", "gateway-api", "aud claim of issued tokens", func(c *Config, v string) error { c.JWTAudience = v; return nil }},
+		{"GATEWAY_INSECURE_COOKIES", "false", "drop the Secure flag of refresh cookies (plain-HTTP development only)", func(c *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.InsecureCookies = b
+			return err
+		}},
+		{"GATEWAY_LOGIN_FAILURES_PER_USER", "10", "failed logins for one username in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerUser, v) }},
+		{"GATEWAY_LOGIN_FAILURES_PER_IP", "50", "failed logins from one client address in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerIP, v) }},
+		{"GATEWAY_LOGIN_FAIL_WINDOW", "15m", "window of the failed-login counters", func(c *Config, v string) error { return duration(&c.FailWindow, v) }},
 	}
 }
 
@@ -113,6 +155,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: %w", s.name, v, err)
 		}
 	}
+	if c.KeyringFile == "" {
+		c.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
+	}
+	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
+		return Config{}, fmt.Errorf("GATEWAY_WECHAT_APPID and GATEWAY_WECHAT_SECRET go together")
+	}
 	if (c.BootstrapUser == "") != (c.BootstrapPassword == "") {
 		return Config{}, fmt.Errorf("GATEWAY_BOOTSTRAP_USER and GATEWAY_BOOTSTRAP_PASSWORD go together")
 	}
@@ -140,6 +188,22 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("hash_concurrency", c.HashConcurrency),
 		slog.Duration("admin_cache_ttl", c.AdminCacheTTL),
+		slog.String("redis_url", maskURI(c.RedisURL)),
+		slog.Duration("access_ttl", c.AccessTTL),
+		slog.Duration("refresh_ttl", c.RefreshTTL),
+		slog.Duration("admin_ttl", c.AdminTTL),
+		slog.String("wechat_appid", c.WeChatAppID),
+		slog.Bool("wechat_secret_set", c.WeChatSecret != ""),
+		slog.String("wechat_api_base", c.WeChatAPIBase),
+		slog.String("keyring_file", c.KeyringFile),
+		slog.Int("rsa_bits", c.RSABits),
+		slog.Duration("key_grace", c.KeyGrace),
+		slog.String("jwt_issuer", c.JWTIssuer),
+		slog.String("jwt_audience", c.JWTAudience),
+		slog.Bool("insecure_cookies", c.InsecureCookies),
+		slog.Int64("login_failures_per_user", c.FailuresPerUser),
+		slog.Int64("login_failures_per_ip", c.FailuresPerIP),
+		slog.Duration("login_fail_window", c.FailWindow),
 	)
 }
 

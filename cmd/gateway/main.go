@@ -21,7 +21,11 @@ import (
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/mongo"
+	"github.com/tnt/gateway/resources/session"
+	"github.com/tnt/gateway/resources/session/redis"
+	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/wechat"
 )
 
 func main() {
@@ -85,6 +89,41 @@ func openStore(ctx context.Context, cfg Config) (resources.Store, func() error, 
 		return nil, nil, err
 	}
 	return s, s.Close, nil
+}
+
+// openSessions opens Redis when configured, else the embedded SQLite file.
+func openSessions(ctx context.Context, cfg Config) (session.Store, func() error, error) {
+	if cfg.RedisURL != "" {
+		s, err := redis.Open(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data dir: %w", err)
+	}
+	s, err := sessionsqlite.Open(ctx, filepath.Join(cfg.DataDir, "sessions.db"), time.Minute)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
+// watchKeyring picks up key rotations made by the CLI on the shared file.
+func watchKeyring(ctx context.Context, log *slog.Logger, k *crypto.Keyring) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.ReloadIfChanged(); err != nil {
+				log.Error("keyring reload failed; the loaded keys stay in use", slog.String("error", err.Error()))
+			}
+		}
+	}
 }
 
 // loadPolicy builds the enforcer from the built-in or configured files.
@@ -153,6 +192,29 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 		return err
 	}
 	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(10_000, cfg.AdminCacheTTL), nil)
+	sessions, closeSessions, err := openSessions(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeSessions(); err != nil {
+			log.Warn("closing the session store", slog.String("error", err.Error()))
+		}
+	}()
+	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
+	if err != nil {
+		return err
+	}
+	go watchKeyring(ctx, log, keyring)
+	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	var wc resources.WeChatExchanger
+	if cfg.WeChatAppID != "" {
+		wc = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret)
+	}
+	auth := resources.NewAuth(accounts, sessions, tokens, keyring, wc, resources.AuthConfig{
+		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
+		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
+	}, nil)
 	if cfg.BootstrapUser != "" {
 		created, err := accounts.Bootstrap(ctx, cfg.BootstrapUser, cfg.BootstrapPassword)
 		if err != nil {
@@ -162,9 +224,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 			log.Info("bootstrap user created", slog.String("username", cfg.BootstrapUser))
 		}
 	}
+	ready := func(ctx context.Context) error {
+		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
+	}
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
-	}, gateway.Deps{Operations: svc, Accounts: accounts, Ready: st.Ping, Logger: log})
+		InsecureCookies: cfg.InsecureCookies,
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Ready: ready, Logger: log})
 	if err != nil {
 		return err
 	}

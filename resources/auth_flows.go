@@ -1,0 +1,168 @@
+package resources
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/resources/session"
+)
+
+var emailPattern = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$`)
+
+// allowOnly refuses payload keys beyond the expected ones, so a typo or an
+// attempt to smuggle "level" is an error.
+func allowOnly(m map[string]any, keys ...string) error {
+	for k := range m {
+		ok := k == "ts" || k == "nonce"
+		for _, want := range keys {
+			ok = ok || k == want
+		}
+		if !ok {
+			return Errorf(EPARAMETER, "%s cannot be found in the payload", quoteName(k))
+		}
+	}
+	return nil
+}
+
+// Register creates a level-4 user from an encrypted payload and logs it in.
+func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens, error) {
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := allowOnly(m, "username", "password", "email"); err != nil {
+		return Tokens{}, err
+	}
+	username, password := textField(m, "username"), textField(m, "password")
+	if username == "" {
+		return Tokens{}, Errorf(ECREATION, "username is required for creating profile")
+	}
+	if password == "" {
+		return Tokens{}, Errorf(ECREATION, "password is required for creating profile")
+	}
+	if err := a.CheckNewPassword(username, password); err != nil {
+		return Tokens{}, err
+	}
+	extra := Document{}
+	if email, has := m["email"]; has {
+		s, ok := email.(string)
+		if !ok || len(s) > 254 || !emailPattern.MatchString(s) {
+			return Tokens{}, Errorf(EVALUE, "email is not a valid address")
+		}
+		extra["email"] = s
+	}
+	id, err := a.accounts.CreateWith(ctx, username, password, 4, extra)
+	var dup *DuplicateError
+	if errors.As(err, &dup) {
+		return Tokens{}, Errorf(EDUPLICATE, "Resource exists with name %s for profile", username)
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	return a.startSession(ctx, Principal{UserID: id, Username: username, Level: 4}, crypto.KindAccess, dev)
+}
+
+// Login checks encrypted credentials and starts a session.
+func (a *Auth) Login(ctx context.Context, payload string, dev Device) (Tokens, error) {
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return Tokens{}, err
+	}
+	username, password := textField(m, "username"), textField(m, "password")
+	if username == "" || password == "" {
+		return Tokens{}, errBadCredentials()
+	}
+	p, err := a.checkPassword(ctx, username, password, dev.IP)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return a.startSession(ctx, p, crypto.KindAccess, dev)
+}
+
+// AdminLogin issues a month-long admin token for levels 0 to 2.
+func (a *Auth) AdminLogin(ctx context.Context, username, password string, dev Device) (Tokens, error) {
+	p, err := a.AuthenticateAdmin(ctx, username, password, dev.IP)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return a.startSession(ctx, p, crypto.KindAdmin, dev)
+}
+
+// LoginWeChat exchanges a WeChat login code for the user's openid, finds or
+// creates the user bound to it and starts a session. The openid comes only
+// from WeChat, never from the client.
+func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tokens, error) {
+	if a.wechat == nil {
+		return Tokens{}, Errorf(EUNAVAILABLE, "WeChat login is not configured")
+	}
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return Tokens{}, err
+	}
+	code := textField(m, "code")
+	if code == "" || len(code) > 256 {
+		return Tokens{}, Errorf(EINVALIDREQUEST, "code is required for the request")
+	}
+	openid, err := a.wechat.Exchange(ctx, code)
+	if err != nil {
+		return Tokens{}, err
+	}
+	// The username is derived from the openid, so the unique username
+	// index binds one account to one openid even under concurrent logins.
+	sum := sha256.Sum256([]byte(openid))
+	username := "wx_" + hex.EncodeToString(sum[:])[:24]
+	for range 2 {
+		user, err := a.accounts.FindUser(ctx, username)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if user != nil {
+			level, _ := toInt(user[fieldLevel])
+			return a.startSession(ctx, Principal{UserID: stringOf(user[FieldID]), Username: username, Level: int(level)}, crypto.KindAccess, dev)
+		}
+		_, err = a.accounts.CreateWith(ctx, username, "", 4, Document{"wechat_openid": openid})
+		var dup *DuplicateError
+		if err != nil && !errors.As(err, &dup) {
+			return Tokens{}, err
+		}
+	}
+	return Tokens{}, Errorf(ECONFLICT, "the WeChat account is being created; try again")
+}
+
+// errRefresh is the one answer for a refresh token that is not accepted.
+func errRefresh() error { return Errorf(EAUTHENTICATION, "the refresh token is invalid") }
+
+// Refresh spends a refresh token and returns new tokens. A token already
+// spent revokes its whole session: one of its holders is not its owner.
+func (a *Auth) Refresh(ctx context.Context, token string) (Tokens, error) {
+	sid, secret, ok := strings.Cut(token, ".")
+	if !ok || len(sid) != 32 || len(secret) < 40 || len(secret) > 64 {
+		return Tokens{}, errRefresh()
+	}
+	next := newSecret()
+	err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
+	switch {
+	case errors.Is(err, session.ErrReused):
+		return Tokens{}, Errorf(EAUTHENTICATION, "the refresh token was already used; the session is revoked")
+	case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrStale):
+		return Tokens{}, errRefresh()
+	case err != nil:
+		return Tokens{}, err
+	}
+	s, err := a.sessions.Get(ctx, sid)
+	if errors.Is(err, session.ErrNotFound) {
+		return Tokens{}, errRefresh()
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	if s.Kind != crypto.KindAccess {
+		return Tokens{}, errRefresh()
+	}
+	return a.issue(s, next)
+}

@@ -1,0 +1,265 @@
+// Package redis is the shared session store (github.com/redis/go-redis/v9):
+// every replica sees the same sessions, refresh-token hashes, nonces and
+// counters, and a revocation on one is refused on all at the next request.
+// Keys of one session share a hash tag, so its scripts work on Redis Cluster.
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tnt/gateway/resources/session"
+)
+
+// Store is a session.Store on Redis.
+type Store struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	rotate *goredis.Script
+	hit    *goredis.Script
+}
+
+var _ session.Store = (*Store)(nil)
+
+// rotateScript: KEYS session, spent; ARGV old, new. Returns 1 rotated,
+// 0 no session, -1 reuse (session deleted), -2 unknown hash.
+const rotateScript = `
+local cur = redis.call('HGET', KEYS[1], 'cur')
+if not cur then return 0 end
+if cur == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'cur', ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
+  return 1
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  return -1
+end
+return -2`
+
+// hitScript: KEYS counter; ARGV window ms. Returns {count, pttl}.
+const hitScript = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`
+
+// Open connects to the Redis URL (redis:// or rediss://, password in the
+// URL). It does not wait for the server; Ping does.
+func Open(url string) (*Store, error) {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	opts.DialTimeout = 3 * time.Second
+	opts.ReadTimeout = 2 * time.Second
+	opts.WriteTimeout = 2 * time.Second
+	opts.MaxRetries = 1
+	return &Store{rdb: goredis.NewClient(opts), prefix: "gw:",
+		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript)}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.rdb.Close() }
+
+func (s *Store) sessKey(sid string) string  { return s.prefix + "{" + sid + "}:s" }
+func (s *Store) spentKey(sid string) string { return s.prefix + "{" + sid + "}:spent" }
+func (s *Store) userKey(uid string) string  { return s.prefix + "u:" + uid }
+
+func fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	return session.Unavailable(err)
+}
+
+// Create stores a new session with a TTL until it expires.
+func (s *Store) Create(ctx context.Context, in session.Session) error {
+	data, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ttl := time.Until(in.ExpiresAt)
+	if ttl <= 0 {
+		return nil
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		k := s.sessKey(in.ID)
+		p.HSet(ctx, k, "data", data, "cur", in.RefreshHash, "seen", in.LastSeen.UnixMilli())
+		p.PExpireAt(ctx, k, in.ExpiresAt)
+		return nil
+	})
+	if err != nil {
+		return fail(err)
+	}
+	uk := s.userKey(in.UserID)
+	if err := s.rdb.SAdd(ctx, uk, in.ID).Err(); err != nil {
+		return fail(err)
+	}
+	// The index lives as long as the longest session in it.
+	if left, err := s.rdb.PTTL(ctx, uk).Result(); err == nil && left < ttl {
+		s.rdb.PExpire(ctx, uk, ttl)
+	}
+	return nil
+}
+
+func decode(vals []any) (session.Session, error) {
+	var out session.Session
+	data, _ := vals[0].(string)
+	cur, _ := vals[1].(string)
+	seen, _ := vals[2].(string)
+	if data == "" {
+		return out, session.ErrNotFound
+	}
+	if err := json.Unmarshal([]byte(data), &out); err != nil {
+		return out, fmt.Errorf("session store: corrupt session: %w", err)
+	}
+	out.RefreshHash = cur
+	if ms, err := strconv.ParseInt(seen, 10, 64); err == nil {
+		out.LastSeen = time.UnixMilli(ms).UTC()
+	}
+	return out, nil
+}
+
+// Get returns a live session.
+func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
+	vals, err := s.rdb.HMGet(ctx, s.sessKey(sid), "data", "cur", "seen").Result()
+	if err != nil {
+		return session.Session{}, fail(err)
+	}
+	return decode(vals)
+}
+
+// Touch records activity, only on a session that still exists.
+func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
+	k := s.sessKey(sid)
+	n, err := s.rdb.Exists(ctx, k).Result()
+	if err != nil || n == 0 {
+		return fail(err)
+	}
+	return fail(s.rdb.HSet(ctx, k, "seen", at.UnixMilli()).Err())
+}
+
+// Rotate swaps the refresh hash atomically (one Lua script).
+func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) error {
+	res, err := s.rotate.Run(ctx, s.rdb, []string{s.sessKey(sid), s.spentKey(sid)}, oldHash, newHash).Int()
+	if err != nil {
+		return fail(err)
+	}
+	switch res {
+	case 1:
+		return nil
+	case 0:
+		return session.ErrNotFound
+	case -1:
+		return session.ErrReused
+	}
+	return session.ErrStale
+}
+
+// Revoke ends one session.
+func (s *Store) Revoke(ctx context.Context, sid string) error {
+	vals, err := s.rdb.HMGet(ctx, s.sessKey(sid), "data", "cur", "seen").Result()
+	if err != nil {
+		return fail(err)
+	}
+	if err := s.rdb.Del(ctx, s.sessKey(sid), s.spentKey(sid)).Err(); err != nil {
+		return fail(err)
+	}
+	if x, err := decode(vals); err == nil {
+		s.rdb.SRem(ctx, s.userKey(x.UserID), sid)
+	}
+	return nil
+}
+
+// List returns a user's live sessions; index entries of ended sessions are
+// cleaned up on the way.
+func (s *Store) List(ctx context.Context, userID string) ([]session.Session, error) {
+	sids, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	if err != nil {
+		return nil, fail(err)
+	}
+	var out []session.Session
+	for _, sid := range sids {
+		x, err := s.Get(ctx, sid)
+		if errors.Is(err, session.ErrNotFound) {
+			s.rdb.SRem(ctx, s.userKey(userID), sid)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// RevokeUser ends a user's sessions except keep.
+func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
+	sids, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
+	if err != nil {
+		return 0, fail(err)
+	}
+	n := 0
+	for _, sid := range sids {
+		if sid == keep {
+			continue
+		}
+		removed, err := s.rdb.Del(ctx, s.sessKey(sid), s.spentKey(sid)).Result()
+		if err != nil {
+			return n, fail(err)
+		}
+		if removed > 0 {
+			n++
+		}
+		s.rdb.SRem(ctx, s.userKey(userID), sid)
+	}
+	return n, nil
+}
+
+// RememberNonce records a nonce with SET NX.
+func (s *Store) RememberNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.prefix+"n:"+nonce, 1, ttl).Result()
+	return ok, fail(err)
+}
+
+// Hit adds one to a counter.
+func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
+	vals, err := s.hit.Run(ctx, s.rdb, []string{s.prefix + "c:" + key}, window.Milliseconds()).Int64Slice()
+	if err != nil || len(vals) != 2 {
+		return 0, 0, fail(err)
+	}
+	return vals[0], time.Duration(vals[1]) * time.Millisecond, nil
+}
+
+// Count reads a counter.
+func (s *Store) Count(ctx context.Context, key string) (int64, time.Duration, error) {
+	k := s.prefix + "c:" + key
+	n, err := s.rdb.Get(ctx, k).Int64()
+	if errors.Is(err, goredis.Nil) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fail(err)
+	}
+	ttl, err := s.rdb.PTTL(ctx, k).Result()
+	return n, ttl, fail(err)
+}
+
+// Reset removes a counter.
+func (s *Store) Reset(ctx context.Context, key string) error {
+	return fail(s.rdb.Del(ctx, s.prefix+"c:"+key).Err())
+}
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return fail(s.rdb.Ping(ctx).Err())
+}
