@@ -193,7 +193,6 @@ func (s *Server) adminLogin(c *gin.Context) error {
 	return nil
 }
 
-
 // refresh serves POST /api/token/refresh, from the body or, for browsers,
 // from the httpOnly cookie with the CSRF header matching the CSRF cookie.
 func (s *Server) refresh(c *gin.Context) error {
@@ -341,4 +340,3 @@ func (s *Server) balance(c *gin.Context) error {
 func newCSRF() string {
 	return randomToken(24)
 }
-
