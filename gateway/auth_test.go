@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tnt/gateway/resources"
 )
 
 // tokens is the data of a login-like answer.
@@ -450,5 +453,21 @@ func TestWeChatLogin(t *testing.T) {
 	offApp := newAppClient(t, off.srv.URL)
 	if r := off.payloadCall(t, "/api/wechat_auth", offApp.seal(t, map[string]any{"code": "code-for-mia"})); r.status != 503 {
 		t.Errorf("not configured: %d", r.status)
+	}
+}
+
+// TestSpoofedForwardedForDoesNotEscapeThrottling: from an untrusted peer,
+// X-Forwarded-For is ignored, so rotating it does not reset the per-address
+// counter (no trusted proxies are configured).
+func TestSpoofedForwardedForDoesNotEscapeThrottling(t *testing.T) {
+	e := MustStartGatewayWith(t, options{auth: resources.AuthConfig{FailuresPerIP: 5, FailuresPerUser: 100}})
+	app := newAppClient(t, e.srv.URL)
+	var last reply
+	for i := range 7 {
+		last = e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "user_" + strconv.Itoa(i), "password": "wrong password"}),
+			"X-Forwarded-For", "10.0.0."+strconv.Itoa(i), "X-Real-IP", "10.1.0."+strconv.Itoa(i))
+	}
+	if last.status != 429 {
+		t.Errorf("after 7 failures from one peer with rotating X-Forwarded-For: %d %s", last.status, last.raw)
 	}
 }

@@ -145,20 +145,13 @@ func (a *Auth) Refresh(ctx context.Context, token string) (Tokens, error) {
 		return Tokens{}, errRefresh()
 	}
 	next := newSecret()
-	err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
+	s, err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
 	switch {
 	case errors.Is(err, session.ErrReused):
 		return Tokens{}, Errorf(EAUTHENTICATION, "the refresh token was already used; the session is revoked")
 	case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrStale):
 		return Tokens{}, errRefresh()
 	case err != nil:
-		return Tokens{}, err
-	}
-	s, err := a.sessions.Get(ctx, sid)
-	if errors.Is(err, session.ErrNotFound) {
-		return Tokens{}, errRefresh()
-	}
-	if err != nil {
 		return Tokens{}, err
 	}
 	if s.Kind != crypto.KindAccess {

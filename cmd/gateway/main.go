@@ -40,6 +40,7 @@ func main() {
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	redis.RouteClientLogs(log)
 	if err := run(ctx, cfg, log, nil); err != nil {
 		log.Error("gateway stopped", slog.String("error", err.Error()))
 		os.Exit(1)

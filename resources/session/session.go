@@ -57,10 +57,11 @@ type Store interface {
 	Get(ctx context.Context, sid string) (Session, error)
 	// Touch records activity (best effort; last_seen only).
 	Touch(ctx context.Context, sid string, at time.Time) error
-	// Rotate swaps the current refresh hash from old to new atomically.
-	// Of two concurrent rotations with the same old hash exactly one wins.
-	// A spent hash revokes the session and returns ErrReused.
-	Rotate(ctx context.Context, sid, oldHash, newHash string) error
+	// Rotate swaps the current refresh hash from old to new atomically and
+	// returns the session as it is afterwards. Of two concurrent rotations
+	// with the same old hash exactly one wins. A spent hash revokes the
+	// session and returns ErrReused.
+	Rotate(ctx context.Context, sid, oldHash, newHash string) (Session, error)
 	// Revoke ends one session at once.
 	Revoke(ctx context.Context, sid string) error
 	// List returns a user's live sessions.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -27,22 +28,23 @@ type Store struct {
 
 var _ session.Store = (*Store)(nil)
 
-// rotateScript: KEYS session, spent; ARGV old, new. Returns 1 rotated,
-// 0 no session, -1 reuse (session deleted), -2 unknown hash.
+// rotateScript: KEYS session, spent; ARGV old, new. Returns {1, data, seen}
+// rotated, {0} no session, {-1} reuse (session deleted), {-2} unknown hash.
 const rotateScript = `
 local cur = redis.call('HGET', KEYS[1], 'cur')
-if not cur then return 0 end
+if not cur then return {0} end
 if cur == ARGV[1] then
   redis.call('HSET', KEYS[1], 'cur', ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[1])
   redis.call('PEXPIRE', KEYS[2], redis.call('PTTL', KEYS[1]))
-  return 1
+  local v = redis.call('HMGET', KEYS[1], 'data', 'seen')
+  return {1, v[1], v[2]}
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   redis.call('DEL', KEYS[1], KEYS[2])
-  return -1
+  return {-1}
 end
-return -2`
+return {-2}`
 
 // hitScript: KEYS counter; ARGV window ms. Returns {count, pttl}.
 const hitScript = `
@@ -149,20 +151,24 @@ func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
 }
 
 // Rotate swaps the refresh hash atomically (one Lua script).
-func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) error {
-	res, err := s.rotate.Run(ctx, s.rdb, []string{s.sessKey(sid), s.spentKey(sid)}, oldHash, newHash).Int()
-	if err != nil {
-		return fail(err)
+func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (session.Session, error) {
+	res, err := s.rotate.Run(ctx, s.rdb, []string{s.sessKey(sid), s.spentKey(sid)}, oldHash, newHash).Slice()
+	if err != nil || len(res) == 0 {
+		return session.Session{}, fail(err)
 	}
-	switch res {
+	code, _ := res[0].(int64)
+	switch code {
 	case 1:
-		return nil
+		if len(res) != 3 {
+			return session.Session{}, session.ErrNotFound
+		}
+		return decode([]any{res[1], newHash, res[2]})
 	case 0:
-		return session.ErrNotFound
+		return session.Session{}, session.ErrNotFound
 	case -1:
-		return session.ErrReused
+		return session.Session{}, session.ErrReused
 	}
-	return session.ErrStale
+	return session.Session{}, session.ErrStale
 }
 
 // Revoke ends one session.
@@ -263,3 +269,14 @@ func (s *Store) Reset(ctx context.Context, key string) error {
 func (s *Store) Ping(ctx context.Context) error {
 	return fail(s.rdb.Ping(ctx).Err())
 }
+
+// slogPrinter sends go-redis's own messages to the gateway's JSON log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.log.WarnContext(ctx, "redis client", slog.String("detail", fmt.Sprintf(format, v...)))
+}
+
+// RouteClientLogs makes go-redis log through l. go-redis keeps one logger per
+// process, so this is called once, from main.
+func RouteClientLogs(l *slog.Logger) { goredis.SetLogger(slogPrinter{l}) }

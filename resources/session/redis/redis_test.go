@@ -52,14 +52,14 @@ func TestFailsClosed(t *testing.T) {
 	if _, _, err := s.Hit(ctx, "k", time.Minute); !errors.Is(err, session.ErrUnavailable) {
 		t.Errorf("counter with Redis down: %v", err)
 	}
-	if err := s.Rotate(ctx, "s1", "h0", "h1"); !errors.Is(err, session.ErrUnavailable) {
+	if _, err := s.Rotate(ctx, "s1", "h0", "h1"); !errors.Is(err, session.ErrUnavailable) {
 		t.Errorf("rotate with Redis down: %v", err)
 	}
 	srv.Restart()
 	if _, err := s.Get(ctx, "s1"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("session after a restart without persistence: %v", err)
 	}
-	if err := s.Rotate(ctx, "s1", "h0", "h1"); !errors.Is(err, session.ErrNotFound) {
+	if _, err := s.Rotate(ctx, "s1", "h0", "h1"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("refresh after a restart: %v", err)
 	}
 }

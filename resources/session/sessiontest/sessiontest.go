@@ -91,25 +91,29 @@ func testRotate(t *testing.T, s session.Store) {
 	ctx := context.Background()
 	in := newSession("u1", time.Hour)
 	_ = s.Create(ctx, in)
-	if err := s.Rotate(ctx, in.ID, "hash0", "hash1"); err != nil {
+	got, err := s.Rotate(ctx, in.ID, "hash0", "hash1")
+	if err != nil {
 		t.Fatalf("first rotation: %v", err)
+	}
+	if got.ID != in.ID || got.UserID != "u1" || got.RefreshHash != "hash1" || !got.ExpiresAt.Equal(in.ExpiresAt) {
+		t.Errorf("rotation returned %+v", got)
 	}
 	if got, _ := s.Get(ctx, in.ID); got.RefreshHash != "hash1" {
 		t.Errorf("current hash %q", got.RefreshHash)
 	}
-	if err := s.Rotate(ctx, in.ID, "guess", "hash9"); !errors.Is(err, session.ErrStale) {
+	if _, err := s.Rotate(ctx, in.ID, "guess", "hash9"); !errors.Is(err, session.ErrStale) {
 		t.Errorf("unknown hash: %v", err)
 	}
 	if _, err := s.Get(ctx, in.ID); err != nil {
 		t.Errorf("a guess must not revoke the session: %v", err)
 	}
-	if err := s.Rotate(ctx, in.ID, "hash0", "hash2"); !errors.Is(err, session.ErrReused) {
+	if _, err := s.Rotate(ctx, in.ID, "hash0", "hash2"); !errors.Is(err, session.ErrReused) {
 		t.Errorf("spent hash: %v", err)
 	}
 	if _, err := s.Get(ctx, in.ID); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("session after reuse: %v", err)
 	}
-	if err := s.Rotate(ctx, in.ID, "hash1", "hash3"); !errors.Is(err, session.ErrNotFound) {
+	if _, err := s.Rotate(ctx, in.ID, "hash1", "hash3"); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("rotation of a revoked session: %v", err)
 	}
 }
@@ -125,7 +129,7 @@ func testConcurrentRotate(t *testing.T, s session.Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Rotate(ctx, in.ID, "hash0", fmt.Sprintf("next%d", i)); err == nil {
+			if _, err := s.Rotate(ctx, in.ID, "hash0", fmt.Sprintf("next%d", i)); err == nil {
 				mu.Lock()
 				wins++
 				mu.Unlock()

@@ -150,48 +150,50 @@ func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
 }
 
 // Rotate swaps the refresh hash in one immediate transaction.
-func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) error {
+func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (session.Session, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return unavailable(err)
+		return session.Session{}, unavailable(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	now := ms(time.Now())
-	var cur string
-	var expires int64
-	err = tx.QueryRowContext(ctx, `SELECT cur, expires FROM sessions WHERE sid = ? AND expires > ?`, sid, now).Scan(&cur, &expires)
+	var cur, data string
+	var expires, seen int64
+	err = tx.QueryRowContext(ctx, `SELECT cur, expires, data, seen FROM sessions WHERE sid = ? AND expires > ?`, sid, now).
+		Scan(&cur, &expires, &data, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return session.ErrNotFound
+		return session.Session{}, session.ErrNotFound
 	}
 	if err != nil {
-		return unavailable(err)
+		return session.Session{}, unavailable(err)
 	}
-	switch {
-	case cur == oldHash:
+	if cur == oldHash {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET cur = ? WHERE sid = ?`, newHash, sid); err != nil {
-			return unavailable(err)
+			return session.Session{}, unavailable(err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO spent (sid, hash, expires) VALUES (?, ?, ?)`, sid, oldHash, expires); err != nil {
-			return unavailable(err)
-		}
-		return unavailable(tx.Commit())
-	default:
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM spent WHERE sid = ? AND hash = ?`, sid, oldHash).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return session.ErrStale
-		}
-		if err != nil {
-			return unavailable(err)
-		}
-		if err := deleteSession(ctx, tx, sid); err != nil {
-			return err
+			return session.Session{}, unavailable(err)
 		}
 		if err := tx.Commit(); err != nil {
-			return unavailable(err)
+			return session.Session{}, unavailable(err)
 		}
-		return session.ErrReused
+		return scanSession(data, newHash, seen)
 	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM spent WHERE sid = ? AND hash = ?`, sid, oldHash).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return session.Session{}, session.ErrStale
+	}
+	if err != nil {
+		return session.Session{}, unavailable(err)
+	}
+	if err := deleteSession(ctx, tx, sid); err != nil {
+		return session.Session{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return session.Session{}, unavailable(err)
+	}
+	return session.Session{}, session.ErrReused
 }
 
 type execer interface {

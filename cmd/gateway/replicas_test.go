@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/resources/session/redis/redistest"
+)
+
+// login registers (once) or logs in through gateway g with an encrypted
+// payload and returns the tokens' data.
+func payloadCall(t *testing.T, base, path string, fields map[string]any) (int, map[string]any) {
+	t.Helper()
+	info, err := crypto.FetchPublicKey(context.Background(), http.DefaultClient, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := crypto.StampPayload(fields, time.Now())
+	jwe, err := crypto.SealPayload(info, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"payload": jwe})
+	resp, err := http.Post(base+path, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data map[string]any `json:"data"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &env)
+	return resp.StatusCode, env.Data
+}
+
+func withBearer(t *testing.T, method, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func refresh(t *testing.T, base, token string) int {
+	t.Helper()
+	resp, err := http.Post(base+"/api/token/refresh", "application/json", strings.NewReader(`{"refresh_token":"`+token+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestReplicasShareRedis runs two gateway processes on one Redis (and one
+// data dir, so one keyring and one document store): a session made on one
+// works on the other, a revocation on one is refused on the other at the
+// very next request; with Redis down both fail closed (503), and after a
+// restart of Redis without persistence no session comes back.
+func TestReplicasShareRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.RedisURL = rs.URL()
+	cfg.RSABits = 2048
+	a := MustRun(t, cfg)
+	b := MustRun(t, cfg)
+
+	status, tk := payloadCall(t, a.url, "/api/register", map[string]any{"username": "replica_user", "password": "a fine long password"})
+	if status != 201 {
+		t.Fatalf("register on A: %d %v", status, tk)
+	}
+	access, refreshTok := tk["access_token"].(string), tk["refresh_token"].(string)
+	if s := withBearer(t, "GET", b.url+"/api/account/me", access); s != 200 {
+		t.Fatalf("A's token on B: %d", s)
+	}
+	_, second := payloadCall(t, b.url, "/api/auth", map[string]any{"username": "replica_user", "password": "a fine long password"})
+	if s := withBearer(t, "DELETE", b.url+"/api/session", access); s != 200 {
+		t.Fatalf("logout on B: %d", s)
+	}
+	if s := withBearer(t, "GET", a.url+"/api/account/me", access); s != 401 {
+		t.Errorf("A after logout on B: %d", s)
+	}
+	if s := refresh(t, a.url, refreshTok); s != 401 {
+		t.Errorf("refresh on A after logout on B: %d", s)
+	}
+
+	// Redis down: fail closed on both.
+	rs.Stop()
+	if s := withBearer(t, "GET", a.url+"/api/account/me", second["access_token"].(string)); s != 503 {
+		t.Errorf("bearer with Redis down: %d", s)
+	}
+	if s, _ := payloadCall(t, b.url, "/api/auth", map[string]any{"username": "replica_user", "password": "a fine long password"}); s != 503 {
+		t.Errorf("login with Redis down: %d", s)
+	}
+	resp, _ := http.Get(a.url + "/readyz")
+	if resp != nil {
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Errorf("readyz with Redis down: %d", resp.StatusCode)
+		}
+	}
+
+	// Restarted empty: nothing is resurrected, and logins work again.
+	rs.Restart()
+	if s := withBearer(t, "GET", a.url+"/api/account/me", second["access_token"].(string)); s != 401 {
+		t.Errorf("old session after a Redis restart: %d", s)
+	}
+	if s := refresh(t, b.url, second["refresh_token"].(string)); s != 401 {
+		t.Errorf("old refresh token after a Redis restart: %d", s)
+	}
+	if s, _ := payloadCall(t, a.url, "/api/auth", map[string]any{"username": "replica_user", "password": "a fine long password"}); s != 200 {
+		t.Errorf("login after Redis is back: %d", s)
+	}
+}
