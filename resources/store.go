@@ -34,6 +34,21 @@ type Store interface {
 	Drop(ctx context.Context, coll string) error
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
+	// WithTx runs fn atomically: all of its writes or none. fn may run more
+	// than once (MongoDB retries transient conflicts), so it must have no
+	// effect outside tx and must use only the ctx and tx it is given.
+	WithTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+}
+
+// Tx is the part of a store usable inside a transaction. Reads see the
+// transaction's own writes; a read-modify-write of a document inside one
+// transaction is never lost to a concurrent one.
+type Tx interface {
+	Get(ctx context.Context, coll, id string) (Document, error)
+	Insert(ctx context.Context, coll string, doc Document) error
+	Update(ctx context.Context, coll, id string, set Document, unset []string) (Document, error)
+	Find(ctx context.Context, coll string, q Query) ([]Document, error)
+	Delete(ctx context.Context, coll, id string) error
 }
 
 // SpecFor returns the collection spec a resource needs.

@@ -13,7 +13,9 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 
 	"github.com/tnt/gateway/resources"
@@ -197,4 +199,27 @@ func classify(err error) error {
 		return resources.Unavailable(err)
 	}
 	return err
+}
+
+// WithTx runs fn in a MongoDB transaction (a replica set is required) with
+// majority write concern. The driver retries fn on transient errors and the
+// commit on unknown results, so fn may run more than once.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx resources.Tx) error) error {
+	sess, err := s.client.StartSession()
+	if err != nil {
+		return classify(err)
+	}
+	defer sess.EndSession(context.WithoutCancel(ctx))
+	opts := options.Transaction().SetWriteConcern(writeconcern.Majority()).SetReadConcern(readconcern.Snapshot())
+	_, err = sess.WithTransaction(ctx, func(sc context.Context) (any, error) {
+		return nil, fn(sc, s)
+	}, opts)
+	if err != nil {
+		var app *resources.Error
+		if errors.As(err, &app) {
+			return err
+		}
+		return s.writeError("", err)
+	}
+	return nil
 }

@@ -23,11 +23,26 @@ import (
 // connection (SQLite has one writer; queuing in Go beats SQLITE_BUSY), reads
 // through a pool of read-only connections (WAL lets them run alongside).
 type Store struct {
+	ops
 	write *sql.DB
 	read  *sql.DB
 
 	mu     sync.RWMutex
 	unique map[string]string // collection → unique key path
+}
+
+// dbtx is what the document operations need of a database or transaction.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ops are the document operations on a reader and a writer: the two pools
+// for the store, one transaction for both inside WithTx.
+type ops struct {
+	r, w   dbtx
+	unique func(coll string) string
 }
 
 var _ resources.Store = (*Store)(nil)
@@ -50,6 +65,7 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write, unique: make(map[string]string)}
+	s.ops = ops{w: write, unique: s.uniqueKey}
 	// The first connection creates the file and switches it to WAL before
 	// any reader opens it.
 	if err := write.PingContext(ctx); err != nil {
@@ -60,6 +76,7 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	s.read = read
+	s.ops.r = read
 	return s, nil
 }
 
@@ -136,7 +153,7 @@ func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionS
 }
 
 // Insert stores a new document.
-func (s *Store) Insert(ctx context.Context, coll string, doc resources.Document) error {
+func (s ops) Insert(ctx context.Context, coll string, doc resources.Document) error {
 	t, err := table(coll)
 	if err != nil {
 		return err
@@ -146,18 +163,18 @@ func (s *Store) Insert(ctx context.Context, coll string, doc resources.Document)
 	if err != nil {
 		return fmt.Errorf("sqlite: encode document: %w", err)
 	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO `+t+` (id, doc) VALUES (?, ?)`, id, string(body))
+	_, err = s.w.ExecContext(ctx, `INSERT INTO `+t+` (id, doc) VALUES (?, ?)`, id, string(body))
 	return s.writeError(coll, err)
 }
 
 // Get returns the document with the id.
-func (s *Store) Get(ctx context.Context, coll, id string) (resources.Document, error) {
+func (s ops) Get(ctx context.Context, coll, id string) (resources.Document, error) {
 	t, err := table(coll)
 	if err != nil {
 		return nil, err
 	}
 	var body string
-	err = s.read.QueryRowContext(ctx, `SELECT doc FROM `+t+` WHERE id = ?`, id).Scan(&body)
+	err = s.r.QueryRowContext(ctx, `SELECT doc FROM `+t+` WHERE id = ?`, id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resources.ErrNotFound
 	}
@@ -168,7 +185,7 @@ func (s *Store) Get(ctx context.Context, coll, id string) (resources.Document, e
 }
 
 // Find runs a validated query.
-func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
+func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
 	t, err := table(coll)
 	if err != nil {
 		return nil, err
@@ -178,7 +195,7 @@ func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]res
 		return nil, err
 	}
 	stmt := `SELECT doc FROM ` + t + where + order + ` LIMIT ?`
-	rows, err := s.read.QueryContext(ctx, stmt, append(args, q.Limit)...)
+	rows, err := s.r.QueryContext(ctx, stmt, append(args, q.Limit)...)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -202,7 +219,7 @@ func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]res
 }
 
 // Update sets and removes top-level fields in one statement.
-func (s *Store) Update(ctx context.Context, coll, id string, set resources.Document, unset []string) (resources.Document, error) {
+func (s ops) Update(ctx context.Context, coll, id string, set resources.Document, unset []string) (resources.Document, error) {
 	t, err := table(coll)
 	if err != nil {
 		return nil, err
@@ -240,7 +257,7 @@ func (s *Store) Update(ctx context.Context, coll, id string, set resources.Docum
 		e = b.String()
 	}
 	var body string
-	err = s.write.QueryRowContext(ctx, `UPDATE `+t+` SET doc = `+e+` WHERE id = ? RETURNING doc`,
+	err = s.w.QueryRowContext(ctx, `UPDATE `+t+` SET doc = `+e+` WHERE id = ? RETURNING doc`,
 		append(args, id)...).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, resources.ErrNotFound
@@ -252,12 +269,12 @@ func (s *Store) Update(ctx context.Context, coll, id string, set resources.Docum
 }
 
 // Delete removes one document.
-func (s *Store) Delete(ctx context.Context, coll, id string) error {
+func (s ops) Delete(ctx context.Context, coll, id string) error {
 	t, err := table(coll)
 	if err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `DELETE FROM `+t+` WHERE id = ?`, id)
+	res, err := s.w.ExecContext(ctx, `DELETE FROM `+t+` WHERE id = ?`, id)
 	if err != nil {
 		return classify(err)
 	}
@@ -289,19 +306,38 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) writeError(coll string, err error) error {
+func (s *Store) uniqueKey(coll string) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.unique[coll]
+}
+
+func (s ops) writeError(coll string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var se *msqlite.Error
 	if errors.As(err, &se) && (se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey) {
-		s.mu.RLock()
-		field := s.unique[coll]
-		s.mu.RUnlock()
+		field := s.unique(coll)
 		if se.Code() == codeConstraintPrimaryKey {
 			field = resources.FieldID
 		}
 		return &resources.DuplicateError{Field: field}
 	}
 	return classify(err)
+}
+
+// WithTx runs fn in one immediate transaction on the single writer
+// connection: all its writes commit together or none does, and no other
+// write interleaves. fn must use only the tx it is given.
+func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx resources.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return classify(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKey}); err != nil {
+		return err
+	}
+	return classify(tx.Commit())
 }

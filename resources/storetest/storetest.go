@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,100 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SortAndPages", func(t *testing.T) { testPages(t, open) })
 	t.Run("Update", func(t *testing.T) { testUpdate(t, open) })
 	t.Run("DeleteDrop", func(t *testing.T) { testDeleteDrop(t, open) })
+	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
+	t.Run("ConcurrentTransactions", func(t *testing.T) { testConcurrentTransactions(t, open) })
+}
+
+func testTransactions(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b")
+	idA, idB := fmt.Sprintf("%024x", 1), fmt.Sprintf("%024x", 2)
+	// A failing transaction leaves nothing behind.
+	boom := errors.New("boom")
+	err := s.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if _, err := tx.Update(ctx, coll, idA, resources.Document{"n": int64(100)}, nil); err != nil {
+			return err
+		}
+		if err := tx.Insert(ctx, coll, doc(9, "new")); err != nil {
+			return err
+		}
+		if got, err := tx.Get(ctx, coll, idA); err != nil || got["n"] != int64(100) {
+			t.Errorf("the transaction does not read its own write: %v %v", got, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("WithTx returned %v, want the callback's error", err)
+	}
+	if got, _ := s.Get(ctx, coll, idA); got["n"] != int64(0) {
+		t.Errorf("rolled-back update is visible: %v", got["n"])
+	}
+	if names := find(t, s, resources.Query{Conditions: []resources.Condition{eq("name", "new")}}); len(names) != 0 {
+		t.Errorf("rolled-back insert is visible")
+	}
+	// A successful one commits every write.
+	err = s.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if _, err := tx.Update(ctx, coll, idA, resources.Document{"n": int64(7)}, nil); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, coll, idB); err != nil {
+			return err
+		}
+		docs, err := tx.Find(ctx, coll, resources.Query{SortPath: resources.FieldID, Limit: 10})
+		if err != nil || len(docs) != 1 {
+			t.Errorf("find inside the transaction: %d %v", len(docs), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Get(ctx, coll, idA); got["n"] != int64(7) {
+		t.Errorf("committed update: %v", got["n"])
+	}
+	if _, err := s.Get(ctx, coll, idB); !errors.Is(err, resources.ErrNotFound) {
+		t.Errorf("committed delete: %v", err)
+	}
+	var dup *resources.DuplicateError
+	err = s.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error { return tx.Insert(ctx, coll, doc(20, "a")) })
+	if !errors.As(err, &dup) {
+		t.Errorf("duplicate inside a transaction: %v", err)
+	}
+}
+
+// testConcurrentTransactions: read-modify-write in concurrent transactions
+// loses no update.
+func testConcurrentTransactions(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "counter")
+	id := fmt.Sprintf("%024x", 1)
+	const workers = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- s.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+				d, err := tx.Get(ctx, coll, id)
+				if err != nil {
+					return err
+				}
+				_, err = tx.Update(ctx, coll, id, resources.Document{"n": d["n"].(int64) + 1}, nil)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("transaction: %v", err)
+		}
+	}
+	if got, _ := s.Get(ctx, coll, id); got["n"] != int64(workers) {
+		t.Errorf("after %d increments: %v", workers, got["n"])
+	}
 }
 
 func testInsertGet(t *testing.T, open Opener) {
