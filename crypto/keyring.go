@@ -44,6 +44,9 @@ type keyringFile struct {
 	Version    int         `json:"version"`
 	Decryption []storedKey `json:"decryption"`
 	Signing    []storedKey `json:"signing"`
+	// Records are the keys that sign transaction records. They are never
+	// rotated out: a record signed years ago must still verify.
+	Records []storedKey `json:"records,omitempty"`
 }
 
 type rsaKey struct {
@@ -60,6 +63,7 @@ type edKey struct {
 type keySet struct {
 	decryption []rsaKey
 	signing    []edKey
+	records    []edKey
 	modTime    time.Time
 }
 
@@ -89,6 +93,12 @@ func OpenKeyring(cfg KeyringConfig) (*Keyring, error) {
 	k := &Keyring{cfg: cfg}
 	if _, err := os.Stat(cfg.Path); errors.Is(err, os.ErrNotExist) {
 		if err := k.write(&keyringFile{Version: 1}, true); err != nil {
+			return nil, err
+		}
+	}
+	if f, err := k.readFile(); err == nil && len(f.Records) == 0 {
+		// A keyring from before record signing: add the record key.
+		if err := k.write(f, false); err != nil {
 			return nil, err
 		}
 	}
@@ -131,6 +141,14 @@ func (k *Keyring) write(f *keyringFile, fresh bool) error {
 	}
 	f.Decryption = prune(f.Decryption, now, k.cfg.Grace)
 	f.Signing = prune(f.Signing, now, k.cfg.Grace)
+	if len(f.Records) == 0 {
+		_, rk, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return fmt.Errorf("keyring: Ed25519 key: %w", err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(rk)
+		f.Records = []storedKey{{Kid: kidOf(rk.Public()), PEM: pemOf(der), Created: now}}
+	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
@@ -223,6 +241,20 @@ func (k *Keyring) Reload() error {
 			return fmt.Errorf("keyring: signing key %s is not Ed25519", sk.Kid)
 		}
 		set.signing = append(set.signing, edKey{kid: sk.Kid, key: ek})
+	}
+	for _, sk := range f.Records {
+		key, err := parsePEM(sk.PEM)
+		if err != nil {
+			return fmt.Errorf("keyring: record key %s: %w", sk.Kid, err)
+		}
+		ek, ok := key.(ed25519.PrivateKey)
+		if !ok {
+			return fmt.Errorf("keyring: record key %s is not Ed25519", sk.Kid)
+		}
+		set.records = append(set.records, edKey{kid: sk.Kid, key: ek})
+	}
+	if len(set.records) == 0 {
+		return fmt.Errorf("keyring %s holds no record key", k.cfg.Path)
 	}
 	k.mu.Lock()
 	k.set = set

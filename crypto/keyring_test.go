@@ -102,3 +102,25 @@ func TestDefaultKeySize(t *testing.T) {
 		t.Error("1024-bit keys accepted")
 	}
 }
+
+func TestRecordSignaturesSurviveRotation(t *testing.T) {
+	k := MustOpenKeyring(t, &clock{time.Now()})
+	sig := k.SignRecord([]byte(`{"total":100}`))
+	if !k.VerifyRecord([]byte(`{"total":100}`), sig) {
+		t.Fatal("own signature refused")
+	}
+	for _, bad := range []string{"", "x", sig + "A", strings.Replace(sig, ".", ".A", 1)} {
+		if k.VerifyRecord([]byte(`{"total":100}`), bad) {
+			t.Errorf("signature %q accepted", bad)
+		}
+	}
+	if k.VerifyRecord([]byte(`{"total":1000}`), sig) {
+		t.Error("altered record accepted")
+	}
+	if err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if !k.VerifyRecord([]byte(`{"total":100}`), sig) {
+		t.Error("record signature lost with a key rotation")
+	}
+}

@@ -108,8 +108,12 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	wallet := resources.NewWallet(st, reg, gateway.NewAuthorizer(enf), keyring, sessions, nil)
+	if err := wallet.Prepare(ctx); err != nil {
+		tb.Fatal(err)
+	}
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
-		Operations: svc, Auth: auth, Keys: keyring, Ready: st.Ping, Logger: log,
+		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Ready: st.Ping, Logger: log,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -44,6 +44,7 @@ type Deps struct {
 	Operations operations
 	Auth       accountService
 	Keys       keyPublisher
+	Wallet     walletService
 	// Ready reports whether every backing store is reachable.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -55,6 +56,7 @@ type Server struct {
 	ops      operations
 	auth     accountService
 	keys     keyPublisher
+	wallet   walletService
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	metrics  *metrics
@@ -73,7 +75,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.JSON.MaxDepth == 0 {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
-	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -117,6 +119,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	api.GET("/account/available", s.handler(s.available))
 	api.GET("/account/balance", s.handler(s.balance))
 	api.DELETE("/account", s.handler(s.deleteAccount))
+	s.walletRoutes(api)
 	api.GET("/discovery", s.handler(s.listDiscoverable))
 	api.GET("/discovery/:resource", s.handler(s.discover))
 	api.POST("/:resource", s.handler(s.execute))

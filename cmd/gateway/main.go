@@ -225,13 +225,17 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 			log.Info("bootstrap user created", slog.String("username", cfg.BootstrapUser))
 		}
 	}
+	wallet := resources.NewWallet(st, reg, gateway.NewAuthorizer(enforcer), keyring, sessions, nil)
+	if err := wallet.Prepare(ctx); err != nil {
+		return err
+	}
 	ready := func(ctx context.Context) error {
 		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
 	}
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		InsecureCookies: cfg.InsecureCookies,
-	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Ready: ready, Logger: log})
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Ready: ready, Logger: log})
 	if err != nil {
 		return err
 	}
