@@ -199,65 +199,88 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	g.stop = nil
 }
 
-// TestBinarySIGTERM builds the real binary, serves a request, and checks that
-// SIGTERM stops it with exit status 0 after draining.
-func TestBinarySIGTERM(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
+// buildBinary builds the gateway once for a test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gateway")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	dir := t.TempDir()
+	return bin
+}
+
+// proc is a started gateway binary.
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *syncBuffer
+}
+
+// startBinary starts the binary with the environment on a free port and
+// waits until it is ready.
+func startBinary(t *testing.T, bin string, env ...string) *proc {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "GATEWAY_ADDR="+addr, "GATEWAY_DATA_DIR="+dir)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
+	p := &proc{cmd: exec.Command(bin), addr: addr, logs: &syncBuffer{}}
+	p.cmd.Env = append(append(os.Environ(), "GATEWAY_ADDR="+addr), env...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				break
+				return p
 			}
 		}
 		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatalf("binary not ready: %s", logs.String())
+			t.Fatalf("binary not ready: %s", p.logs.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	resp, err := http.Get("http://" + addr + "/api/discovery/gym")
+}
+
+// TestBinarySIGTERM builds the real binary, serves a request, and checks that
+// SIGTERM stops it with exit status 0 after draining.
+func TestBinarySIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	p := startBinary(t, buildBinary(t), "GATEWAY_DATA_DIR="+t.TempDir(), "GATEWAY_RSA_BITS=2048")
+	resp, err := http.Get("http://" + p.addr + "/api/discovery/gym")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("discovery on the binary: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { waited <- p.cmd.Wait() }()
 	select {
 	case err := <-waited:
 		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, logs.String())
+			t.Errorf("exit after SIGTERM: %v\n%s", err, p.logs.String())
 		}
 	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
+		_ = p.cmd.Process.Kill()
 		t.Fatal("binary ignored SIGTERM")
 	}
 	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, `"route":"/api/discovery/:resource"`} {
-		if !strings.Contains(logs.String(), want) {
+		if !strings.Contains(p.logs.String(), want) {
 			t.Errorf("logs lack %s", want)
 		}
 	}
