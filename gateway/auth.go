@@ -76,12 +76,12 @@ func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, i
 	return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the authorization scheme is not supported")
 }
 
-// levelAuthorizer adapts the policy enforcer to resources.Authorizer.
-type levelAuthorizer struct{ e *policy.Enforcer }
+// levelAuthorizer adapts the policy in force to resources.Authorizer.
+type levelAuthorizer struct{ h *policy.Holder }
 
 func (a levelAuthorizer) Allowed(level int, resource, action string) bool {
-	return a.e.Allowed(policy.Level(level), resource, action)
+	return a.h.Allowed(policy.Level(level), resource, action)
 }
 
-// NewAuthorizer returns the policy as the domain's Authorizer.
-func NewAuthorizer(e *policy.Enforcer) resources.Authorizer { return levelAuthorizer{e} }
+// NewAuthorizer returns the policy in force as the domain's Authorizer.
+func NewAuthorizer(h *policy.Holder) resources.Authorizer { return levelAuthorizer{h} }

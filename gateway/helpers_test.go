@@ -38,6 +38,7 @@ type env struct {
 	store    *sqlite.Store
 	sessions *sessionsqlite.Store
 	keyring  *crypto.Keyring
+	admin    *resources.Admin
 	users    map[string]resources.Principal
 	logs     *gateway.LockedWriter
 }
@@ -61,7 +62,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	enf, err := policy.NewEnforcer(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: []string{
+	enf, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: []string{
 		resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate, resources.ActUpdateOwn,
 		resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate}})
 	if err != nil {
@@ -82,7 +83,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(100, 60e9), nil)
+	creds := resources.NewCredentialCache(100, 60e9)
+	accounts := resources.NewAccounts(st, hasher, creds, nil)
 	dir := tb.TempDir()
 	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
 	if err != nil {
@@ -112,8 +114,13 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err := wallet.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
+	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enf), sessions, gateway.PolicyEditor{H: enf}, creds, 50, nil)
+	if err := admin.Prepare(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	e.admin = admin
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
-		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Ready: st.Ping, Logger: log,
+		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Ready: st.Ping, Logger: log,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -102,12 +102,16 @@ func (s *Server) recovery(c *gin.Context) {
 // can be read from any body (chunked ones included), and gives the request a
 // deadline for everything it does downstream.
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
-		s.fail(c, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes))
+	limit, timeout := s.cfg.MaxBodyBytes, s.cfg.RequestTimeout
+	if route := c.FullPath(); route == routeRestore || route == routeBackup {
+		limit, timeout = s.cfg.MaxRestoreBytes, s.cfg.BulkTimeout
+	}
+	if c.Request.ContentLength > limit {
+		s.fail(c, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", limit))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

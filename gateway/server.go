@@ -25,6 +25,10 @@ type Config struct {
 	TrustedProxies []string
 	// JSON bounds the shape of request bodies.
 	JSON resources.JSONLimits
+	// MaxRestoreBytes is the largest restore archive accepted.
+	MaxRestoreBytes int64
+	// BulkTimeout bounds a backup or a restore.
+	BulkTimeout time.Duration
 	// InsecureCookies drops the Secure flag of the refresh cookies (plain
 	// HTTP development only).
 	InsecureCookies bool
@@ -45,6 +49,7 @@ type Deps struct {
 	Auth       accountService
 	Keys       keyPublisher
 	Wallet     walletService
+	Admin      adminService
 	// Ready reports whether every backing store is reachable.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -57,6 +62,7 @@ type Server struct {
 	auth     accountService
 	keys     keyPublisher
 	wallet   walletService
+	admin    adminService
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
 	metrics  *metrics
@@ -72,10 +78,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 30 * time.Second
 	}
+	if cfg.MaxRestoreBytes <= 0 {
+		cfg.MaxRestoreBytes = 1 << 30
+	}
+	if cfg.BulkTimeout <= 0 {
+		cfg.BulkTimeout = 10 * time.Minute
+	}
 	if cfg.JSON.MaxDepth == 0 {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
-	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -120,6 +132,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	api.GET("/account/balance", s.handler(s.balance))
 	api.DELETE("/account", s.handler(s.deleteAccount))
 	s.walletRoutes(api)
+	s.adminRoutes(api)
 	api.GET("/discovery", s.handler(s.listDiscoverable))
 	api.GET("/discovery/:resource", s.handler(s.discover))
 	api.POST("/:resource", s.handler(s.execute))

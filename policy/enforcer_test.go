@@ -93,3 +93,43 @@ func BenchmarkAllowed(b *testing.B) {
 		}
 	}
 }
+
+func TestHolderRefusesLockoutAndBadPolicies(t *testing.T) {
+	rules, _ := ParseRules(DefaultPolicy())
+	h, err := NewHolder(Config{Rules: rules, Groups: map[string]string{"gym": "data"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := h.Lines()
+	if !h.Allowed(SystemAdmin, ObjPolicy, ActManage) || h.Allowed(Admin, ObjPolicy, ActManage) {
+		t.Fatal("default policy rights on the policy")
+	}
+	var without []string
+	for _, l := range lines {
+		if l != "p, sysadmin, policy, manage" {
+			without = append(without, l)
+		}
+	}
+	if _, err := h.Build(without); err != ErrLockout {
+		t.Errorf("lockout policy: %v", err)
+	}
+	for _, bad := range [][]string{{}, {"p, admin, gym"}, {"p, admin, gym, update\np, guest, gym, delete"}, append(append([]string{}, lines...), "p, guest, gym, delete, extra")} {
+		if _, err := h.Build(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+	e, err := h.Build(append(append([]string{}, lines...), "p, guest, gym, query"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Allowed(Guest, "gym", "query") {
+		t.Error("built policy applied before Apply")
+	}
+	if !h.Apply(e, 2) || !h.Allowed(Guest, "gym", "query") || h.Version() != 2 {
+		t.Error("Apply")
+	}
+	old, _ := h.Build(lines)
+	if h.Apply(old, 1) || !h.Allowed(Guest, "gym", "query") {
+		t.Error("an older version replaced a newer one")
+	}
+}

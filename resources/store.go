@@ -38,6 +38,9 @@ type Store interface {
 	// than once (MongoDB retries transient conflicts), so it must have no
 	// effect outside tx and must use only the ctx and tx it is given.
 	WithTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// ReadSnapshot runs fn on a read-only, consistent view of the store
+	// that does not hold up writers (backups read through it).
+	ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r Tx) error) error
 }
 
 // Tx is the part of a store usable inside a transaction. Reads see the
@@ -49,7 +52,9 @@ type Tx interface {
 	Update(ctx context.Context, coll, id string, set Document, unset []string) (Document, error)
 	Find(ctx context.Context, coll string, q Query) ([]Document, error)
 	Delete(ctx context.Context, coll, id string) error
+	Drop(ctx context.Context, coll string) error
 }
+
 
 // SpecFor returns the collection spec a resource needs.
 func SpecFor(s *Schema) CollectionSpec {

@@ -47,6 +47,8 @@ type Config struct {
 	FailuresPerUser   int64
 	FailuresPerIP     int64
 	FailWindow        time.Duration
+	MaxRestoreBytes   int64
+	BulkTimeout       time.Duration
 }
 
 // setting documents one variable: its name, default and meaning. The README
@@ -119,6 +121,8 @@ func settings() []setting {
 		{"GATEWAY_LOGIN_FAILURES_PER_USER", "10", "failed logins for one username in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerUser, v) }},
 		{"GATEWAY_LOGIN_FAILURES_PER_IP", "50", "failed logins from one client address in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerIP, v) }},
 		{"GATEWAY_LOGIN_FAIL_WINDOW", "15m", "window of the failed-login counters", func(c *Config, v string) error { return duration(&c.FailWindow, v) }},
+		{"GATEWAY_MAX_RESTORE_BYTES", "1073741824", "largest restore archive", func(c *Config, v string) error { return positiveInt64(&c.MaxRestoreBytes, v) }},
+		{"GATEWAY_BULK_TIMEOUT", "10m", "deadline of a backup or a restore", func(c *Config, v string) error { return duration(&c.BulkTimeout, v) }},
 	}
 }
 
@@ -204,6 +208,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("login_failures_per_user", c.FailuresPerUser),
 		slog.Int64("login_failures_per_ip", c.FailuresPerIP),
 		slog.Duration("login_fail_window", c.FailWindow),
+		slog.Int64("max_restore_bytes", c.MaxRestoreBytes),
+		slog.Duration("bulk_timeout", c.BulkTimeout),
 	)
 }
 

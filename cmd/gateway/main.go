@@ -127,8 +127,25 @@ func watchKeyring(ctx context.Context, log *slog.Logger, k *crypto.Keyring) {
 	}
 }
 
-// loadPolicy builds the enforcer from the built-in or configured files.
-func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Enforcer, error) {
+// watchPolicy applies a policy replaced on another replica within seconds.
+func watchPolicy(ctx context.Context, log *slog.Logger, admin *resources.Admin) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := admin.SyncPolicy(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("policy sync failed; the policy in force stays", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// loadPolicy builds the policy from the built-in or configured files; a
+// policy stored through the API replaces it once SyncPolicy runs.
+func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
 	model, text := policy.DefaultModel(), policy.DefaultPolicy()
 	if cfg.PolicyModelFile != "" {
 		b, err := os.ReadFile(cfg.PolicyModelFile)
@@ -148,7 +165,7 @@ func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Enforcer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return policy.NewEnforcer(policy.Config{
+	return policy.NewHolder(policy.Config{
 		Model: model, Rules: rules, Groups: reg.Groups(),
 		Actions: []string{resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate,
 			resources.ActUpdateOwn, resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate},
@@ -192,7 +209,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 	if err != nil {
 		return err
 	}
-	accounts := resources.NewAccounts(st, hasher, resources.NewCredentialCache(10_000, cfg.AdminCacheTTL), nil)
+	creds := resources.NewCredentialCache(10_000, cfg.AdminCacheTTL)
+	accounts := resources.NewAccounts(st, hasher, creds, nil)
 	sessions, closeSessions, err := openSessions(ctx, cfg)
 	if err != nil {
 		return err
@@ -229,13 +247,21 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 	if err := wallet.Prepare(ctx); err != nil {
 		return err
 	}
+	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enforcer), sessions, gateway.PolicyEditor{H: enforcer}, creds, cfg.MaxPage, nil)
+	if err := admin.Prepare(ctx); err != nil {
+		return err
+	}
+	if err := admin.SyncPolicy(ctx); err != nil {
+		return fmt.Errorf("stored policy: %w", err)
+	}
+	go watchPolicy(ctx, log, admin)
 	ready := func(ctx context.Context) error {
 		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
 	}
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
-		InsecureCookies: cfg.InsecureCookies,
-	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Ready: ready, Logger: log})
+		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Ready: ready, Logger: log})
 	if err != nil {
 		return err
 	}

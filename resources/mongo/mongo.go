@@ -223,3 +223,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx reso
 	}
 	return nil
 }
+
+// ReadSnapshot runs fn with snapshot reads (MongoDB 5.0 or later): every
+// read sees the same point in time.
+func (s *Store) ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r resources.Tx) error) error {
+	sess, err := s.client.StartSession(options.Session().SetSnapshot(true))
+	if err != nil {
+		return classify(err)
+	}
+	defer sess.EndSession(context.WithoutCancel(ctx))
+	return fn(mongo.NewSessionContext(ctx, sess), s)
+}

@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	read := sql.OpenDB(connector{drv: drv, dsn: base + "&_pragma=query_only(1)"})
+	read := sql.OpenDB(connector{drv: drv, dsn: strings.TrimSuffix(base, "&_txlock=immediate") + "&_pragma=query_only(1)"})
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	s.read = read
@@ -285,12 +285,12 @@ func (s ops) Delete(ctx context.Context, coll, id string) error {
 }
 
 // Drop removes every document of the collection.
-func (s *Store) Drop(ctx context.Context, coll string) error {
+func (s ops) Drop(ctx context.Context, coll string) error {
 	t, err := table(coll)
 	if err != nil {
 		return err
 	}
-	_, err = s.write.ExecContext(ctx, `DELETE FROM `+t)
+	_, err = s.w.ExecContext(ctx, `DELETE FROM `+t)
 	return classify(err)
 }
 
@@ -340,4 +340,15 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx reso
 		return err
 	}
 	return classify(tx.Commit())
+}
+
+// ReadSnapshot runs fn in a read transaction on a reader connection: WAL
+// gives it one consistent snapshot while writers go on.
+func (s *Store) ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r resources.Tx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return classify(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKey})
 }

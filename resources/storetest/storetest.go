@@ -62,6 +62,37 @@ func Run(t *testing.T, open Opener) {
 	t.Run("DeleteDrop", func(t *testing.T) { testDeleteDrop(t, open) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("ConcurrentTransactions", func(t *testing.T) { testConcurrentTransactions(t, open) })
+	t.Run("ReadSnapshot", func(t *testing.T) { testReadSnapshot(t, open) })
+}
+
+// testReadSnapshot: a snapshot does not see writes made after it began, and
+// does not block them.
+func testReadSnapshot(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b")
+	err := s.ReadSnapshot(ctx, func(ctx context.Context, r resources.Tx) error {
+		first, err := r.Find(ctx, coll, resources.Query{SortPath: resources.FieldID, Limit: 10})
+		if err != nil {
+			return err
+		}
+		if err := s.Insert(context.Background(), coll, doc(5, "late")); err != nil {
+			return fmt.Errorf("a write during a snapshot: %w", err)
+		}
+		again, err := r.Find(ctx, coll, resources.Query{SortPath: resources.FieldID, Limit: 10})
+		if err != nil {
+			return err
+		}
+		if len(first) != 2 || len(again) != 2 {
+			t.Errorf("snapshot saw %d then %d documents, want 2 and 2", len(first), len(again))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := find(t, s, resources.Query{}); len(got) != 3 {
+		t.Errorf("after the snapshot: %v", got)
+	}
 }
 
 func testTransactions(t *testing.T, open Opener) {
