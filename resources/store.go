@@ -55,7 +55,6 @@ type Tx interface {
 	Drop(ctx context.Context, coll string) error
 }
 
-
 // SpecFor returns the collection spec a resource needs.
 func SpecFor(s *Schema) CollectionSpec {
 	return CollectionSpec{Name: s.Collection, Unique: s.Unique, Indexed: s.IndexedPaths()}
