@@ -123,3 +123,51 @@ func TestReplicasShareRedis(t *testing.T) {
 		t.Errorf("login after Redis is back: %d", s)
 	}
 }
+
+// TestPolicyReachesEveryReplica: a policy replaced on one replica is applied
+// on the other within seconds, without a restart.
+func TestPolicyReachesEveryReplica(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.RSABits = 2048
+	a := MustRun(t, cfg)
+	b := MustRun(t, cfg)
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := get(b.url + "/api/discovery/gym"); s != 200 {
+		t.Fatalf("discovery before: %d", s)
+	}
+	_, body := do(t, "GET", a.url+"/api/admin/policy", "")
+	var pol struct {
+		Data struct {
+			Lines []string `json:"lines"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(body), &pol)
+	var lines []string
+	for _, l := range pol.Data.Lines {
+		if l != "p, guest, data, discover" {
+			lines = append(lines, l)
+		}
+	}
+	payload, _ := json.Marshal(map[string]any{"lines": lines})
+	if s, body := do(t, "PUT", a.url+"/api/admin/policy", string(payload)); s != 200 {
+		t.Fatalf("replace on A: %d %s", s, body)
+	}
+	if s := get(a.url + "/api/discovery/gym"); s != 404 {
+		t.Errorf("A after the change: %d", s)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for get(b.url+"/api/discovery/gym") != 404 {
+		if time.Now().After(deadline) {
+			t.Fatal("B did not apply the new policy within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,6 +1,6 @@
 // Command gatewayctl is the operator's CLI for the gateway: rotate the
-// keyring, and encrypt a payload for a gateway so curl users can call the
-// routes that take encrypted credentials.
+// keyring, encrypt a payload for a gateway so curl users can call the routes
+// that take encrypted credentials, and back up and restore a gateway.
 package main
 
 import (
@@ -27,6 +27,11 @@ Usage:
       print it. Example:
         curl -H "Authorization: tnt-user-auth-scheme $(gatewayctl encrypt username=alice password='...')" \
           http://localhost:8080/api/auth
+  gatewayctl backup --out FILE [--gateway URL] [--user NAME] [--password-stdin]
+      Download a full backup archive (level 0), with a progress display.
+  gatewayctl restore --in FILE --yes [--gateway URL] [--user NAME] [--password-stdin]
+      Upload an archive; the gateway verifies it whole before it replaces
+      anything, and refuses a truncated or altered one.
   gatewayctl rotate-keys [--keyring FILE] [--grace 168h]
       Make new payload and signing keys current. The previous keys keep
       working for the grace period; running gateways pick the change up
@@ -36,7 +41,7 @@ Run 'gatewayctl COMMAND --help' for a command's flags.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "gatewayctl:", err)
 		}
@@ -44,7 +49,7 @@ func main() {
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "--help" || args[0] == "-h" {
 		fmt.Fprint(stdout, usage)
 		if len(args) == 0 {
@@ -57,6 +62,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return encrypt(args[1:], stdout, stderr)
 	case "rotate-keys":
 		return rotateKeys(args[1:], stdout, stderr)
+	case "backup":
+		return backup(args[1:], stdin, stdout, stderr)
+	case "restore":
+		return restore(args[1:], stdin, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q (see gatewayctl --help)", args[0])
 }

@@ -21,7 +21,7 @@ func TestRotateKeys(t *testing.T) {
 	}
 	before := k.PayloadPublicKey().Kid
 	var out, errOut bytes.Buffer
-	if err := run([]string{"rotate-keys", "--keyring", path}, &out, &errOut); err != nil {
+	if err := run([]string{"rotate-keys", "--keyring", path}, nil, &out, &errOut); err != nil {
 		t.Fatalf("rotate: %v %s", err, errOut.String())
 	}
 	var res map[string]string
@@ -32,7 +32,7 @@ func TestRotateKeys(t *testing.T) {
 	if err := k.Reload(); err != nil || k.PayloadPublicKey().Kid != res["current_kid"] {
 		t.Errorf("a gateway's keyring after the rotation: %v", err)
 	}
-	if err := run([]string{"rotate-keys", "--keyring", filepath.Join(t.TempDir(), "none.json")}, &out, &errOut); err == nil {
+	if err := run([]string{"rotate-keys", "--keyring", filepath.Join(t.TempDir(), "none.json")}, nil, &out, &errOut); err == nil {
 		t.Error("rotating a missing keyring succeeded")
 	}
 }
@@ -49,7 +49,7 @@ func TestEncryptForAGateway(t *testing.T) {
 	for _, extra := range [][]string{nil, {"--block"}} {
 		var out, errOut bytes.Buffer
 		args := append(append([]string{"encrypt", "--gateway", srv.URL}, extra...), "username=alice", "password=pass=word")
-		if err := run(args, &out, &errOut); err != nil {
+		if err := run(args, nil, &out, &errOut); err != nil {
 			t.Fatalf("encrypt %v: %v %s", extra, err, errOut.String())
 		}
 		pt, err := k.OpenPayload(strings.TrimSpace(out.String()))
@@ -63,10 +63,10 @@ func TestEncryptForAGateway(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if err := run([]string{"encrypt", "--gateway", srv.URL}, &out, &errOut); err == nil {
+	if err := run([]string{"encrypt", "--gateway", srv.URL}, nil, &out, &errOut); err == nil {
 		t.Error("empty payload accepted")
 	}
-	if err := run([]string{"frobnicate"}, &out, &errOut); err == nil {
+	if err := run([]string{"frobnicate"}, nil, &out, &errOut); err == nil {
 		t.Error("unknown command accepted")
 	}
 }
