@@ -32,11 +32,7 @@ func (s *Server) execute(c *gin.Context) error {
 
 // list serves GET /api/{resource}: a query from URL parameters.
 func (s *Server) list(c *gin.Context) error {
-	sc, err := s.ops.Schema(c.Param("resource"))
-	if err != nil {
-		return err
-	}
-	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	sc, data, err := s.urlQuery(c)
 	if err != nil {
 		return err
 	}
@@ -61,11 +57,7 @@ func (s *Server) get(c *gin.Context) error {
 // discover serves GET /api/discovery/{resource}: public fields, no
 // credentials needed.
 func (s *Server) discover(c *gin.Context) error {
-	sc, err := s.ops.Schema(c.Param("resource"))
-	if err != nil {
-		return err
-	}
-	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	sc, data, err := s.urlQuery(c)
 	if err != nil {
 		return err
 	}
@@ -82,4 +74,15 @@ func (s *Server) discover(c *gin.Context) error {
 func (s *Server) listDiscoverable(c *gin.Context) error {
 	ok(c, http.StatusOK, s.ops.Discoverable(principal(c)), "")
 	return nil
+}
+
+// urlQuery reads the resource of the path and its query parameters as the
+// data of a query envelope.
+func (s *Server) urlQuery(c *gin.Context) (*resources.Schema, map[string]any, error) {
+	sc, err := s.ops.Schema(c.Param("resource"))
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	return sc, data, err
 }

@@ -115,17 +115,9 @@ func (a *Admin) ListUsers(ctx context.Context, p Principal, params url.Values) (
 	if err != nil {
 		return Result{}, err
 	}
-	page := q.Limit
-	q.Limit = page + 1
-	docs, err := a.store.Find(ctx, UsersCollection, q)
+	docs, next, err := findPage(ctx, a.store, UsersCollection, q)
 	if err != nil {
 		return Result{}, err
-	}
-	var next string
-	if len(docs) > page {
-		docs = docs[:page]
-		q.Limit = page
-		next = EncodeCursor(q, docs[len(docs)-1])
 	}
 	out := make([]Document, len(docs))
 	for i, d := range docs {
@@ -371,17 +363,9 @@ func (a *Admin) Audit(ctx context.Context, p Principal, params url.Values) (Resu
 	if err != nil {
 		return Result{}, err
 	}
-	page := q.Limit
-	q.Limit = page + 1
-	docs, err := a.store.Find(ctx, AuditCollection, q)
+	docs, next, err := findPage(ctx, a.store, AuditCollection, q)
 	if err != nil {
 		return Result{}, err
-	}
-	var next string
-	if len(docs) > page {
-		docs = docs[:page]
-		q.Limit = page
-		next = EncodeCursor(q, docs[len(docs)-1])
 	}
 	return Result{Data: docs, Next: next}, nil
 }

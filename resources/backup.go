@@ -224,7 +224,7 @@ func (a *Admin) readArchive(r io.Reader) (map[string][]Document, int64, error) {
 		if !ok || !listed || stringOf(d[FieldID]) == "" {
 			return nil, 0, corrupt("line " + strconv.FormatInt(count+2, 10) + " is not a document of a listed collection")
 		}
-		byColl[c] = append(docs, numbers(d).(map[string]any))
+		byColl[c] = append(docs, Numbers(d).(map[string]any))
 		count++
 	}
 }
@@ -234,8 +234,9 @@ func hashLine(h hash.Hash, line []byte) {
 	h.Write([]byte{'\n'})
 }
 
-// numbers turns decoded JSON numbers into int64 or float64.
-func numbers(v any) any {
+// Numbers turns decoded JSON numbers (json.Number) into int64 when they are
+// integers and float64 otherwise, in place, through maps and slices.
+func Numbers(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if n, ok := toInt(x); ok {
@@ -245,12 +246,12 @@ func numbers(v any) any {
 		return f
 	case map[string]any:
 		for k, e := range x {
-			x[k] = numbers(e)
+			x[k] = Numbers(e)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = numbers(e)
+			x[i] = Numbers(e)
 		}
 		return x
 	}

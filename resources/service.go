@@ -207,18 +207,28 @@ func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) er
 	return nil
 }
 
-func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
+// findPage runs q for one page: it asks the store for one document more
+// than the page holds, and when that one exists, returns the cursor of the
+// next page.
+func findPage(ctx context.Context, store Store, coll string, q Query) ([]Document, string, error) {
 	page := q.Limit
 	q.Limit = page + 1
-	docs, err := s.store.Find(ctx, sc.Collection, q)
+	docs, err := store.Find(ctx, coll, q)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(docs) <= page {
+		return docs, "", nil
+	}
+	docs = docs[:page]
+	q.Limit = page
+	return docs, EncodeCursor(q, docs[len(docs)-1]), nil
+}
+
+func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
+	docs, next, err := findPage(ctx, s.store, sc.Collection, q)
 	if err != nil {
 		return Result{}, storeError(sc, err, nil, nil)
-	}
-	var next string
-	if len(docs) > page {
-		docs = docs[:page]
-		q.Limit = page
-		next = EncodeCursor(q, docs[len(docs)-1])
 	}
 	out := make([]Document, len(docs))
 	for i, d := range docs {

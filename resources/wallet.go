@@ -331,6 +331,21 @@ func loadPurchase(ctx context.Context, g getter, id string) (Document, error) {
 	return rec, err
 }
 
+// purchaseOf reads a request naming a purchase by transaction_id (and the
+// other keys given) and loads the purchase.
+func (w *Wallet) purchaseOf(ctx context.Context, body any, keys ...string) (map[string]any, string, Document, error) {
+	m, err := fields(body, append([]string{"transaction_id"}, keys...)...)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	id, err := requireID(m, "transaction_id")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rec, err := loadPurchase(ctx, w.store, id)
+	return m, id, rec, err
+}
+
 func sellers(rec Document) map[string]int64 {
 	out := map[string]int64{}
 	items, _ := rec["items"].([]any)
@@ -357,21 +372,13 @@ func (w *Wallet) Verify(ctx context.Context, p Principal, body any, key, reqHash
 	if p.IsGuest() {
 		return Outcome{}, Errorf(EAUTHENTICATION, "authentication is required")
 	}
-	m, err := fields(body, "transaction_id", "verification_code")
-	if err != nil {
-		return Outcome{}, err
-	}
-	id, err := requireID(m, "transaction_id")
+	m, id, rec, err := w.purchaseOf(ctx, body, "verification_code")
 	if err != nil {
 		return Outcome{}, err
 	}
 	code, _ := m["verification_code"].(string)
 	if code == "" {
 		return Outcome{}, Errorf(EINVALIDREQUEST, "verification_code is required for the request")
-	}
-	rec, err := loadPurchase(ctx, w.store, id)
-	if err != nil {
-		return Outcome{}, err
 	}
 	_, isSeller := sellers(rec)[p.UserID]
 	if !w.allowed(p, objWallet, ActVerify) && !(isSeller && w.allowed(p, objWallet, ActVerifyOwn)) {
@@ -419,15 +426,7 @@ func (w *Wallet) Cancel(ctx context.Context, p Principal, body any, key, reqHash
 	if p.IsGuest() {
 		return Outcome{}, Errorf(EAUTHENTICATION, "authentication is required")
 	}
-	m, err := fields(body, "transaction_id")
-	if err != nil {
-		return Outcome{}, err
-	}
-	id, err := requireID(m, "transaction_id")
-	if err != nil {
-		return Outcome{}, err
-	}
-	rec, err := loadPurchase(ctx, w.store, id)
+	_, id, rec, err := w.purchaseOf(ctx, body)
 	if err != nil {
 		return Outcome{}, err
 	}

@@ -138,29 +138,7 @@ func decode(body string) (resources.Document, error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("sqlite: decode stored document: %w", err)
 	}
-	return normalize(doc).(map[string]any), nil
-}
-
-func normalize(v any) any {
-	switch x := v.(type) {
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i
-		}
-		f, _ := x.Float64()
-		return f
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = normalize(e)
-		}
-		return x
-	}
-	return v
+	return resources.Numbers(doc).(map[string]any), nil
 }
 
 // classify marks errors that mean "the store cannot serve now" (busy, I/O,
