@@ -62,19 +62,23 @@ func refresh(t *testing.T, base, token string) int {
 	return resp.StatusCode
 }
 
-// TestReplicasShareRedis runs two gateway processes on one Redis (and one
-// data dir, so one keyring and one document store): a session made on one
-// works on the other, a revocation on one is refused on the other at the
-// very next request; with Redis down both fail closed (503), and after a
-// restart of Redis without persistence no session comes back.
+// TestReplicasShareRedis runs two gateway processes (the built binary) on
+// one Redis and one data dir (so one keyring and one document store): a
+// session made on one works on the other, a revocation on one is refused on
+// the other at the very next request; with Redis down both fail closed
+// (503), and after a restart of Redis without persistence no session comes
+// back.
 func TestReplicasShareRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
 	rs := redistest.Start(t)
-	dir := t.TempDir()
-	cfg := testConfig(t, dir)
-	cfg.RedisURL = rs.URL()
-	cfg.RSABits = 2048
-	a := MustRun(t, cfg)
-	b := MustRun(t, cfg)
+	bin := buildBinary(t)
+	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_REDIS_URL=" + rs.URL(),
+		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
+	pa := startBinary(t, bin, env...)
+	pb := startBinary(t, bin, env...)
+	a, b := struct{ url string }{"http://" + pa.addr}, struct{ url string }{"http://" + pb.addr}
 
 	status, tk := payloadCall(t, a.url, "/api/register", map[string]any{"username": "replica_user", "password": "a fine long password"})
 	if status != 201 {

@@ -1,0 +1,139 @@
+package resources_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/mongo"
+	"github.com/tnt/gateway/resources/sqlite"
+)
+
+type noSessions struct{}
+
+func (noSessions) RevokeUser(context.Context, string, string) (int, error) { return 0, nil }
+
+type fixedPolicy struct{ h *policy.Holder }
+
+func (f fixedPolicy) Lines() []string             { return f.h.Lines() }
+func (f fixedPolicy) Version() int64              { return 0 }
+func (f fixedPolicy) Check([]string) error        { return nil }
+func (f fixedPolicy) Apply([]string, int64) error { return nil }
+
+type backend struct {
+	name  string
+	open  func(t *testing.T) resources.Store
+	admin *resources.Admin
+	store resources.Store
+}
+
+// admins opens the embedded store always, and MongoDB when
+// GATEWAY_TEST_MONGO_URI is set, each with an Admin ready to back up.
+func admins(t *testing.T) []*backend {
+	t.Helper()
+	reg, _ := resources.NewRegistry(nil)
+	rules, _ := policy.ParseRules(policy.DefaultPolicy())
+	h, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := levelAuth2{h}
+	var out []*backend
+	stores := map[string]resources.Store{}
+	sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sq.Close() })
+	stores["sqlite"] = sq
+	if uri := os.Getenv("GATEWAY_TEST_MONGO_URI"); uri != "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		m, err := mongo.Open(uri, "gateway_test_"+hex.EncodeToString(b[:]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.DropDatabase(context.Background()); _ = m.Close(context.Background()) })
+		stores["mongo"] = m
+	}
+	for name, st := range stores {
+		ctx := context.Background()
+		if err := resources.NewService(st, reg, auth, resources.ServiceConfig{}).Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := resources.NewWallet(st, reg, auth, nil, nil, nil).Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a := resources.NewAdmin(st, reg, auth, noSessions{}, fixedPolicy{h}, nil, 100, nil)
+		if err := a.Prepare(ctx); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &backend{name: name, admin: a, store: st})
+	}
+	return out
+}
+
+type levelAuth2 struct{ h *policy.Holder }
+
+func (a levelAuth2) Allowed(level int, resource, action string) bool {
+	return a.h.Allowed(policy.Level(level), resource, action)
+}
+
+func dump(t *testing.T, st resources.Store) string {
+	t.Helper()
+	var out []any
+	for _, c := range []string{"gym", "merchandise", "users", "transaction_record"} {
+		docs, err := st.Find(context.Background(), c, resources.Query{SortPath: resources.FieldID, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c, docs)
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+// TestBackupAcrossBackends: an archive restores on the backend it came from
+// and on the other one (MongoDB when GATEWAY_TEST_MONGO_URI is set).
+func TestBackupAcrossBackends(t *testing.T) {
+	dba := resources.Principal{UserID: "0123456789abcdef01234567", Username: "dba", Level: 0}
+	for _, from := range admins(t) {
+		ctx := context.Background()
+		now := resources.FormatTime(time.Now())
+		seed := []struct {
+			coll string
+			doc  resources.Document
+		}{
+			{"gym", resources.Document{"_id": resources.NewID(time.Now()), "name": "Gym " + from.name, "location": resources.Document{"lat": 1.5, "lng": -2.0}, "created_at": now}},
+			{"merchandise", resources.Document{"_id": resources.NewID(time.Now()), "name": "Mat", "price": int64(9007199254740993), "stock": int64(3), "created_at": now}},
+			{"users", resources.Document{"_id": dba.UserID, "username": "dba_user", "password_hash": "$argon2id$x", "level": int64(0), "balance": int64(0)}},
+			{"transaction_record", resources.Document{"_id": resources.NewID(time.Now()), "kind": "purchase", "items": []any{resources.Document{"name": "Mat", "quantity": int64(2)}}, "total": int64(4)}},
+		}
+		for _, s := range seed {
+			if err := from.store.Insert(ctx, s.coll, s.doc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := dump(t, from.store)
+		var archive bytes.Buffer
+		if err := from.admin.Backup(ctx, dba, &archive, "127.0.0.1"); err != nil {
+			t.Fatalf("backup on %s: %v", from.name, err)
+		}
+		for _, to := range admins(t) {
+			if _, err := to.admin.Restore(ctx, dba, bytes.NewReader(archive.Bytes()), "127.0.0.1"); err != nil {
+				t.Fatalf("restore %s → %s: %v", from.name, to.name, err)
+			}
+			if got := dump(t, to.store); got != want {
+				t.Errorf("restore %s → %s:\n got %s\nwant %s", from.name, to.name, got, want)
+			}
+		}
+	}
+}
