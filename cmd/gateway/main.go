@@ -12,19 +12,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
-	"github.com/tnt/gateway/resources/mongo"
-	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
-	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
-	"github.com/tnt/gateway/resources/sqlite"
 	"github.com/tnt/gateway/resources/wechat"
 )
 
@@ -34,7 +30,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	cfg, err := LoadConfig(os.Getenv)
+	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway: configuration:", err)
 		os.Exit(2)
@@ -67,48 +63,6 @@ func healthcheck(addr string) int {
 		return 1
 	}
 	return 0
-}
-
-// openStore opens MongoDB when configured, else the embedded SQLite file.
-func openStore(ctx context.Context, cfg Config) (resources.Store, func() error, error) {
-	if cfg.MongoURI != "" {
-		s, err := mongo.Open(cfg.MongoURI, cfg.MongoDB)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return s.Close(ctx)
-		}, nil
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data dir: %w", err)
-	}
-	s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gateway.db"), 4)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, s.Close, nil
-}
-
-// openSessions opens Redis when configured, else the embedded SQLite file.
-func openSessions(ctx context.Context, cfg Config) (session.Store, func() error, error) {
-	if cfg.RedisURL != "" {
-		s, err := redis.Open(cfg.RedisURL)
-		if err != nil {
-			return nil, nil, err
-		}
-		return s, s.Close, nil
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("data dir: %w", err)
-	}
-	s, err := sessionsqlite.Open(ctx, filepath.Join(cfg.DataDir, "sessions.db"), time.Minute)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, s.Close, nil
 }
 
 // watchKeyring picks up key rotations made by the CLI on the shared file.
@@ -145,7 +99,7 @@ func watchPolicy(ctx context.Context, log *slog.Logger, admin *resources.Admin) 
 
 // loadPolicy builds the policy from the built-in or configured files; a
 // policy stored through the API replaces it once SyncPolicy runs.
-func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
+func loadPolicy(cfg config.Config, reg *resources.Registry) (*policy.Holder, error) {
 	model, text := policy.DefaultModel(), policy.DefaultPolicy()
 	if cfg.PolicyModelFile != "" {
 		b, err := os.ReadFile(cfg.PolicyModelFile)
@@ -174,7 +128,7 @@ func loadPolicy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
 
 // run builds stores → services → router and serves until ctx ends. When
 // onListen is set it receives the bound address (tests listen on :0).
-func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr string)) error {
+func run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func(addr string)) error {
 	log.Info("starting", slog.Any("config", cfg))
 	var extra []byte
 	if cfg.ResourcesFile != "" {
@@ -192,7 +146,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := openStore(ctx, cfg)
+	st, closeStore, err := config.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -211,7 +165,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 	}
 	creds := resources.NewCredentialCache(10_000, cfg.AdminCacheTTL)
 	accounts := resources.NewAccounts(st, hasher, creds, nil)
-	sessions, closeSessions, err := openSessions(ctx, cfg)
+	sessions, closeSessions, err := config.OpenSessions(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -271,7 +225,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, onListen func(addr s
 // serve runs the HTTP server and shuts it down gracefully when ctx ends:
 // readiness goes false, the listener closes, in-flight requests get the
 // grace period, then the caller closes the stores.
-func serve(ctx context.Context, cfg Config, log *slog.Logger, srv *gateway.Server, onListen func(string)) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, srv *gateway.Server, onListen func(string)) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

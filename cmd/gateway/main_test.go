@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tnt/gateway/cmd/internal/config"
 )
 
 // syncBuffer collects logs written by the gateway's goroutines.
@@ -40,9 +42,9 @@ const (
 	rootPass = "root password for tests"
 )
 
-func testConfig(t *testing.T, dataDir string) Config {
+func testConfig(t *testing.T, dataDir string) config.Config {
 	t.Helper()
-	cfg, err := LoadConfig(func(k string) string {
+	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"GATEWAY_ADDR":               "127.0.0.1:0",
 			"GATEWAY_DATA_DIR":           dataDir,
@@ -66,7 +68,7 @@ type gatewayProc struct {
 }
 
 // MustRun starts the whole gateway on a free loopback port.
-func MustRun(t *testing.T, cfg Config) *gatewayProc {
+func MustRun(t *testing.T, cfg config.Config) *gatewayProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &gatewayProc{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
@@ -286,43 +288,15 @@ func TestBinarySIGTERM(t *testing.T) {
 	}
 }
 
-func TestLoadConfig(t *testing.T) {
-	cfg, err := LoadConfig(func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.MongoDB != "gateway" || cfg.MaxBodyBytes != 1<<20 || cfg.MaxPage != 1000 {
-		t.Errorf("defaults: %+v", cfg)
-	}
-	for k, v := range map[string]string{
-		"GATEWAY_MAX_BODY_BYTES":  "-1",
-		"GATEWAY_REQUEST_TIMEOUT": "soon",
-		"GATEWAY_LOG_LEVEL":       "loud",
-		"GATEWAY_BOOTSTRAP_USER":  "onlyuser",
-	} {
-		if _, err := LoadConfig(func(key string) string {
-			if key == k {
-				return v
-			}
-			return ""
-		}); err == nil {
-			t.Errorf("%s=%s accepted", k, v)
-		}
-	}
-	if got := maskURI("mongodb://gw:hunter2@db:27017/?replicaSet=rs0"); strings.Contains(got, "hunter2") {
-		t.Errorf("password not masked: %s", got)
-	}
-}
-
 // TestREADMEListsEverySetting keeps the README's configuration table true.
 func TestREADMEListsEverySetting(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range settings() {
-		if !strings.Contains(string(readme), "| `"+s.name+"` |") {
-			t.Errorf("README's configuration table lacks %s", s.name)
+	for _, s := range config.Settings() {
+		if !strings.Contains(string(readme), "| `"+s.Name+"` |") {
+			t.Errorf("README's configuration table lacks %s", s.Name)
 		}
 	}
 }

@@ -1,4 +1,7 @@
-package main
+// Package config reads the gateway's settings from GATEWAY_* variables, once,
+// for the server and the operator's CLI alike, and opens the stores they
+// name. Every setting has a safe default; secrets are masked when logged.
+package config
 
 import (
 	"fmt"
@@ -51,15 +54,16 @@ type Config struct {
 	BulkTimeout       time.Duration
 }
 
-// setting documents one variable: its name, default and meaning. The README
+// Setting documents one variable: its name, default and meaning. The README
 // table is written from the same words.
-type setting struct {
-	name, def, help string
-	apply           func(c *Config, v string) error
+type Setting struct {
+	Name, Default, Help string
+	apply               func(c *Config, v string) error
 }
 
-func settings() []setting {
-	return []setting{
+// Settings lists every variable the gateway reads.
+func Settings() []Setting {
+	return []Setting{
 		{"GATEWAY_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
 		{"GATEWAY_DATA_DIR", "./data", "directory of the embedded store (and, later, key files)", func(c *Config, v string) error { c.DataDir = v; return nil }},
 		{"GATEWAY_MONGO_URI", "", "MongoDB connection string; documents go to MongoDB instead of the embedded store", func(c *Config, v string) error { c.MongoURI = v; return nil }},
@@ -144,19 +148,19 @@ func duration(dst *time.Duration, v string) error {
 	return nil
 }
 
-// LoadConfig reads the configuration through getenv, applying defaults.
-func LoadConfig(getenv func(string) string) (Config, error) {
+// Load reads the configuration through getenv, applying defaults.
+func Load(getenv func(string) string) (Config, error) {
 	var c Config
-	for _, s := range settings() {
-		v := getenv(s.name)
+	for _, s := range Settings() {
+		v := getenv(s.Name)
 		if v == "" {
-			v = s.def
+			v = s.Default
 		}
 		if v == "" {
 			continue
 		}
 		if err := s.apply(&c, v); err != nil {
-			return Config{}, fmt.Errorf("%s=%q: %w", s.name, v, err)
+			return Config{}, fmt.Errorf("%s=%q: %w", s.Name, v, err)
 		}
 	}
 	if c.KeyringFile == "" {
@@ -176,7 +180,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", c.Addr),
 		slog.String("data_dir", c.DataDir),
-		slog.String("mongo_uri", maskURI(c.MongoURI)),
+		slog.String("mongo_uri", MaskURI(c.MongoURI)),
 		slog.String("mongo_db", c.MongoDB),
 		slog.String("bootstrap_user", c.BootstrapUser),
 		slog.Bool("bootstrap_password_set", c.BootstrapPassword != ""),
@@ -192,7 +196,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Int("hash_concurrency", c.HashConcurrency),
 		slog.Duration("admin_cache_ttl", c.AdminCacheTTL),
-		slog.String("redis_url", maskURI(c.RedisURL)),
+		slog.String("redis_url", MaskURI(c.RedisURL)),
 		slog.Duration("access_ttl", c.AccessTTL),
 		slog.Duration("refresh_ttl", c.RefreshTTL),
 		slog.Duration("admin_ttl", c.AdminTTL),
@@ -213,8 +217,8 @@ func (c Config) LogValue() slog.Value {
 	)
 }
 
-// maskURI hides the password of a connection string.
-func maskURI(raw string) string {
+// MaskURI hides the password of a connection string.
+func MaskURI(raw string) string {
 	if raw == "" {
 		return ""
 	}

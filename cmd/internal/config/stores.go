@@ -1,0 +1,67 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/mongo"
+	"github.com/tnt/gateway/resources/session"
+	"github.com/tnt/gateway/resources/session/redis"
+	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
+	"github.com/tnt/gateway/resources/sqlite"
+)
+
+func dataDir(cfg Config) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+// OpenStore opens MongoDB when configured, else the embedded SQLite file in
+// the data dir. The returned function closes it.
+func OpenStore(ctx context.Context, cfg Config) (resources.Store, func() error, error) {
+	if cfg.MongoURI != "" {
+		s, err := mongo.Open(cfg.MongoURI, cfg.MongoDB)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return s.Close(ctx)
+		}, nil
+	}
+	if err := dataDir(cfg); err != nil {
+		return nil, nil, err
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gateway.db"), 4)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
+// OpenSessions opens Redis when configured, else the embedded SQLite file in
+// the data dir (with its sweeper running). The returned function closes it.
+func OpenSessions(ctx context.Context, cfg Config) (session.Store, func() error, error) {
+	if cfg.RedisURL != "" {
+		s, err := redis.Open(cfg.RedisURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	if err := dataDir(cfg); err != nil {
+		return nil, nil, err
+	}
+	s, err := sessionsqlite.Open(ctx, filepath.Join(cfg.DataDir, "sessions.db"), time.Minute)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
