@@ -232,3 +232,30 @@ func (a *Accounts) FindUser(ctx context.Context, username string) (Document, err
 func (a *Accounts) Delete(ctx context.Context, userID string) error {
 	return a.store.Delete(ctx, UsersCollection, userID)
 }
+
+// SetLevelDirect sets a user's level with no rule but the range, for the
+// operator's CLI (the only way to make level 0 besides bootstrap). The act
+// is audited in the same transaction.
+func (a *Accounts) SetLevelDirect(ctx context.Context, username string, level int, actor Principal) (string, int, error) {
+	if level < 0 || level > GuestLevel {
+		return "", 0, Errorf(EVALUE, "level must be 0 to 5")
+	}
+	var id string
+	var from int64
+	err := a.store.WithTx(ctx, func(ctx context.Context, tx Tx) error {
+		docs, err := tx.Find(ctx, UsersCollection, Query{Conditions: []Condition{{Path: fieldUsername, Op: Equals, Value: username}}, SortPath: FieldID, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(docs) == 0 {
+			return Errorf(ENOTFOUND, "no user is named %s", quoteName(username))
+		}
+		id = stringOf(docs[0][FieldID])
+		from, _ = toInt(docs[0][fieldLevel])
+		if _, err := tx.Update(ctx, UsersCollection, id, Document{fieldLevel: int64(level), FieldUpdatedAt: FormatTime(a.now())}, nil); err != nil {
+			return err
+		}
+		return AuditAct(ctx, tx, a.now(), actor, "local", "set_level", id, Document{"from": from, "to": int64(level), "username": username})
+	})
+	return id, int(from), err
+}

@@ -79,11 +79,7 @@ func (a *Admin) require(p Principal, object, action string) error {
 }
 
 func (a *Admin) audit(ctx context.Context, tx Tx, p Principal, ip, action, target string, detail Document) error {
-	now := a.now()
-	return tx.Insert(ctx, AuditCollection, Document{
-		FieldID: NewID(now), "actor": p.UserID, "actor_username": p.Username, "actor_level": int64(p.Level),
-		"action": action, "target": target, "detail": detail, "ip": ip, FieldCreatedAt: FormatTime(now),
-	})
+	return AuditAct(ctx, tx, a.now(), p, ip, action, target, detail)
 }
 
 // userView is a user as administrators see it: no credential.

@@ -191,9 +191,9 @@ func (w *Wallet) sign(rec Document) {
 	rec["signature"] = w.signer.SignRecord(canonical(rec))
 }
 
-// audit writes one audit entry inside the transaction of the act itself.
-func (w *Wallet) audit(ctx context.Context, tx Tx, p Principal, ip, action, target string, detail Document) error {
-	now := w.now()
+// AuditAct writes one audit entry inside the transaction of the act itself,
+// so the act and its record commit together or not at all.
+func AuditAct(ctx context.Context, tx Tx, now time.Time, p Principal, ip, action, target string, detail Document) error {
 	return tx.Insert(ctx, AuditCollection, Document{
 		FieldID: NewID(now), "actor": p.UserID, "actor_username": p.Username, "actor_level": int64(p.Level),
 		"action": action, "target": target, "detail": detail, "ip": ip, FieldCreatedAt: FormatTime(now),
@@ -618,7 +618,7 @@ func (w *Wallet) AdjustBalance(ctx context.Context, p Principal, userID string, 
 		if _, err := tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: next}, nil); err != nil {
 			return nil, err
 		}
-		if err := w.audit(ctx, tx, p, ip, "balance", userID, Document{"delta": delta, "reason": reason, "balance": next}); err != nil {
+		if err := AuditAct(ctx, tx, w.now(), p, ip, "balance", userID, Document{"delta": delta, "reason": reason, "balance": next}); err != nil {
 			return nil, err
 		}
 		return Document{"user": userID, "delta": delta, "balance": next}, nil

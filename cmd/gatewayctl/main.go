@@ -1,6 +1,7 @@
 // Command gatewayctl is the operator's CLI for the gateway: rotate the
 // keyring, encrypt a payload for a gateway so curl users can call the routes
-// that take encrypted credentials, and back up and restore a gateway.
+// that take encrypted credentials, bootstrap a DBA and set levels, check a
+// deployment, and back up and restore a gateway.
 package main
 
 import (
@@ -32,6 +33,14 @@ Usage:
   gatewayctl restore --in FILE --yes [--gateway URL] [--user NAME] [--password-stdin]
       Upload an archive; the gateway verifies it whole before it replaces
       anything, and refuses a truncated or altered one.
+  gatewayctl bootstrap --user NAME [--password-stdin]
+      Create a level-0 user in the configured store (GATEWAY_* variables,
+      as the gateway reads them).
+  gatewayctl set-level USERNAME LEVEL
+      Set any user's level (0 DBA … 5 Guest) and end their sessions.
+  gatewayctl doctor [--gateway URL]
+      Check a deployment: configuration, stores, Redis eviction policy,
+      keyring, policy and resources files, and the clock against a gateway.
   gatewayctl rotate-keys [--keyring FILE] [--grace 168h]
       Make new payload and signing keys current. The previous keys keep
       working for the grace period; running gateways pick the change up
@@ -62,6 +71,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return encrypt(args[1:], stdout, stderr)
 	case "rotate-keys":
 		return rotateKeys(args[1:], stdout, stderr)
+	case "bootstrap":
+		return bootstrap(args[1:], stdin, stdout, stderr)
+	case "set-level":
+		return setLevel(args[1:], stdout, stderr)
+	case "doctor":
+		return doctor(args[1:], stdout, stderr)
 	case "backup":
 		return backup(args[1:], stdin, stdout, stderr)
 	case "restore":

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,16 +29,9 @@ func (a *adminFlags) header(stdin io.Reader) (string, error) {
 	if a.user == "" {
 		return "", errors.New("give --user or set GATEWAY_ADMIN_USER")
 	}
-	pass := os.Getenv("GATEWAY_ADMIN_PASSWORD")
-	if a.stdinPass {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", err
-		}
-		pass = strings.TrimRight(line, "\r\n")
-	}
-	if pass == "" {
-		return "", errors.New("no password: use --password-stdin or set GATEWAY_ADMIN_PASSWORD")
+	pass, err := readPassword(stdin, a.stdinPass, "GATEWAY_ADMIN_PASSWORD")
+	if err != nil {
+		return "", err
 	}
 	return "tnt-admin-auth-scheme " + base64.StdEncoding.EncodeToString([]byte(a.user+":"+pass)), nil
 }

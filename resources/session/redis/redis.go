@@ -280,3 +280,13 @@ func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
 // RouteClientLogs makes go-redis log through l. go-redis keeps one logger per
 // process, so this is called once, from main.
 func RouteClientLogs(l *slog.Logger) { goredis.SetLogger(slogPrinter{l}) }
+
+// EvictionPolicy reports the server's maxmemory-policy; anything but
+// noeviction can silently drop nonces, revocations and refresh tokens.
+func (s *Store) EvictionPolicy(ctx context.Context) (string, error) {
+	res, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
+	if err != nil {
+		return "", fail(err)
+	}
+	return res["maxmemory-policy"], nil
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/session/redis"
+)
+
+// cliActor is who the audit trail names for acts of the CLI.
+func cliActor() resources.Principal {
+	return resources.Principal{UserID: "gatewayctl", Username: "gatewayctl", Level: 0}
+}
+
+// local opens what the gateway opens, from the same GATEWAY_* variables.
+type local struct {
+	cfg      config.Config
+	store    resources.Store
+	closeDoc func() error
+	accounts *resources.Accounts
+}
+
+func openLocal(ctx context.Context) (*local, error) {
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	var extra []byte
+	if cfg.ResourcesFile != "" {
+		if extra, err = os.ReadFile(cfg.ResourcesFile); err != nil {
+			return nil, fmt.Errorf("resources file: %w", err)
+		}
+	}
+	reg, err := resources.NewRegistry(extra)
+	if err != nil {
+		return nil, err
+	}
+	st, closeDoc, err := config.OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("document store: %w", err)
+	}
+	if err := resources.NewService(st, reg, nil, resources.ServiceConfig{}).Prepare(ctx); err != nil {
+		_ = closeDoc()
+		return nil, fmt.Errorf("document store: %s", resources.ErrorMessage(err))
+	}
+	if err := resources.NewWallet(st, reg, nil, nil, nil, nil).Prepare(ctx); err != nil {
+		_ = closeDoc()
+		return nil, err
+	}
+	hasher, err := crypto.NewHasher(crypto.OWASPParams(), 1)
+	if err != nil {
+		_ = closeDoc()
+		return nil, err
+	}
+	return &local{cfg: cfg, store: st, closeDoc: closeDoc, accounts: resources.NewAccounts(st, hasher, nil, nil)}, nil
+}
+
+func (l *local) close() { _ = l.closeDoc() }
+
+func readPassword(stdin io.Reader, fromStdin bool, env string) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", err
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	if v := os.Getenv(env); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("no password: use --password-stdin or set %s", env)
+}
+
+// bootstrap creates a level-0 user in the configured store.
+func bootstrap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bootstrap", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "", "the new level-0 user's name (required)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (else GATEWAY_BOOTSTRAP_PASSWORD)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user == "" {
+		return errors.New("give --user NAME")
+	}
+	pass, err := readPassword(stdin, *fromStdin, "GATEWAY_BOOTSTRAP_PASSWORD")
+	if err != nil {
+		return err
+	}
+	if err := resources.ValidateCredentials(*user, pass); err != nil {
+		return errors.New(resources.ErrorMessage(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := openLocal(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	id, err := l.accounts.Create(ctx, *user, pass, 0)
+	var dup *resources.DuplicateError
+	if errors.As(err, &dup) {
+		return fmt.Errorf("the username %s is taken; use 'gatewayctl set-level %s 0' to promote that user", *user, *user)
+	}
+	if err != nil {
+		return err
+	}
+	err = l.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		return resources.AuditAct(ctx, tx, time.Now(), cliActor(), "local", "bootstrap", id, resources.Document{"username": *user})
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created level-0 user %s (%s)\n", *user, id)
+	return nil
+}
+
+// setLevel sets any user's level, 0 included, and ends their sessions.
+func setLevel(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("set-level", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: gatewayctl set-level USERNAME LEVEL   (LEVEL 0 DBA … 5 Guest)") }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		fs.Usage()
+		return errors.New("give a username and a level")
+	}
+	level, err := strconv.Atoi(fs.Arg(1))
+	if err != nil || !policy.Level(level).Valid() {
+		return fmt.Errorf("level %q is not 0 to 5", fs.Arg(1))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := openLocal(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	id, from, err := l.accounts.SetLevelDirect(ctx, fs.Arg(0), level, cliActor())
+	if err != nil {
+		return errors.New(resources.ErrorMessage(err))
+	}
+	sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+	if err != nil {
+		return fmt.Errorf("the level changed, but the session store cannot be opened to end the user's sessions: %w", err)
+	}
+	defer func() { _ = closeSessions() }()
+	n, err := sessions.RevokeUser(ctx, id, "")
+	if err != nil {
+		return fmt.Errorf("the level changed, but ending the user's sessions failed: %s", resources.ErrorMessage(err))
+	}
+	fmt.Fprintf(stdout, "%s: level %d (%s) → %d (%s); %d sessions ended\n", fs.Arg(0), from, policy.Level(from), level, policy.Level(level), n)
+	return nil
+}
+
+// check is one line of the doctor's report.
+type check struct {
+	name string
+	ok   bool
+	warn bool
+	info string
+}
+
+// doctor checks a deployment from where the gateway runs: configuration,
+// stores, keyring, policy and resources files, and the clock.
+func doctor(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	base := fs.String("gateway", os.Getenv("GATEWAY_URL"), "a running gateway to compare clocks with (optional)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var checks []check
+	add := func(c check) { checks = append(checks, c) }
+
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		add(check{name: "configuration", info: err.Error()})
+		return report(stdout, checks)
+	}
+	add(check{name: "configuration", ok: true, info: "GATEWAY_* variables parse"})
+
+	st, closeDoc, err := config.OpenStore(ctx, cfg)
+	if err == nil {
+		err = st.Ping(ctx)
+		defer func() { _ = closeDoc() }()
+	}
+	where := "embedded SQLite in " + cfg.DataDir
+	if cfg.MongoURI != "" {
+		where = "MongoDB " + config.MaskURI(cfg.MongoURI)
+	}
+	add(check{name: "document store", ok: err == nil, info: where + errText(err)})
+
+	sessions, closeSessions, err := config.OpenSessions(ctx, cfg)
+	if err == nil {
+		err = sessions.Ping(ctx)
+		defer func() { _ = closeSessions() }()
+	}
+	where = "embedded SQLite in " + cfg.DataDir
+	if cfg.RedisURL != "" {
+		where = "Redis " + config.MaskURI(cfg.RedisURL)
+	}
+	add(check{name: "session store", ok: err == nil, info: where + errText(err)})
+	if r, isRedis := sessions.(*redis.Store); err == nil && isRedis {
+		policy, perr := r.EvictionPolicy(ctx)
+		switch {
+		case perr != nil:
+			add(check{name: "redis eviction", ok: true, warn: true, info: "cannot read maxmemory-policy (CONFIG disabled?); it must be noeviction"})
+		default:
+			add(check{name: "redis eviction", ok: policy == "noeviction", info: "maxmemory-policy " + policy + " (must be noeviction)"})
+		}
+	}
+
+	add(keyringCheck(cfg))
+	for _, f := range []struct{ name, path string }{{"resources file", cfg.ResourcesFile}, {"policy file", cfg.PolicyFile}} {
+		if f.path == "" {
+			continue
+		}
+		_, err := os.ReadFile(f.path)
+		add(check{name: f.name, ok: err == nil, info: f.path + errText(err)})
+	}
+	if *base != "" {
+		add(clockCheck(ctx, *base))
+	}
+	return report(stdout, checks)
+}
+
+func keyringCheck(cfg config.Config) check {
+	st, err := os.Stat(cfg.KeyringFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return check{name: "keyring", ok: true, warn: true, info: cfg.KeyringFile + " does not exist yet; the gateway creates it at first start"}
+	}
+	if err != nil {
+		return check{name: "keyring", info: err.Error()}
+	}
+	k, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
+	if err != nil {
+		return check{name: "keyring", info: err.Error()}
+	}
+	info := fmt.Sprintf("%s, payload key %s, %d signing keys", cfg.KeyringFile, k.PayloadPublicKey().Kid, len(k.JWKS().Keys))
+	if st.Mode().Perm()&0o077 != 0 {
+		return check{name: "keyring", ok: true, warn: true, info: info + fmt.Sprintf("; mode %v lets others read the private keys (chmod 600)", st.Mode().Perm())}
+	}
+	return check{name: "keyring", ok: true, info: info}
+}
+
+func clockCheck(ctx context.Context, base string) check {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/healthz", nil)
+	sent := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return check{name: "gateway and clock", info: "cannot reach " + base + ": " + err.Error()}
+	}
+	resp.Body.Close()
+	theirs, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return check{name: "gateway and clock", ok: true, warn: true, info: "no Date header to compare clocks"}
+	}
+	skew := theirs.Sub(sent.Add(time.Since(sent) / 2)).Round(time.Second)
+	if skew < 0 {
+		skew = -skew
+	}
+	// Encrypted payloads carry a timestamp checked within 300 s.
+	return check{name: "gateway and clock", ok: skew < 60*time.Second, warn: skew >= 5*time.Second,
+		info: fmt.Sprintf("%s answers; clocks differ by about %v (payload timestamps allow 300 s)", base, skew)}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return ": " + resources.ErrorMessage(err) + " (" + err.Error() + ")"
+}
+
+func report(w io.Writer, checks []check) error {
+	failed := 0
+	for _, c := range checks {
+		mark := "ok  "
+		switch {
+		case !c.ok:
+			mark = "FAIL"
+			failed++
+		case c.warn:
+			mark = "warn"
+		}
+		fmt.Fprintf(w, "%s  %-18s %s\n", mark, c.name, c.info)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d check(s) failed", failed)
+	}
+	return nil
+}
