@@ -115,6 +115,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	api := e.Group("/api", s.limitBody, s.authenticate)
 	api.GET("/gpk", s.gpk)
+	api.GET("/openapi.json", s.openAPI)
+	api.GET("/docs", s.docs)
 	api.POST("/register", s.handler(s.register))
 	api.GET("/auth", s.handler(s.loginHeader))
 	api.POST("/auth", s.handler(s.loginPayload))
