@@ -292,6 +292,7 @@ func TestOperationalEndpoints(t *testing.T) {
 		t.Errorf("readyz: %d %s", r.status, r.raw)
 	}
 	e.call(t, "GET", "/api/gym", "admin", "", "X-Request-Id", "trace-123")
+	e.call(t, "GET", "/api/session", "", "", "Authorization", "Bearer not-a-token")
 	r = e.call(t, "GET", "/api/gym", "admin", "", "X-Request-Id", "trace-123")
 	if r.header.Get("X-Request-Id") != "trace-123" {
 		t.Errorf("request id not echoed: %q", r.header.Get("X-Request-Id"))
@@ -301,7 +302,8 @@ func TestOperationalEndpoints(t *testing.T) {
 	}
 	m := e.call(t, "GET", "/metrics", "", "")
 	for _, want := range []string{`gateway_http_requests_total{method="GET",route="/api/:resource",status="200"} 3`,
-		"gateway_http_request_duration_seconds_bucket", "go_goroutines"} {
+		"gateway_http_request_duration_seconds_bucket", "go_goroutines",
+		`gateway_store_duration_seconds_bucket{op="find",outcome="ok"`, `gateway_auth_failures_total{reason=`} {
 		if !strings.Contains(m.raw, want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -74,7 +74,9 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = st.Close() })
-	svc := resources.NewService(st, reg, gateway.NewAuthorizer(enf), resources.ServiceConfig{MaxPage: 50})
+	metrics := gateway.NewMetrics()
+	ist := metrics.InstrumentStore(st)
+	svc := resources.NewService(ist, reg, gateway.NewAuthorizer(enf), resources.ServiceConfig{MaxPage: 50})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	creds := resources.NewCredentialCache(100, 60e9)
-	accounts := resources.NewAccounts(st, hasher, creds, nil)
+	accounts := resources.NewAccounts(ist, hasher, creds, nil)
 	dir := tb.TempDir()
 	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
 	if err != nil {
@@ -111,17 +113,17 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	wallet := resources.NewWallet(st, reg, gateway.NewAuthorizer(enf), keyring, sessions, nil)
+	wallet := resources.NewWallet(ist, reg, gateway.NewAuthorizer(enf), keyring, sessions, nil)
 	if err := wallet.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enf), sessions, gateway.PolicyEditor{H: enf}, creds, 50, nil)
+	admin := resources.NewAdmin(ist, reg, gateway.NewAuthorizer(enf), sessions, gateway.PolicyEditor{H: enf}, creds, 50, nil)
 	if err := admin.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	e.admin = admin
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
-		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Ready: st.Ping, Logger: log,
+		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ist.Ping, Logger: log,
 	})
 	if err != nil {
 		tb.Fatal(err)

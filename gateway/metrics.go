@@ -5,18 +5,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// metrics are the gateway's Prometheus series, on a registry of their own
-// (no global default registry).
-type metrics struct {
+// Metrics are the gateway's Prometheus series, on a registry of their own
+// (no global default registry). One value serves the HTTP layer and the
+// instrumented store.
+type Metrics struct {
 	registry     *prometheus.Registry
 	requests     *prometheus.CounterVec
 	duration     *prometheus.HistogramVec
 	authFailures *prometheus.CounterVec
 	denials      *prometheus.CounterVec
+	store        *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
-	m := &metrics{
+// NewMetrics registers the gateway's series.
+func NewMetrics() *Metrics {
+	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_http_requests_total",
@@ -35,8 +38,17 @@ func newMetrics() *metrics {
 			Name: "gateway_policy_denials_total",
 			Help: "Requests the policy refused, by resource and action.",
 		}, []string{"resource", "action"}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gateway_store_duration_seconds",
+			Help:    "Document store latency by operation and outcome.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"op", "outcome"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials,
+	// Known reasons start at zero, so dashboards show a flat line, not a gap.
+	for _, r := range []string{"malformed_header", "admin_credentials", "bearer_token", "unsupported_scheme"} {
+		m.authFailures.WithLabelValues(r)
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials, m.store,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -50,6 +50,8 @@ type Deps struct {
 	Keys       keyPublisher
 	Wallet     walletService
 	Admin      adminService
+	// Metrics are the series to record into; new ones when nil.
+	Metrics *Metrics
 	// Ready reports whether every backing store is reachable.
 	Ready  func(ctx context.Context) error
 	Logger *slog.Logger
@@ -65,7 +67,7 @@ type Server struct {
 	admin    adminService
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
-	metrics  *metrics
+	metrics  *Metrics
 	engine   *gin.Engine
 	draining atomic.Bool
 }
@@ -87,7 +89,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.JSON.MaxDepth == 0 {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
-	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: deps.Metrics}
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

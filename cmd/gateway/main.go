@@ -146,10 +146,12 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err != nil {
 		return err
 	}
-	st, closeStore, err := config.OpenStore(ctx, cfg)
+	metrics := gateway.NewMetrics()
+	rawStore, closeStore, err := config.OpenStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	st := metrics.InstrumentStore(rawStore)
 	defer func() {
 		if err := closeStore(); err != nil {
 			log.Warn("closing the store", slog.String("error", err.Error()))
@@ -215,7 +217,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
-	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Ready: ready, Logger: log})
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ready, Logger: log})
 	if err != nil {
 		return err
 	}

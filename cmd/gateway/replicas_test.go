@@ -42,8 +42,16 @@ func payloadCall(t *testing.T, base, path string, fields map[string]any) (int, m
 
 func withBearer(t *testing.T, method, url, token string) int {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, nil)
+	return withBearerBody(t, method, url, token, "")
+}
+
+func withBearerBody(t *testing.T, method, url, token, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

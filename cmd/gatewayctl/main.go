@@ -41,6 +41,8 @@ Usage:
   gatewayctl doctor [--gateway URL]
       Check a deployment: configuration, stores, Redis eviction policy,
       keyring, policy and resources files, and the clock against a gateway.
+  gatewayctl keygen --keyring FILE [--rsa-bits 3072]
+      Create a new keyring file (for a secret shared by replicas).
   gatewayctl rotate-keys [--keyring FILE] [--grace 168h]
       Make new payload and signing keys current. The previous keys keep
       working for the grace period; running gateways pick the change up
@@ -69,6 +71,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "encrypt":
 		return encrypt(args[1:], stdout, stderr)
+	case "keygen":
+		return keygen(args[1:], stdout, stderr)
 	case "rotate-keys":
 		return rotateKeys(args[1:], stdout, stderr)
 	case "bootstrap":
@@ -160,5 +164,27 @@ func rotateKeys(args []string, stdout, stderr io.Writer) error {
 	}
 	b, _ := json.Marshal(map[string]string{"previous_kid": before, "current_kid": k.PayloadPublicKey().Kid})
 	fmt.Fprintln(stdout, string(b))
+	return nil
+}
+
+func keygen(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("keyring", "", "the keyring file to create (required)")
+	bits := fs.Int("rsa-bits", 3072, "size of the payload-decryption key")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return errors.New("give --keyring FILE")
+	}
+	if _, err := os.Stat(*path); err == nil {
+		return fmt.Errorf("%s exists; use rotate-keys to replace its keys", *path)
+	}
+	k, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: *path, RSABits: *bits, Grace: 168 * time.Hour})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s (payload key %s)\n", *path, k.PayloadPublicKey().Kid)
 	return nil
 }

@@ -70,3 +70,17 @@ func TestEncryptForAGateway(t *testing.T) {
 		t.Error("unknown command accepted")
 	}
 }
+
+func TestKeygen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys", "keyring.json")
+	var out, errOut bytes.Buffer
+	if err := run([]string{"keygen", "--keyring", path, "--rsa-bits", "2048"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("keygen: %v %s", err, errOut.String())
+	}
+	if _, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: path, Grace: time.Hour}); err != nil {
+		t.Errorf("the new keyring does not open: %v", err)
+	}
+	if err := run([]string{"keygen", "--keyring", path}, nil, &out, &errOut); err == nil {
+		t.Error("keygen overwrote an existing keyring")
+	}
+}
