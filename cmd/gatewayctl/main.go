@@ -53,9 +53,10 @@ Run 'gatewayctl COMMAND --help' for a command's flags.
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gatewayctl:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help: the usage was printed
 		}
+		fmt.Fprintln(os.Stderr, "gatewayctl:", err)
 		os.Exit(1)
 	}
 }
