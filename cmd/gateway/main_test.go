@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/cmd/internal/server"
 )
 
 // syncBuffer collects logs written by the gateway's goroutines.
@@ -74,7 +75,7 @@ func MustRun(t *testing.T, cfg config.Config) *gatewayProc {
 	g := &gatewayProc{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	addr := make(chan string, 1)
 	go func() {
-		g.done <- run(ctx, cfg, slog.New(slog.NewJSONHandler(g.logs, nil)), func(a string) { addr <- a })
+		g.done <- server.Run(ctx, cfg, slog.New(slog.NewJSONHandler(g.logs, nil)), func(a string) { addr <- a })
 	}()
 	select {
 	case a := <-addr:

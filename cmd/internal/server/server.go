@@ -1,0 +1,248 @@
+// Package server builds the whole gateway from a configuration — stores,
+// services, router — and serves it until its context ends, then drains and
+// closes. The gateway command, the load harness and the end-to-end tests
+// all start it the same way.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/wechat"
+)
+
+// watchKeyring picks up key rotations made by the CLI on the shared file.
+func watchKeyring(ctx context.Context, log *slog.Logger, k *crypto.Keyring) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := k.ReloadIfChanged(); err != nil {
+				log.Error("keyring reload failed; the loaded keys stay in use", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// watchPolicy applies a policy replaced on another replica within seconds.
+func watchPolicy(ctx context.Context, log *slog.Logger, admin *resources.Admin) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := admin.SyncPolicy(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("policy sync failed; the policy in force stays", slog.String("error", err.Error()))
+			}
+		}
+	}
+}
+
+// loadPolicy builds the policy from the built-in or configured files; a
+// policy stored through the API replaces it once SyncPolicy runs.
+func loadPolicy(cfg config.Config, reg *resources.Registry) (*policy.Holder, error) {
+	model, text := policy.DefaultModel(), policy.DefaultPolicy()
+	if cfg.PolicyModelFile != "" {
+		b, err := os.ReadFile(cfg.PolicyModelFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy model file: %w", err)
+		}
+		model = string(b)
+	}
+	if cfg.PolicyFile != "" {
+		b, err := os.ReadFile(cfg.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy file: %w", err)
+		}
+		text = string(b)
+	}
+	rules, err := policy.ParseRules(text)
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewHolder(policy.Config{
+		Model: model, Rules: rules, Groups: reg.Groups(),
+		Actions: []string{resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate,
+			resources.ActUpdateOwn, resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate},
+	})
+}
+
+// Run builds stores → services → router and serves until ctx ends. When
+// onListen is set it receives the bound address (tests listen on :0).
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func(addr string)) error {
+	log.Info("starting", slog.Any("config", cfg))
+	var extra []byte
+	if cfg.ResourcesFile != "" {
+		b, err := os.ReadFile(cfg.ResourcesFile)
+		if err != nil {
+			return fmt.Errorf("resources file: %w", err)
+		}
+		extra = b
+	}
+	reg, err := resources.NewRegistry(extra)
+	if err != nil {
+		return err
+	}
+	enforcer, err := loadPolicy(cfg, reg)
+	if err != nil {
+		return err
+	}
+	metrics := gateway.NewMetrics()
+	rawStore, closeStore, err := config.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	st := metrics.InstrumentStore(rawStore)
+	defer func() {
+		if err := closeStore(); err != nil {
+			log.Warn("closing the store", slog.String("error", err.Error()))
+		}
+	}()
+	svc := resources.NewService(st, reg, gateway.NewAuthorizer(enforcer), resources.ServiceConfig{MaxPage: cfg.MaxPage})
+	if err := retry(ctx, log, "prepare collections", func() error { return svc.Prepare(ctx) }); err != nil {
+		return err
+	}
+	hasher, err := crypto.NewHasher(crypto.OWASPParams(), cfg.HashConcurrency)
+	if err != nil {
+		return err
+	}
+	creds := resources.NewCredentialCache(10_000, cfg.AdminCacheTTL)
+	accounts := resources.NewAccounts(st, hasher, creds, nil)
+	sessions, closeSessions, err := config.OpenSessions(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeSessions(); err != nil {
+			log.Warn("closing the session store", slog.String("error", err.Error()))
+		}
+	}()
+	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
+	if err != nil {
+		return err
+	}
+	go watchKeyring(ctx, log, keyring)
+	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
+	var wc resources.WeChatExchanger
+	if cfg.WeChatAppID != "" {
+		wc = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret)
+	}
+	auth := resources.NewAuth(accounts, sessions, tokens, keyring, wc, resources.AuthConfig{
+		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
+		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
+	}, nil)
+	if cfg.BootstrapUser != "" {
+		created, err := accounts.Bootstrap(ctx, cfg.BootstrapUser, cfg.BootstrapPassword)
+		if err != nil {
+			return err
+		}
+		if created {
+			log.Info("bootstrap user created", slog.String("username", cfg.BootstrapUser))
+		}
+	}
+	wallet := resources.NewWallet(st, reg, gateway.NewAuthorizer(enforcer), keyring, sessions, nil)
+	if err := wallet.Prepare(ctx); err != nil {
+		return err
+	}
+	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enforcer), sessions, gateway.PolicyEditor{H: enforcer}, creds, cfg.MaxPage, nil)
+	if err := admin.Prepare(ctx); err != nil {
+		return err
+	}
+	if err := admin.SyncPolicy(ctx); err != nil {
+		return fmt.Errorf("stored policy: %w", err)
+	}
+	go watchPolicy(ctx, log, admin)
+	ready := func(ctx context.Context) error {
+		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
+	}
+	srv, err := gateway.New(gateway.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
+		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ready, Logger: log})
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, srv, onListen)
+}
+
+// serve runs the HTTP server and shuts it down gracefully when ctx ends:
+// readiness goes false, the listener closes, in-flight requests get the
+// grace period, then the caller closes the stores.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, srv *gateway.Server, onListen func(string)) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", slog.String("addr", ln.Addr().String()))
+	if onListen != nil {
+		onListen(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	srv.Drain()
+	if cfg.DrainDelay > 0 {
+		time.Sleep(cfg.DrainDelay)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// retry runs f until it succeeds, ctx ends or 30 s pass, so a gateway that
+// starts before its database waits for it instead of crash-looping at once.
+func retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	wait := 250 * time.Millisecond
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) || resources.ErrorCode(err) != resources.EUNAVAILABLE {
+			return err
+		}
+		log.Warn("store not reachable yet", slog.String("step", what), slog.String("error", err.Error()))
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 4*time.Second)
+	}
+}
