@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench lint fuzz vet fmt
+.PHONY: run test test-short bench bench-load lint fuzz vet fmt
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -28,6 +28,10 @@ fmt:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## bench-load: the load harness; writes docs/PERFORMANCE.md
+bench-load:
+	$(GO) run ./cmd/loadgen -duration 5s -concurrency 32 -docs 2000 -out docs/PERFORMANCE.md
+
 ## lint: golangci-lint v2 with the repository's configuration
 lint:
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
@@ -35,4 +39,7 @@ lint:
 ## fuzz: each fuzz target for FUZZTIME
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEnvelope$$' -fuzztime $(FUZZTIME) ./resources
+	$(GO) test -run '^$$' -fuzz '^FuzzFilterObject$$' -fuzztime $(FUZZTIME) ./resources
+	$(GO) test -run '^$$' -fuzz '^FuzzReadArchive$$' -fuzztime $(FUZZTIME) ./resources
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthHeader$$' -fuzztime $(FUZZTIME) ./gateway
+	$(GO) test -run '^$$' -fuzz '^FuzzOpenPayload$$' -fuzztime $(FUZZTIME) ./crypto

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -73,9 +74,10 @@ type keySet struct {
 // It re-reads its file when the file changes, so a rotation by the CLI
 // reaches a running gateway without a restart.
 type Keyring struct {
-	cfg KeyringConfig
-	mu  sync.RWMutex
-	set *keySet
+	cfg        KeyringConfig
+	mu         sync.RWMutex
+	set        *keySet
+	generation atomic.Uint64
 }
 
 // OpenKeyring loads the keyring file, creating it with fresh keys when it
@@ -259,8 +261,13 @@ func (k *Keyring) Reload() error {
 	k.mu.Lock()
 	k.set = set
 	k.mu.Unlock()
+	k.generation.Add(1)
 	return nil
 }
+
+// Generation changes whenever the keys are reloaded, so caches of what the
+// keys verified can tell that they must start over.
+func (k *Keyring) Generation() uint64 { return k.generation.Load() }
 
 // ReloadIfChanged re-reads the file when its modification time changed,
 // and drops keys whose grace period ended.

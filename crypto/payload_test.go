@@ -78,3 +78,14 @@ func FuzzOpenPayload(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkOpenPayload(b *testing.B) {
+	k := MustOpenKeyring(b, &clock{time.Now()})
+	jwe, _ := SealPayload(k.PayloadPublicKey(), []byte(`{"username":"alice","password":"a fine password","ts":1,"nonce":"AAAAAAAAAAAAAAAAAAAAAA"}`))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.OpenPayload(jwe); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

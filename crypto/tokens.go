@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -46,6 +47,58 @@ type Tokens struct {
 	kr     *Keyring
 	cfg    TokenConfig
 	parser *jwt.Parser
+	cache  verified
+}
+
+// verified remembers tokens whose signature was checked, so that a client
+// making many calls with one token pays for one Ed25519 verification. It is
+// only a signature cache: the caller still checks the session on every
+// request, so revocation stays immediate. Entries live at most a minute,
+// never past the token's expiry, and die when the keyring reloads.
+type verified struct {
+	mu      sync.Mutex
+	entries map[string]verifiedEntry
+}
+
+type verifiedEntry struct {
+	claims     Claims
+	until      time.Time
+	generation uint64
+}
+
+const (
+	verifiedMax = 50_000
+	verifiedTTL = time.Minute
+)
+
+func (v *verified) get(token string, now time.Time, gen uint64) (Claims, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.entries[token]
+	if !ok || now.After(e.until) || e.generation != gen {
+		return Claims{}, false
+	}
+	return e.claims, true
+}
+
+func (v *verified) put(token string, c Claims, now time.Time, gen uint64) {
+	until := now.Add(verifiedTTL)
+	if c.ExpiresAt != nil && c.ExpiresAt.Time.Before(until) {
+		until = c.ExpiresAt.Time
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.entries == nil {
+		v.entries = make(map[string]verifiedEntry)
+	}
+	if len(v.entries) >= verifiedMax {
+		for k, e := range v.entries {
+			if now.After(e.until) || e.generation != gen || len(v.entries) >= verifiedMax {
+				delete(v.entries, k)
+			}
+		}
+	}
+	v.entries[token] = verifiedEntry{claims: c, until: until, generation: gen}
 }
 
 // NewTokens returns the token service.
@@ -97,6 +150,13 @@ func (t *Tokens) Verify(token string, kinds ...string) (Claims, error) {
 	if len(token) == 0 || len(token) > maxTokenLen {
 		return Claims{}, ErrBadToken
 	}
+	now, gen := t.cfg.Now(), t.kr.Generation()
+	if c, ok := t.cache.get(token, now, gen); ok {
+		if !slices.Contains(kinds, c.Kind) {
+			return Claims{}, ErrBadToken
+		}
+		return c, nil
+	}
 	var c Claims
 	parsed, err := t.parser.ParseWithClaims(token, &c, func(tok *jwt.Token) (any, error) {
 		kid, _ := tok.Header["kid"].(string)
@@ -109,7 +169,11 @@ func (t *Tokens) Verify(token string, kinds ...string) (Claims, error) {
 	if err != nil || !parsed.Valid {
 		return Claims{}, ErrBadToken
 	}
-	if !slices.Contains(kinds, c.Kind) || c.Subject == "" || c.SID == "" {
+	if c.Subject == "" || c.SID == "" {
+		return Claims{}, ErrBadToken
+	}
+	t.cache.put(token, c, now, gen)
+	if !slices.Contains(kinds, c.Kind) {
 		return Claims{}, ErrBadToken
 	}
 	return c, nil

@@ -90,6 +90,8 @@ func withKid(t *testing.T, tok, kid string) string {
 	return strings.Join(parts, ".")
 }
 
+// BenchmarkVerifyToken is the steady state: a client reusing its token hits
+// the verified-signature cache (the session is still checked per request).
 func BenchmarkVerifyToken(b *testing.B) {
 	k := MustOpenKeyring(b, &clock{time.Now()})
 	tokens := NewTokens(k, TokenConfig{Issuer: "gateway", Audience: "api"})
@@ -97,6 +99,57 @@ func BenchmarkVerifyToken(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := tokens.Verify(tok, KindAccess); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestVerifiedCacheKeepsTheRules: a cached token still expires, still must be
+// of an allowed kind, and is dropped when the keyring reloads.
+func TestVerifiedCacheKeepsTheRules(t *testing.T) {
+	c := &clock{time.Now()}
+	k := MustOpenKeyring(t, c)
+	tokens := NewTokens(k, TokenConfig{Issuer: "gateway", Audience: "api", Now: c.now})
+	tok, _, _ := tokens.Issue(KindAccess, "u", "user", 4, "s", 30*time.Second)
+	if _, err := tokens.Verify(tok, KindAccess); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Verify(tok, KindAdmin); err != ErrBadToken {
+		t.Errorf("cached token of another kind: %v", err)
+	}
+	c.t = c.t.Add(40 * time.Second)
+	if _, err := tokens.Verify(tok, KindAccess); err != ErrBadToken {
+		t.Errorf("cached token past its expiry: %v", err)
+	}
+	c.t = c.t.Add(-40 * time.Second)
+	tok2, _, _ := tokens.Issue(KindAccess, "u", "user", 4, "s", 10*time.Hour)
+	if _, err := tokens.Verify(tok2, KindAccess); err != nil {
+		t.Fatal(err)
+	}
+	// Rotation out of the grace period: the cache does not outlive the key.
+	if err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(2 * time.Hour)
+	if err := k.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tokens.Verify(tok2, KindAccess); err != ErrBadToken {
+		t.Errorf("token of a dropped key, from the cache: %v", err)
+	}
+}
+
+func BenchmarkVerifyTokenUncached(b *testing.B) {
+	k := MustOpenKeyring(b, &clock{time.Now()})
+	tokens := NewTokens(k, TokenConfig{Issuer: "gateway", Audience: "api"})
+	toks := make([]string, b.N)
+	for i := range toks {
+		toks[i], _, _ = tokens.Issue(KindAccess, "uid1", "alice", 4, "sid1", time.Hour)
+	}
+	b.ResetTimer()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := tokens.Verify(toks[i], KindAccess); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -35,7 +35,7 @@ func parseAuthHeader(h string) (authHeader, bool) {
 		return authHeader{}, false
 	}
 	scheme, rest, found := strings.Cut(h, " ")
-	if !found {
+	if !found || !isToken(scheme) {
 		return authHeader{}, false
 	}
 	scheme = strings.ToLower(scheme)
@@ -109,4 +109,19 @@ func decodeBasicCredentials(token string) (username, password string, ok bool) {
 		return "", "", false
 	}
 	return username, password, true
+}
+
+// isToken reports whether s is a non-empty scheme name (RFC 9110 token of
+// letters, digits and -).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

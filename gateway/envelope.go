@@ -62,8 +62,31 @@ func writeJSON(c *gin.Context, status int, v any) {
 	c.Data(status, "application/json; charset=utf-8", b)
 }
 
-// ok writes a success envelope.
+// ok writes a success envelope. Query results that are already JSON (the
+// raw path) are framed as they are, with no second encoding.
 func ok(c *gin.Context, status int, data any, next string) {
+	if docs, isRaw := data.([]json.RawMessage); isRaw {
+		size := 64 + len(next)
+		for _, d := range docs {
+			size += len(d) + 1
+		}
+		b := make([]byte, 0, size)
+		b = append(b, `{"success":true,"data":[`...)
+		for i, d := range docs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, d...)
+		}
+		b = append(b, `],"exceptionMessage":""`...)
+		if next != "" {
+			b = append(b, `,"next":`...)
+			b = strconv.AppendQuote(b, next)
+		}
+		b = append(b, '}')
+		c.Data(status, "application/json; charset=utf-8", b)
+		return
+	}
 	writeJSON(c, status, response{Success: true, Data: data, Next: next})
 }
 

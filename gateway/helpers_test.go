@@ -17,6 +17,7 @@ import (
 	"github.com/tnt/gateway/gateway"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/session"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
 	"github.com/tnt/gateway/resources/wechat"
@@ -41,13 +42,18 @@ type env struct {
 	admin    *resources.Admin
 	gw       *gateway.Server
 	users    map[string]resources.Principal
-	logs     *gateway.LockedWriter
+	// dbPath and sessionsPath are the SQLite files, for tests that look
+	// inside them or lock them.
+	dbPath, sessionsPath string
+	logs                 *gateway.LockedWriter
 }
 
 // options change what MustStartGateway builds.
 type options struct {
-	wechatBase string
-	auth       resources.AuthConfig
+	wechatBase     string
+	auth           resources.AuthConfig
+	sessions       session.Store // the embedded store when nil
+	requestTimeout time.Duration
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -69,7 +75,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "gateway.db"), 2)
+	dbPath := filepath.Join(tb.TempDir(), "gateway.db")
+	st, err := sqlite.Open(ctx, dbPath, 2)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -103,8 +110,13 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if opt.wechatBase != "" {
 		wc = wechat.New(opt.wechatBase, "wxapp", "wx-secret-value")
 	}
-	auth := resources.NewAuth(accounts, sessions, tokens, keyring, wc, opt.auth, nil)
-	e := &env{store: st, sessions: sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{}}
+	var sessionStore session.Store = sessions
+	if opt.sessions != nil {
+		sessionStore = opt.sessions
+	}
+	auth := resources.NewAuth(accounts, sessionStore, tokens, keyring, wc, opt.auth, nil)
+	e := &env{store: st, sessions: sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+		dbPath: dbPath, sessionsPath: filepath.Join(dir, "sessions.db")}
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)
 		if err != nil {
@@ -113,16 +125,16 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	wallet := resources.NewWallet(ist, reg, gateway.NewAuthorizer(enf), keyring, sessions, nil)
+	wallet := resources.NewWallet(ist, reg, gateway.NewAuthorizer(enf), keyring, sessionStore, nil)
 	if err := wallet.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	admin := resources.NewAdmin(ist, reg, gateway.NewAuthorizer(enf), sessions, gateway.PolicyEditor{H: enf}, creds, 50, nil)
+	admin := resources.NewAdmin(ist, reg, gateway.NewAuthorizer(enf), sessionStore, gateway.PolicyEditor{H: enf}, creds, 50, nil)
 	if err := admin.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
 	e.admin = admin
-	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10}, gateway.Deps{
+	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ist.Ping, Logger: log,
 	})
 	if err != nil {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -92,4 +93,28 @@ func (t *timedStore) Ping(ctx context.Context) error {
 	err := t.Store.Ping(ctx)
 	t.observe("ping", start, err)
 	return err
+}
+
+// FindRaw times the store's raw find, or serves it through Find when the
+// store has none.
+func (t *timedStore) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
+	start := time.Now()
+	var out [][]byte
+	var err error
+	if rf, ok := t.Store.(resources.RawFinder); ok {
+		out, err = rf.FindRaw(ctx, coll, q)
+	} else {
+		var docs []resources.Document
+		docs, err = t.Store.Find(ctx, coll, q)
+		for _, d := range docs {
+			b, merr := json.Marshal(d)
+			if merr != nil {
+				err = merr
+				break
+			}
+			out = append(out, b)
+		}
+	}
+	t.observe("find", start, err)
+	return out, err
 }

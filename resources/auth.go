@@ -206,12 +206,22 @@ func (a *Auth) recordFailure(ctx context.Context, username, ip string) {
 }
 
 // checkPassword authenticates with throttling: refused early when over the
-// limit, counted when wrong, the user's count cleared when right.
+// limit, counted when wrong, the user's count cleared when right. Only the
+// admin header (checked on every call of a console) uses the credential
+// cache; logins always hash.
 func (a *Auth) checkPassword(ctx context.Context, username, password, ip string) (Principal, error) {
+	return a.checkPasswordCached(ctx, username, password, ip, false)
+}
+
+func (a *Auth) checkPasswordCached(ctx context.Context, username, password, ip string, cached bool) (Principal, error) {
 	if err := a.throttle(ctx, username, ip); err != nil {
 		return Principal{}, err
 	}
-	p, err := a.accounts.Authenticate(ctx, username, password)
+	authenticate := a.accounts.AuthenticateFresh
+	if cached {
+		authenticate = a.accounts.Authenticate
+	}
+	p, err := authenticate(ctx, username, password)
 	if ErrorCode(err) == EAUTHENTICATION {
 		a.recordFailure(ctx, username, ip)
 	}
@@ -308,7 +318,7 @@ func (a *Auth) CheckToken(ctx context.Context, token string) (Principal, error) 
 // AuthenticateAdmin checks the admin header's username and password, with
 // the same throttling as logins, and requires a level of 0 to 2.
 func (a *Auth) AuthenticateAdmin(ctx context.Context, username, password, ip string) (Principal, error) {
-	p, err := a.checkPassword(ctx, username, password, ip)
+	p, err := a.checkPasswordCached(ctx, username, password, ip, true)
 	if err != nil {
 		return Principal{}, err
 	}

@@ -79,9 +79,10 @@ type Schema struct {
 	Discoverable bool              `json:"discoverable,omitempty"`
 	Operations   []string          `json:"operations,omitempty"`
 
-	names  []string
-	public map[string]bool
-	system map[string]*Field
+	names      []string
+	public     map[string]bool
+	system     map[string]*Field
+	hasPrivate bool
 }
 
 // Limits every schema field obeys unless it declares tighter ones.
@@ -136,6 +137,9 @@ func (s *Schema) compile() error {
 		return err
 	}
 	s.names = names
+	for _, n := range names {
+		s.hasPrivate = s.hasPrivate || s.Fields[n].Private
+	}
 	s.system = map[string]*Field{
 		FieldID:        {Type: TypeString, ReadOnly: true, Indexed: true, path: FieldID},
 		FieldCreatedAt: {Type: TypeString, ReadOnly: true, Indexed: true, path: FieldCreatedAt},

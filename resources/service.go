@@ -2,6 +2,7 @@ package resources
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -226,6 +227,9 @@ func findPage(ctx context.Context, store Store, coll string, q Query) ([]Documen
 }
 
 func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
+	if rf, ok := s.store.(RawFinder); ok && !sc.hasPrivate {
+		return findRaw(ctx, rf, sc, q, public)
+	}
 	docs, next, err := findPage(ctx, s.store, sc.Collection, q)
 	if err != nil {
 		return Result{}, storeError(sc, err, nil, nil)
@@ -406,4 +410,42 @@ func clipText(s string) string {
 		return s
 	}
 	return string([]rune(s)[:max]) + "…"
+}
+
+// findRaw is the fast path of a query on a resource without private fields:
+// each stored document is projected by copying its allowed members, with no
+// decoding, and only the last one of a full page is decoded for the cursor.
+func findRaw(ctx context.Context, rf RawFinder, sc *Schema, q Query, public bool) (Result, error) {
+	page := q.Limit
+	q.Limit = page + 1
+	raws, err := rf.FindRaw(ctx, sc.Collection, q)
+	if err != nil {
+		return Result{}, storeError(sc, err, nil, nil)
+	}
+	var next string
+	if len(raws) > page {
+		raws = raws[:page]
+		var last Document
+		if err := json.Unmarshal(raws[len(raws)-1], &last); err != nil {
+			return Result{}, fmt.Errorf("stored document: %w", err)
+		}
+		q.Limit = page
+		next = EncodeCursor(q, Numbers(last).(map[string]any))
+	}
+	keep := func(k string) bool {
+		if public {
+			return sc.public[k]
+		}
+		_, system := sc.system[k]
+		return system || sc.Fields[k] != nil
+	}
+	out := make([]json.RawMessage, len(raws))
+	for i, raw := range raws {
+		b, err := filterObject(make([]byte, 0, len(raw)), raw, keep)
+		if err != nil {
+			return Result{}, fmt.Errorf("stored document: %w", err)
+		}
+		out[i] = b
+	}
+	return Result{Data: out, Next: next}, nil
 }

@@ -59,3 +59,10 @@ type Tx interface {
 func SpecFor(s *Schema) CollectionSpec {
 	return CollectionSpec{Name: s.Collection, Unique: s.Unique, Indexed: s.IndexedPaths()}
 }
+
+// RawFinder is a store that can return query results as the JSON text it
+// keeps, so that results can be projected and sent without decoding. A store
+// without it is served through Find.
+type RawFinder interface {
+	FindRaw(ctx context.Context, coll string, q Query) ([][]byte, error)
+}

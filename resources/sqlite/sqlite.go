@@ -43,6 +43,57 @@ type dbtx interface {
 type ops struct {
 	r, w   dbtx
 	unique func(coll string) string
+	// stmts caches prepared read statements by SQL text (nil inside a
+	// transaction, whose statements live and die with it).
+	stmts *stmtCache
+}
+
+// stmtCache keeps prepared statements of the read pool, so a query shape is
+// parsed and planned once, not on every request. Shapes are bounded: they
+// come from schemas and validated queries, never from client text.
+type stmtCache struct {
+	db   *sql.DB
+	mu   sync.RWMutex
+	byQL map[string]*sql.Stmt
+}
+
+const maxCachedStmts = 512
+
+func (c *stmtCache) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.mu.RLock()
+	st := c.byQL[q]
+	c.mu.RUnlock()
+	if st == nil {
+		prepared, err := c.db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if existing := c.byQL[q]; existing != nil {
+			_ = prepared.Close()
+			st = existing
+		} else {
+			if len(c.byQL) >= maxCachedStmts {
+				for k, old := range c.byQL {
+					_ = old.Close()
+					delete(c.byQL, k)
+					break
+				}
+			}
+			c.byQL[q] = prepared
+			st = prepared
+		}
+		c.mu.Unlock()
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// readQuery runs a read through the statement cache when there is one.
+func (s ops) readQuery(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if s.stmts != nil {
+		return s.stmts.query(ctx, q, args...)
+	}
+	return s.r.QueryContext(ctx, q, args...)
 }
 
 var _ resources.Store = (*Store)(nil)
@@ -77,11 +128,18 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 	read.SetMaxIdleConns(readers)
 	s.read = read
 	s.ops.r = read
+	s.ops.stmts = &stmtCache{db: read, byQL: make(map[string]*sql.Stmt)}
 	return s, nil
 }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	s.stmts.mu.Lock()
+	for _, st := range s.stmts.byQL {
+		_ = st.Close()
+	}
+	clear(s.stmts.byQL)
+	s.stmts.mu.Unlock()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -173,12 +231,19 @@ func (s ops) Get(ctx context.Context, coll, id string) (resources.Document, erro
 	if err != nil {
 		return nil, err
 	}
-	var body string
-	err = s.r.QueryRowContext(ctx, `SELECT doc FROM `+t+` WHERE id = ?`, id).Scan(&body)
-	if errors.Is(err, sql.ErrNoRows) {
+	rows, err := s.readQuery(ctx, `SELECT doc FROM `+t+` WHERE id = ?`, id)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, classify(err)
+		}
 		return nil, resources.ErrNotFound
 	}
-	if err != nil {
+	var body string
+	if err := rows.Scan(&body); err != nil {
 		return nil, classify(err)
 	}
 	return decode(body)
@@ -195,7 +260,7 @@ func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resour
 		return nil, err
 	}
 	stmt := `SELECT doc FROM ` + t + where + order + ` LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, stmt, append(args, q.Limit)...)
+	rows, err := s.readQuery(ctx, stmt, append(args, q.Limit)...)
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -216,6 +281,32 @@ func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resour
 		return nil, classify(err)
 	}
 	return docs, nil
+}
+
+// FindRaw runs a validated query and returns the documents as stored JSON.
+func (s ops) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
+	t, err := table(coll)
+	if err != nil {
+		return nil, err
+	}
+	where, args, order, err := buildQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.readQuery(ctx, `SELECT doc FROM `+t+where+order+` LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer rows.Close()
+	docs := make([][]byte, 0, min(q.Limit, 64))
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, classify(err)
+		}
+		docs = append(docs, body)
+	}
+	return docs, classify(rows.Err())
 }
 
 // Update sets and removes top-level fields in one statement.

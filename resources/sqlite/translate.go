@@ -16,6 +16,7 @@ import (
 // SQLite result codes the store tells apart.
 const (
 	codeBusy                 = 5
+	codeInterrupt            = 9
 	codeLocked               = 6
 	codeReadOnly             = 8
 	codeIOErr                = 10
@@ -153,11 +154,11 @@ func classify(err error) error {
 	var se *msqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {
-		case codeBusy, codeLocked, codeReadOnly, codeIOErr, codeFull, codeCantOpen, codeCorrupt:
+		case codeBusy, codeLocked, codeInterrupt, codeReadOnly, codeIOErr, codeFull, codeCantOpen, codeCorrupt:
 			return resources.Unavailable(err)
 		}
 	}
-	if strings.Contains(err.Error(), "database is closed") {
+	if msg := err.Error(); strings.Contains(msg, "database is closed") || strings.Contains(msg, "interrupted") {
 		return resources.Unavailable(err)
 	}
 	return err

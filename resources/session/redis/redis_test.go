@@ -63,3 +63,16 @@ func TestFailsClosed(t *testing.T) {
 		t.Errorf("refresh after a restart: %v", err)
 	}
 }
+
+func BenchmarkSessionCheck(b *testing.B) {
+	s := MustOpen(b)
+	now := time.Now()
+	ctx := context.Background()
+	_ = s.Create(ctx, session.Session{ID: "bench", UserID: "u", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Get(ctx, "bench"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

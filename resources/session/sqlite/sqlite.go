@@ -22,6 +22,7 @@ import (
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
+	get   *sql.Stmt // the session check of every request, prepared once
 	stop  chan struct{}
 	done  sync.WaitGroup
 }
@@ -58,7 +59,14 @@ func Open(ctx context.Context, path string, sweep time.Duration) (*Store, error)
 		return nil, err
 	}
 	read.SetMaxOpenConns(4)
-	s := &Store{write: write, read: read, stop: make(chan struct{})}
+	read.SetMaxIdleConns(4)
+	get, err := read.PrepareContext(ctx, `SELECT data, cur, seen FROM sessions WHERE sid = ? AND expires > ?`)
+	if err != nil {
+		_ = read.Close()
+		_ = write.Close()
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	s := &Store{write: write, read: read, get: get, stop: make(chan struct{})}
 	if sweep > 0 {
 		s.done.Add(1)
 		go s.sweeper(sweep)
@@ -70,7 +78,7 @@ func Open(ctx context.Context, path string, sweep time.Duration) (*Store, error)
 func (s *Store) Close() error {
 	close(s.stop)
 	s.done.Wait()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.get.Close(), s.read.Close(), s.write.Close())
 }
 
 func (s *Store) sweeper(every time.Duration) {
@@ -132,8 +140,7 @@ func scanSession(data, cur string, seen int64) (session.Session, error) {
 func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
 	var data, cur string
 	var seen int64
-	err := s.read.QueryRowContext(ctx, `SELECT data, cur, seen FROM sessions WHERE sid = ? AND expires > ?`, sid, ms(time.Now())).
-		Scan(&data, &cur, &seen)
+	err := s.get.QueryRowContext(ctx, sid, ms(time.Now())).Scan(&data, &cur, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session.Session{}, session.ErrNotFound
 	}

@@ -16,9 +16,10 @@ import (
 
 // Server is a running redis-server.
 type Server struct {
-	Addr string
-	cmd  *exec.Cmd
-	tb   testing.TB
+	Addr  string
+	cmd   *exec.Cmd
+	tb    testing.TB
+	extra []string
 }
 
 // URL is the redis:// URL of the server.
@@ -27,7 +28,11 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 // Start runs redis-server on a free port. Where the binary is absent the test
 // is skipped with a clear message, except under CI (CI=true), where that is
 // a failure: CI installs redis-server.
-func Start(tb testing.TB) *Server {
+func Start(tb testing.TB) *Server { return StartWith(tb) }
+
+// StartWith is Start with more redis-server arguments, such as
+// "--maxmemory", "2mb".
+func StartWith(tb testing.TB, args ...string) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -36,7 +41,7 @@ func Start(tb testing.TB) *Server {
 		}
 		tb.Skip("redis-server is not installed (apt-get install redis-server); Redis tests skipped")
 	}
-	s := &Server{tb: tb}
+	s := &Server{tb: tb, extra: args}
 	s.start(bin, tb.TempDir())
 	tb.Cleanup(s.Stop)
 	return s
@@ -56,8 +61,9 @@ func (s *Server) start(bin, dir string) {
 		s.Addr = freePort(s.tb)
 	}
 	_, port, _ := net.SplitHostPort(s.Addr)
-	s.cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", dir, "--maxmemory-policy", "noeviction", "--protected-mode", "yes")
+	args := append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", dir, "--maxmemory-policy", "noeviction", "--protected-mode", "yes"}, s.extra...)
+	s.cmd = exec.Command(bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)
 	}

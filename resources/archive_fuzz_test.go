@@ -1,0 +1,36 @@
+package resources
+
+import (
+	"bytes"
+	"compress/gzip"
+	"testing"
+)
+
+func gz(s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	_, _ = w.Write([]byte(s))
+	_ = w.Close()
+	return b.Bytes()
+}
+
+// FuzzReadArchive feeds hostile archives to the restore's reader: it must
+// never panic, and whatever it refuses it refuses as a client error, with
+// nothing read into the store (the reader never touches it).
+func FuzzReadArchive(f *testing.F) {
+	f.Add(gz(`{"format":"gateway-backup","version":1,"collections":["gym"]}` + "\n" + `{"c":"gym","d":{"_id":"x"}}` + "\n" + `{"end":true,"documents":1,"sha256":"00"}` + "\n"))
+	f.Add(gz(`{"format":"gateway-backup","version":1,"collections":["../etc"]}` + "\n"))
+	f.Add(gz(""))
+	f.Add([]byte("not gzip"))
+	reg, err := NewRegistry(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	a := &Admin{reg: reg}
+	f.Fuzz(func(t *testing.T, archive []byte) {
+		_, _, err := a.readArchive(bytes.NewReader(archive))
+		if err != nil && ErrorCode(err) != EINVALIDREQUEST {
+			t.Fatalf("refusal of another kind: %v", err)
+		}
+	})
+}
