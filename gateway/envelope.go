@@ -112,7 +112,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	var retry *resources.RetryError
 	if errors.As(err, &retry) && retry.After > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(retry.After.Seconds()))))
+		c.Header("Retry-After", strconv.Itoa(max(1, int(math.Ceil(retry.After.Seconds())))))
 	}
 	var denied *resources.DeniedError
 	if errors.As(err, &denied) {

@@ -1,10 +1,12 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -145,5 +147,54 @@ func TestStalledStoreAnswers503(t *testing.T) {
 	conn.Close()
 	if r := e.call(t, "POST", "/api/gym", "admin", `{"operation":"create","data":{"name":"Stalled"}}`); r.status != 201 {
 		t.Errorf("after the stall: %d %s (the stalled write must not have landed)", r.status, r.raw)
+	}
+}
+
+// TestRateLimitPerClient: one client over its rate gets 429 with
+// Retry-After; another client is still served. (The test's clients are told
+// apart by X-Forwarded-For from a trusted proxy: loopback here.)
+func TestRateLimitPerClient(t *testing.T) {
+	e := MustStartGatewayWith(t, options{rateLimit: 5, trustedProxies: []string{"127.0.0.1"}})
+	limited := 0
+	var last reply
+	for range 20 {
+		last = e.call(t, "GET", "/api/discovery/gym", "", "", "X-Forwarded-For", "203.0.113.7")
+		if last.status == 429 {
+			limited++
+		}
+	}
+	if limited < 10 || last.header.Get("Retry-After") == "" || last.body.ErrorCode != "RateLimitedError" {
+		t.Errorf("20 quick requests at 5/s: %d limited; last %d %s", limited, last.status, last.raw)
+	}
+	if r := e.call(t, "GET", "/api/discovery/gym", "", "", "X-Forwarded-For", "203.0.113.8"); r.status != 200 {
+		t.Errorf("another client: %d", r.status)
+	}
+	if r := e.call(t, "GET", "/healthz", "", "", "X-Forwarded-For", "203.0.113.7"); r.status != 200 {
+		t.Errorf("health checks are not rate limited: %d", r.status)
+	}
+}
+
+// TestSmugglingStyleRequests: ambiguous framing is refused by the server
+// before the gateway sees it.
+func TestSmugglingStyleRequests(t *testing.T) {
+	e := MustStartGateway(t)
+	addr := strings.TrimPrefix(e.srv.URL, "http://")
+	for name, raw := range map[string]string{
+		"Content-Length and Transfer-Encoding": "POST /api/gym HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"two Content-Lengths":                  "POST /api/gym HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+		"bad chunked framing":                  "POST /api/gym HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+		"header without a colon":               "GET /api/gym HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n",
+	} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, _ = conn.Write([]byte(raw))
+		status, _ := bufio.NewReader(conn).ReadString('\n')
+		conn.Close()
+		if !strings.Contains(status, " 400 ") && !strings.Contains(status, " 501 ") {
+			t.Errorf("%s: %q", name, status)
+		}
 	}
 }

@@ -54,6 +54,8 @@ type options struct {
 	auth           resources.AuthConfig
 	sessions       session.Store // the embedded store when nil
 	requestTimeout time.Duration
+	rateLimit      int
+	trustedProxies []string
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -134,7 +136,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	e.admin = admin
-	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout}, gateway.Deps{
+	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
+		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ist.Ping, Logger: log,
 	})
 	if err != nil {

@@ -146,3 +146,17 @@ func randomToken(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// limitRate answers 429 with Retry-After to a client address over its
+// request rate.
+func (s *Server) limitRate(c *gin.Context) {
+	if s.limiter == nil {
+		c.Next()
+		return
+	}
+	if ok, wait := s.limiter.allow(c.ClientIP(), time.Now()); !ok {
+		s.fail(c, &resources.RetryError{Err: resources.Errorf(resources.ERATELIMITED, "too many requests from this address; slow down"), After: wait})
+		return
+	}
+	c.Next()
+}

@@ -29,6 +29,9 @@ type Config struct {
 	MaxRestoreBytes int64
 	// BulkTimeout bounds a backup or a restore.
 	BulkTimeout time.Duration
+	// RateLimit is the requests per second each client address may make to
+	// /api (bursts of RateBurst); 0 turns the limit off.
+	RateLimit, RateBurst int
 	// InsecureCookies drops the Secure flag of the refresh cookies (plain
 	// HTTP development only).
 	InsecureCookies bool
@@ -69,6 +72,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *Metrics
 	engine   *gin.Engine
+	limiter  *rateLimiter
 	draining atomic.Bool
 }
 
@@ -93,6 +97,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
+	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,7 +123,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 
 	e.GET("/.well-known/jwks.json", s.jwks)
-	api := e.Group("/api", s.limitBody, s.authenticate)
+	api := e.Group("/api", s.limitRate, s.limitBody, s.authenticate)
 	api.GET("/gpk", s.gpk)
 	api.GET("/openapi.json", s.openAPI)
 	api.GET("/docs", s.docs)

@@ -293,7 +293,7 @@ func TestInvariantsAfterSIGKILL(t *testing.T) {
 		t.Skip("builds and kills the binary")
 	}
 	bin := buildBinary(t)
-	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048",
+	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_RATE_LIMIT=0",
 		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
 	p := startBinary(t, bin, env...)
 	m := setupMarket(t, "http://"+p.addr, 6, 4)

@@ -82,7 +82,7 @@ func TestReplicasShareRedis(t *testing.T) {
 	}
 	rs := redistest.Start(t)
 	bin := buildBinary(t)
-	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_REDIS_URL=" + rs.URL(),
+	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_REDIS_URL=" + rs.URL(), "GATEWAY_RATE_LIMIT=0",
 		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
 	pa := startBinary(t, bin, env...)
 	pb := startBinary(t, bin, env...)

@@ -70,7 +70,7 @@ func startGateway(ctx context.Context, log *slog.Logger, redisURL string) (*gate
 		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": dir, "GATEWAY_REDIS_URL": redisURL,
 		"GATEWAY_BOOTSTRAP_USER": rootUser, "GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
 		// The load generator logs in many times from one address.
-		"GATEWAY_LOGIN_FAILURES_PER_IP": "1000000", "GATEWAY_MAX_PAGE": "1000",
+		"GATEWAY_LOGIN_FAILURES_PER_IP": "1000000", "GATEWAY_MAX_PAGE": "1000", "GATEWAY_RATE_LIMIT": "0",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

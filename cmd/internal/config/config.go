@@ -52,6 +52,8 @@ type Config struct {
 	FailWindow        time.Duration
 	MaxRestoreBytes   int64
 	BulkTimeout       time.Duration
+	RateLimit         int
+	RateBurst         int
 }
 
 // Setting documents one variable: its name, default and meaning. The README
@@ -127,6 +129,20 @@ func Settings() []Setting {
 		{"GATEWAY_LOGIN_FAIL_WINDOW", "15m", "window of the failed-login counters", func(c *Config, v string) error { return duration(&c.FailWindow, v) }},
 		{"GATEWAY_MAX_RESTORE_BYTES", "1073741824", "largest restore archive", func(c *Config, v string) error { return positiveInt64(&c.MaxRestoreBytes, v) }},
 		{"GATEWAY_BULK_TIMEOUT", "10m", "deadline of a backup or a restore", func(c *Config, v string) error { return duration(&c.BulkTimeout, v) }},
+		{"GATEWAY_RATE_LIMIT", "200", "requests per second one client address may make to /api on one replica (0: no limit)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("want a whole number, 0 for no limit")
+			}
+			c.RateLimit = n
+			return nil
+		}},
+		{"GATEWAY_RATE_BURST", "400", "burst above the rate one client address may make", func(c *Config, v string) error {
+			var n int64
+			err := positiveInt64(&n, v)
+			c.RateBurst = int(n)
+			return err
+		}},
 	}
 }
 
@@ -214,6 +230,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("login_fail_window", c.FailWindow),
 		slog.Int64("max_restore_bytes", c.MaxRestoreBytes),
 		slog.Duration("bulk_timeout", c.BulkTimeout),
+		slog.Int("rate_limit", c.RateLimit),
+		slog.Int("rate_burst", c.RateBurst),
 	)
 }
 

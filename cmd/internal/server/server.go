@@ -174,6 +174,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ready, Logger: log})
 	if err != nil {
 		return err
