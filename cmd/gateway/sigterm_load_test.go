@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -88,7 +88,10 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	other.Range(func(k, _ any) bool { t.Errorf("an answer or error other than 201 or a refused connection: %v", k); return true })
+	other.Range(func(k, _ any) bool {
+		t.Errorf("an answer or error other than 201 or a refused connection: %v", k)
+		return true
+	})
 	if dropped.Load() > 0 || created.Load() < 20 || refused.Load() == 0 {
 		t.Errorf("created %d, dropped %d, refused after shutdown %d", created.Load(), dropped.Load(), refused.Load())
 	}
