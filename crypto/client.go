@@ -23,7 +23,7 @@ func FetchPublicKey(ctx context.Context, client *http.Client, base string) (Publ
 	if err != nil {
 		return PublicKeyInfo{}, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return PublicKeyInfo{}, err

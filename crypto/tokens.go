@@ -83,7 +83,7 @@ func (v *verified) get(token string, now time.Time, gen uint64) (Claims, bool) {
 
 func (v *verified) put(token string, c Claims, now time.Time, gen uint64) {
 	until := now.Add(verifiedTTL)
-	if c.ExpiresAt != nil && c.ExpiresAt.Time.Before(until) {
+	if c.ExpiresAt != nil && c.ExpiresAt.Before(until) {
 		until = c.ExpiresAt.Time
 	}
 	v.mu.Lock()

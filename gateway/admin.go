@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -106,7 +107,7 @@ func (s *Server) adminRoutes(api *gin.RouterGroup) {
 		if err != nil && c.Writer.Written() {
 			// The archive is cut short; its missing trailer makes a
 			// restore refuse it. Log the cause once.
-			s.log.ErrorContext(c.Request.Context(), "backup stream failed", "request_id", requestID(c), "error", err.Error())
+			s.log.ErrorContext(c.Request.Context(), "backup stream failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
 			c.Abort()
 			return nil
 		}

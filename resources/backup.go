@@ -23,6 +23,9 @@ const (
 	backupFormat  = "gateway-backup"
 	backupVersion = 1
 	maxBackupLine = 16 << 20
+	// maxArchiveBytes bounds an archive once decompressed: the restore holds
+	// it in memory, and a small gzip can expand without limit.
+	maxArchiveBytes = 4 << 30
 )
 
 type backupHeader struct {
@@ -159,13 +162,17 @@ func (a *Admin) readArchive(r io.Reader) (map[string][]Document, int64, error) {
 	if err != nil {
 		return nil, 0, corrupt("not a gzip stream")
 	}
-	sc := bufio.NewScanner(zr)
+	limited := &io.LimitedReader{R: zr, N: maxArchiveBytes}
+	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 64<<10), maxBackupLine)
 	sum := sha256.New()
 	next := func() ([]byte, error) {
 		if !sc.Scan() {
 			if err := sc.Err(); err != nil {
 				return nil, corrupt("unreadable: " + shortErr(err))
+			}
+			if limited.N == 0 {
+				return nil, corrupt("it expands beyond 4 GiB")
 			}
 			return nil, corrupt("it ends before its trailer")
 		}
@@ -212,7 +219,7 @@ func (a *Admin) readArchive(r io.Reader) (map[string][]Document, int64, error) {
 			if sc.Scan() || sc.Err() != nil {
 				return nil, 0, corrupt("data after the trailer")
 			}
-			if _, err := io.Copy(io.Discard, zr); err != nil {
+			if _, err := io.Copy(io.Discard, limited); err != nil {
 				return nil, 0, corrupt("bad gzip trailer")
 			}
 			return byColl, count, nil

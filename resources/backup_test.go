@@ -30,7 +30,6 @@ func (f fixedPolicy) Apply([]string, int64) error { return nil }
 
 type backend struct {
 	name  string
-	open  func(t *testing.T) resources.Store
 	admin *resources.Admin
 	store resources.Store
 }

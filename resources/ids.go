@@ -13,8 +13,8 @@ import (
 // cannot be guessed from one another.
 func NewID(now time.Time) string {
 	var b [12]byte
-	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix()))
-	_, _ = rand.Read(b[4:]) // crypto/rand.Read never fails on supported platforms
+	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix())) //nolint:gosec // seconds wrap in 2106, as ObjectIDs do; only ordering uses them
+	_, _ = rand.Read(b[4:])                               // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b[:])
 }
 

@@ -22,10 +22,10 @@ func (s *Service) project(p Principal, sc *Schema, doc Document, owned bool) Doc
 }
 
 // projectPublic keeps the public fields of a discoverable resource.
-func (sc *Schema) projectPublic(doc Document) Document {
-	out := make(Document, len(sc.public))
+func (s *Schema) projectPublic(doc Document) Document {
+	out := make(Document, len(s.public))
 	for k, v := range doc {
-		if sc.public[k] {
+		if s.public[k] {
 			out[k] = v
 		}
 	}

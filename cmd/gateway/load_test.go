@@ -19,15 +19,14 @@ import (
 
 // market is the shared state of a load run against one gateway.
 type market struct {
-	base     string
-	users    []shopper
-	merch    []string
-	credits  int64 // Σ admin credits − debits
-	stockIn  int64 // Σ stock ever added
-	mu       sync.Mutex
-	pending  []pendingBuy
-	client   *http.Client
-	requests int
+	base    string
+	users   []shopper
+	merch   []string
+	credits int64 // Σ admin credits − debits
+	stockIn int64 // Σ stock ever added
+	mu      sync.Mutex
+	pending []pendingBuy
+	client  *http.Client
 }
 
 type shopper struct {

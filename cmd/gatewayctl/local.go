@@ -268,7 +268,7 @@ func clockCheck(ctx context.Context, base string) check {
 	if err != nil {
 		return check{name: "gateway and clock", info: "cannot reach " + base + ": " + err.Error()}
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	theirs, err := http.ParseTime(resp.Header.Get("Date"))
 	if err != nil {
 		return check{name: "gateway and clock", ok: true, warn: true, info: "no Date header to compare clocks"}

@@ -118,7 +118,7 @@ func encrypt(args []string, stdout, stderr io.Writer) error {
 		fields[k] = v
 	}
 	if len(fields) == 0 {
-		return errors.New("nothing to encrypt: give key=value pairs, such as username=alice password=...")
+		return errors.New("nothing to encrypt: give key=value pairs, such as username=alice password=secret")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -127,8 +127,8 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	s.read = read
-	s.ops.r = read
-	s.ops.stmts = &stmtCache{db: read, byQL: make(map[string]*sql.Stmt)}
+	s.r = read
+	s.stmts = &stmtCache{db: read, byQL: make(map[string]*sql.Stmt)}
 	return s, nil
 }
 
@@ -235,7 +235,7 @@ func (s ops) Get(ctx context.Context, coll, id string) (resources.Document, erro
 	if err != nil {
 		return nil, classify(err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
 			return nil, classify(err)
@@ -264,7 +264,7 @@ func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resour
 	if err != nil {
 		return nil, classify(err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	docs := make([]resources.Document, 0, min(q.Limit, 64))
 	for rows.Next() {
 		var body string
@@ -297,7 +297,7 @@ func (s ops) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]b
 	if err != nil {
 		return nil, classify(err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	docs := make([][]byte, 0, min(q.Limit, 64))
 	for rows.Next() {
 		var body []byte

@@ -54,7 +54,7 @@ func (c *Client) Exchange(ctx context.Context, code string) (string, error) {
 		// The error text holds the URL with the secret: never pass it on.
 		return "", resources.Errorf(resources.EUNAVAILABLE, "WeChat cannot be reached; try again later")
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil || resp.StatusCode != http.StatusOK {
 		return "", resources.Errorf(resources.EUNAVAILABLE, "WeChat answered with an error; try again later")

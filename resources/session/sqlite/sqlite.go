@@ -69,7 +69,7 @@ func Open(ctx context.Context, path string, sweep time.Duration) (*Store, error)
 	s := &Store{write: write, read: read, get: get, stop: make(chan struct{})}
 	if sweep > 0 {
 		s.done.Add(1)
-		go s.sweeper(sweep)
+		go s.sweeper(sweep) //nolint:gosec // the sweeper outlives every request by design
 	}
 	return s, nil
 }
@@ -227,7 +227,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]session.Session, err
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []session.Session
 	for rows.Next() {
 		var data, cur string
