@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,4 +184,111 @@ func TestPolicyReachesEveryReplica(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestRedisKilledDuringLoad kills Redis while clients keep calling, then
+// starts it again empty: no answer is ever a 500; while it is down requests
+// that need it are 503; afterwards old sessions and refresh tokens are 401
+// (nothing resurrected, no refresh token accepted twice) and new logins
+// work with no restart of the gateway.
+func TestRedisKilledDuringLoad(t *testing.T) {
+	rs := redistest.Start(t)
+	cfg := testConfig(t, t.TempDir())
+	cfg.RSABits = 2048
+	cfg.RedisURL = rs.URL()
+	g := MustRun(t, cfg)
+	status, _ := payloadCall(t, g.url, "/api/register", map[string]any{"username": "loaded_user", "password": "a fine long password"})
+	if status != 201 {
+		t.Fatalf("register: %d", status)
+	}
+	var mu sync.Mutex
+	seen := map[string]map[int]int{}
+	record := func(phase string, s int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[phase] == nil {
+			seen[phase] = map[int]int{}
+		}
+		seen[phase][s]++
+	}
+	var phase atomic.Value
+	phase.Store("before")
+	refreshed := map[string]int{}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, tk := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "loaded_user", "password": "a fine long password"})
+			access, _ := tk["access_token"].(string)
+			refresh, _ := tk["refresh_token"].(string)
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				record(phase.Load().(string), withBearer(t, "GET", g.url+"/api/account/me", access))
+				if i%5 == 4 && refresh != "" {
+					s, next := refreshOnce(t, g.url, refresh)
+					record(phase.Load().(string), s)
+					if s == 200 {
+						mu.Lock()
+						refreshed[refresh]++
+						mu.Unlock()
+						refresh, access = next["refresh_token"].(string), next["access_token"].(string)
+					}
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+	phase.Store("down")
+	rs.Stop()
+	time.Sleep(500 * time.Millisecond)
+	phase.Store("restarting")
+	rs.Restart()
+	time.Sleep(300 * time.Millisecond)
+	phase.Store("after")
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	for p, statuses := range seen {
+		for s := range statuses {
+			if s != 200 && s != 401 && s != 503 {
+				t.Errorf("phase %s: status %d (%v)", p, s, statuses)
+			}
+		}
+	}
+	if seen["before"][200] == 0 || seen["down"][503] == 0 {
+		t.Errorf("before %v, down %v", seen["before"], seen["down"])
+	}
+	if seen["after"][200] != 0 {
+		t.Errorf("a session from before the restart answered 200 after it: %v", seen["after"])
+	}
+	for tok, n := range refreshed {
+		if n > 1 {
+			t.Errorf("a refresh token was accepted %d times: %.12s…", n, tok)
+		}
+	}
+	if s, _ := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "loaded_user", "password": "a fine long password"}); s != 200 {
+		t.Errorf("a login after Redis came back: %d", s)
+	}
+}
+
+func refreshOnce(t *testing.T, base, token string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(base+"/api/token/refresh", "application/json", strings.NewReader(`{"refresh_token":"`+token+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data map[string]any `json:"data"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env.Data
 }

@@ -15,11 +15,19 @@ import (
 	"github.com/tnt/gateway/resources/sqlite"
 )
 
+// dataDir makes sure the data dir exists and can be written to, so that a
+// read-only or full disk is named at start instead of failing a request.
 func dataDir(cfg Config) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+		return fmt.Errorf("data dir %s cannot be created: %w", cfg.DataDir, err)
 	}
-	return nil
+	f, err := os.CreateTemp(cfg.DataDir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("data dir %s is not writable: %w", cfg.DataDir, err)
+	}
+	name := f.Name()
+	_ = f.Close()
+	return os.Remove(name)
 }
 
 // OpenStore opens MongoDB when configured, else the embedded SQLite file in

@@ -65,6 +65,10 @@ func Open(url string) (*Store, error) {
 	opts.ReadTimeout = 2 * time.Second
 	opts.WriteTimeout = 2 * time.Second
 	opts.MaxRetries = 1
+	// Fail fast and closed when Redis is down: one dial, no back-off
+	// series that would hold every request for seconds.
+	opts.DialerRetries = 1
+	opts.DialerRetryTimeout = 10 * time.Millisecond
 	return &Store{rdb: goredis.NewClient(opts), prefix: "gw:",
 		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript)}, nil
 }
