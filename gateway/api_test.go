@@ -203,6 +203,7 @@ func TestInjectionAttempts(t *testing.T) {
 		{name: "deep nesting", path: "/api/gym", user: "admin", body: `{"operation":"create","data":` + strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5001),
 			status: 400, code: "InvalidRequestError"},
 		{name: "trailing garbage", path: "/api/gym", user: "admin", body: `{"operation":"query","data":{}}garbage`, status: 400, code: "InvalidRequestError"},
+		{name: "non-UTF-8 bytes", path: "/api/gym", user: "admin", body: "{\"operation\":\"create\",\"data\":{\"name\":\"\xff\xfe\"}}", status: 400, code: "InvalidRequestError"},
 		{name: "server-managed fields", path: "/api/gym", user: "admin", body: `{"operation":"create","data":{"name":"n","_id":"0123456789abcdef01234567"}}`,
 			status: 400, code: "InvalidResourceParameterError"},
 		{name: "owner cannot be set", path: "/api/gym", user: "admin", body: `{"operation":"create","data":{"name":"n","owner":"someone"}}`,

@@ -64,7 +64,10 @@ func Open(url string) (*Store, error) {
 	opts.DialTimeout = 3 * time.Second
 	opts.ReadTimeout = 2 * time.Second
 	opts.WriteTimeout = 2 * time.Second
-	opts.MaxRetries = 1
+	// Retries are cheap (a dead pooled connection fails at once, and so
+	// does a refused dial), and they carry requests over the stale
+	// connections left by a Redis restart.
+	opts.MaxRetries = 3
 	// Fail fast and closed when Redis is down: one dial, no back-off
 	// series that would hold every request for seconds.
 	opts.DialerRetries = 1
