@@ -139,6 +139,20 @@ func positive(v any, name string, max int64) (int64, error) {
 	return n, nil
 }
 
+// debit takes amount from a wallet inside tx; a balance never goes negative.
+func debit(ctx context.Context, tx Tx, userID string, amount int64, what string) error {
+	u, err := tx.Get(ctx, UsersCollection, userID)
+	if err != nil {
+		return err
+	}
+	bal := balanceOf(u)
+	if bal < amount {
+		return Errorf(EFUNDS, "the balance is %d, %s %d", bal, what, amount)
+	}
+	_, err = tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: bal - amount}, nil)
+	return err
+}
+
 func balanceOf(d Document) int64 {
 	n, _ := toInt(d[fieldBalance])
 	return n
@@ -293,14 +307,7 @@ func (w *Wallet) Purchase(ctx context.Context, p Principal, body any, key, reqHa
 			}
 			out = append(out, Document{"merchandise_id": it.id, "name": merch["name"], "price": price, "quantity": it.qty, "seller": stringOf(merch[FieldOwner])})
 		}
-		buyer, err := tx.Get(ctx, UsersCollection, p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if bal := balanceOf(buyer); bal < total {
-			return nil, Errorf(EFUNDS, "the balance is %d, the purchase costs %d", bal, total)
-		}
-		if _, err := tx.Update(ctx, UsersCollection, p.UserID, Document{fieldBalance: balanceOf(buyer) - total}, nil); err != nil {
+		if err := debit(ctx, tx, p.UserID, total, "the purchase costs"); err != nil {
 			return nil, err
 		}
 		now := FormatTime(w.now())
@@ -519,14 +526,7 @@ func (w *Wallet) Transfer(ctx context.Context, p Principal, body any, key, reqHa
 		if toID == p.UserID {
 			return nil, Errorf(EVALUE, "recipient cannot be yourself")
 		}
-		from, err := tx.Get(ctx, UsersCollection, p.UserID)
-		if err != nil {
-			return nil, err
-		}
-		if bal := balanceOf(from); bal < amount {
-			return nil, Errorf(EFUNDS, "the balance is %d, the transfer is %d", bal, amount)
-		}
-		if _, err := tx.Update(ctx, UsersCollection, p.UserID, Document{fieldBalance: balanceOf(from) - amount}, nil); err != nil {
+		if err := debit(ctx, tx, p.UserID, amount, "the transfer is"); err != nil {
 			return nil, err
 		}
 		if balanceOf(to) > maxAmount {
