@@ -20,7 +20,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	for _, tool := range []string{"bash", "curl", "base64", "sed"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is needed to run the walkthrough", tool)
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is needed to run the walkthrough; .ci/run installs it", tool)
+			}
+			t.Skipf("%s is not installed; the README walkthrough test is skipped", tool)
 		}
 	}
 	readme, err := os.ReadFile("../../README.md")
