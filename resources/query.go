@@ -45,6 +45,10 @@ type Query struct {
 	Limit      int
 }
 
+// maxConditions bounds the work of one query (each condition is an index
+// probe or a scan predicate).
+const maxConditions = 16
+
 // Reserved keys of a query's data, beside the field names.
 const (
 	keyFind  = "find"
@@ -90,6 +94,9 @@ func (s *Schema) ParseQuery(data map[string]any, maxPage int) (Query, error) {
 			}
 			q.Conditions = append(q.Conditions, c)
 		}
+	}
+	if len(q.Conditions) > maxConditions {
+		return Query{}, Errorf(EVALUE, "a query holds at most %d conditions", maxConditions)
 	}
 	if after != "" {
 		c, err := s.decodeCursor(after, q.SortPath, q.SortDesc)

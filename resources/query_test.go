@@ -2,6 +2,7 @@ package resources
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -98,6 +99,31 @@ func TestParseQuery(t *testing.T) {
 		if ErrorCode(err) != c.code || ErrorMessage(err) != c.msg {
 			t.Errorf("%s: got %s %q, want %s %q", c.name, ErrorCode(err), ErrorMessage(err), c.code, c.msg)
 		}
+	}
+}
+
+func TestQueryComplexityIsBounded(t *testing.T) {
+	fields := map[string]*Field{}
+	data := map[string]any{}
+	for i := range 20 {
+		name := fmt.Sprintf("f%02d", i)
+		fields[name] = &Field{Type: TypeString}
+		data[name] = "x"
+	}
+	s := &Schema{Name: "wide", Fields: fields}
+	if err := s.compile(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.ParseQuery(data, 100)
+	if ErrorCode(err) != EVALUE || ErrorMessage(err) != "a query holds at most 16 conditions" {
+		t.Errorf("20 conditions: %v", err)
+	}
+	delete(data, "f00")
+	delete(data, "f01")
+	delete(data, "f02")
+	delete(data, "f03")
+	if _, err := s.ParseQuery(data, 100); err != nil {
+		t.Errorf("16 conditions: %v", err)
 	}
 }
 
