@@ -19,7 +19,7 @@ type accountService interface {
 	Register(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
 	Login(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
 	LoginWeChat(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
-	AdminLogin(ctx context.Context, username, password string, dev resources.Device) (resources.Tokens, error)
+	AdminSession(ctx context.Context, p resources.Principal, dev resources.Device) (resources.Tokens, error)
 	Refresh(ctx context.Context, token string) (resources.Tokens, error)
 	CurrentSession(ctx context.Context, p resources.Principal) (resources.SessionView, error)
 	Logout(ctx context.Context, p resources.Principal) error
@@ -67,17 +67,13 @@ func (s *Server) jwks(c *gin.Context) {
 
 // readObject reads a strict JSON object body whose keys are all among keys.
 func (s *Server) readObject(c *gin.Context, keys ...string) (map[string]any, error) {
-	body, err := s.readBody(c)
-	if err != nil {
-		return nil, err
-	}
-	v, err := resources.DecodeJSON(body, s.cfg.JSON)
+	v, err := s.readJSON(c)
 	if err != nil {
 		return nil, err
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, resources.Errorf(resources.EINVALIDREQUEST, "valid JSON body is required for the request")
+		return nil, resources.NotJSON()
 	}
 	for k := range m {
 		known := false
@@ -174,17 +170,14 @@ func (s *Server) loginWeChat(c *gin.Context) error {
 }
 
 // adminLogin serves GET /api/admin/auth: the admin header in, an admin JWT
-// out.
+// out. The authenticate middleware has already checked the header's
+// credentials (and throttled failures); a bearer token does not qualify.
 func (s *Server) adminLogin(c *gin.Context) error {
 	a, parsed := parseAuthHeader(c.GetHeader("Authorization"))
 	if !parsed || (a.scheme != schemeAdmin && a.scheme != schemeBasic) {
 		return resources.Errorf(resources.EAUTHENTICATION, "the tnt-admin-auth-scheme Authorization header is required")
 	}
-	username, password, decoded := decodeBasicCredentials(a.credentials)
-	if !decoded {
-		return resources.Errorf(resources.EAUTHENTICATION, "the admin credentials are malformed")
-	}
-	t, err := s.auth.AdminLogin(c.Request.Context(), username, password, device(c))
+	t, err := s.auth.AdminSession(c.Request.Context(), principal(c), device(c))
 	if err != nil {
 		return err
 	}

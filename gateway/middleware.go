@@ -131,7 +131,7 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 		return nil, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
 	}
 	if err != nil {
-		return nil, resources.Errorf(resources.EINVALIDREQUEST, "valid JSON body is required for the request")
+		return nil, resources.NotJSON()
 	}
 	return body, nil
 }

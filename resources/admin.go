@@ -50,6 +50,7 @@ type Admin struct {
 	creds    *CredentialCache
 	now      func() time.Time
 	maxPage  int
+	audits   *Schema // how audit entries are filtered and paged
 }
 
 // NewAdmin builds the administration service.
@@ -60,7 +61,8 @@ func NewAdmin(store Store, reg *Registry, auth Authorizer, sessions sessionRevok
 	if maxPage <= 0 {
 		maxPage = 1000
 	}
-	return &Admin{store: store, reg: reg, auth: auth, sessions: sessions, policy: policy, creds: creds, now: now, maxPage: maxPage}
+	return &Admin{store: store, reg: reg, auth: auth, sessions: sessions, policy: policy, creds: creds, now: now, maxPage: maxPage,
+		audits: auditSchema()}
 }
 
 // Prepare creates the settings collection.
@@ -69,13 +71,7 @@ func (a *Admin) Prepare(ctx context.Context) error {
 }
 
 func (a *Admin) require(p Principal, object, action string) error {
-	if p.IsGuest() {
-		return Errorf(EAUTHENTICATION, "authentication is required")
-	}
-	if !a.auth.Allowed(p.Level, object, action) {
-		return &DeniedError{Err: Errorf(EPERMISSION, "level %d may not %s %s", p.Level, action, object), Resource: object, Action: action}
-	}
-	return nil
+	return requireRight(a.auth, p, object, action, action+" "+object)
 }
 
 func (a *Admin) audit(ctx context.Context, tx Tx, p Principal, ip, action, target string, detail Document) error {
@@ -347,7 +343,7 @@ func (a *Admin) Audit(ctx context.Context, p Principal, params url.Values) (Resu
 	if err := a.require(p, objAudit, actRead); err != nil {
 		return Result{}, err
 	}
-	sc := auditSchema()
+	sc := a.audits
 	data, err := sc.QueryFromURL(params)
 	if err != nil {
 		return Result{}, err

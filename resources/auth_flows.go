@@ -84,11 +84,14 @@ func (a *Auth) Login(ctx context.Context, payload string, dev Device) (Tokens, e
 	return a.startSession(ctx, p, crypto.KindAccess, dev)
 }
 
-// AdminLogin issues a month-long admin token for levels 0 to 2.
-func (a *Auth) AdminLogin(ctx context.Context, username, password string, dev Device) (Tokens, error) {
-	p, err := a.AuthenticateAdmin(ctx, username, password, dev.IP)
-	if err != nil {
-		return Tokens{}, err
+// AdminSession issues a month-long admin token, bound to a new session, to
+// a caller the admin header has just authenticated (levels 0 to 2).
+func (a *Auth) AdminSession(ctx context.Context, p Principal, dev Device) (Tokens, error) {
+	if p.IsGuest() {
+		return Tokens{}, Errorf(EAUTHENTICATION, "the admin credentials are required")
+	}
+	if p.Level > 2 {
+		return Tokens{}, Errorf(EPERMISSION, "the admin scheme is for levels 0 to 2")
 	}
 	return a.startSession(ctx, p, crypto.KindAdmin, dev)
 }

@@ -19,7 +19,7 @@ func ParseEnvelope(body []byte, lim JSONLimits) (*Envelope, error) {
 	}
 	top, ok := v.(map[string]any)
 	if !ok {
-		return nil, Errorf(EINVALIDREQUEST, "valid JSON body is required for the request")
+		return nil, NotJSON()
 	}
 	rawOp, ok := top["operation"]
 	if !ok || rawOp == nil {

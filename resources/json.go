@@ -23,34 +23,34 @@ func DefaultJSONLimits() JSONLimits {
 	return JSONLimits{MaxDepth: 32, MaxElements: 100_000}
 }
 
-// notJSON is the single answer for a body that is not one JSON value.
-const notJSON = "valid JSON body is required for the request"
+// NotJSON is the single answer for a body that is not one JSON value.
+func NotJSON() error {
+	return &Error{Code: EINVALIDREQUEST, Message: "valid JSON body is required for the request"}
+}
 
 // DecodeJSON parses body as exactly one JSON value, strictly: valid UTF-8,
 // numbers kept as json.Number (no float rounding of money), no duplicate or
 // case-variant keys in any object, bounded depth and size, nothing after the
 // value. Objects become map[string]any and arrays []any.
 func DecodeJSON(body []byte, lim JSONLimits) (any, error) {
-	errNotJSON := Errorf(EINVALIDREQUEST, notJSON)
 	if !utf8.Valid(body) {
-		return nil, errNotJSON
+		return nil, NotJSON()
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
-	d := decoder{dec: dec, lim: lim, bad: errNotJSON}
+	d := decoder{dec: dec, lim: lim}
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errNotJSON
+		return nil, NotJSON()
 	}
 	return v, nil
 }
 
 type decoder struct {
 	dec   *json.Decoder
-	bad   *Error
 	lim   JSONLimits
 	count int
 }
@@ -58,7 +58,7 @@ type decoder struct {
 func (d *decoder) value(depth int) (any, error) {
 	tok, err := d.dec.Token()
 	if err != nil {
-		return nil, d.bad
+		return nil, NotJSON()
 	}
 	d.count++
 	if d.count > d.lim.MaxElements {
@@ -77,7 +77,7 @@ func (d *decoder) value(depth int) (any, error) {
 	case '[':
 		return d.array(depth)
 	}
-	return nil, d.bad
+	return nil, NotJSON()
 }
 
 func (d *decoder) object(depth int) (any, error) {
@@ -86,11 +86,11 @@ func (d *decoder) object(depth int) (any, error) {
 	for d.dec.More() {
 		tok, err := d.dec.Token()
 		if err != nil {
-			return nil, d.bad
+			return nil, NotJSON()
 		}
 		key, ok := tok.(string)
 		if !ok {
-			return nil, d.bad
+			return nil, NotJSON()
 		}
 		if folded == nil {
 			folded = make(map[string]struct{})
@@ -107,7 +107,7 @@ func (d *decoder) object(depth int) (any, error) {
 		obj[key] = v
 	}
 	if _, err := d.dec.Token(); err != nil {
-		return nil, d.bad
+		return nil, NotJSON()
 	}
 	return obj, nil
 }
@@ -122,7 +122,7 @@ func (d *decoder) array(depth int) (any, error) {
 		arr = append(arr, v)
 	}
 	if _, err := d.dec.Token(); err != nil {
-		return nil, d.bad
+		return nil, NotJSON()
 	}
 	return arr, nil
 }

@@ -92,11 +92,17 @@ func (w *Wallet) allowed(p Principal, object, action string) bool {
 }
 
 func (w *Wallet) require(p Principal, object, action string) error {
+	return requireRight(w.auth, p, object, action, action)
+}
+
+// requireRight refuses a Guest (401) or a level without the right (403,
+// counted as a policy denial); what names the act in the message.
+func requireRight(auth Authorizer, p Principal, object, action, what string) error {
 	if p.IsGuest() {
 		return Errorf(EAUTHENTICATION, "authentication is required")
 	}
-	if !w.auth.Allowed(p.Level, object, action) {
-		return &DeniedError{Err: Errorf(EPERMISSION, "level %d may not %s", p.Level, action), Resource: object, Action: action}
+	if !auth.Allowed(p.Level, object, action) {
+		return &DeniedError{Err: Errorf(EPERMISSION, "level %d may not %s", p.Level, what), Resource: object, Action: action}
 	}
 	return nil
 }
@@ -105,7 +111,7 @@ func (w *Wallet) require(p Principal, object, action string) error {
 func fields(body any, allowed ...string) (map[string]any, error) {
 	m, ok := body.(map[string]any)
 	if !ok {
-		return nil, Errorf(EINVALIDREQUEST, "valid JSON body is required for the request")
+		return nil, NotJSON()
 	}
 	for k := range m {
 		known := false
@@ -150,6 +156,20 @@ func debit(ctx context.Context, tx Tx, userID string, amount int64, what string)
 		return Errorf(EFUNDS, "the balance is %d, %s %d", bal, what, amount)
 	}
 	_, err = tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: bal - amount}, nil)
+	return err
+}
+
+// credit adds amount to a wallet inside tx; gone names the conflict when the
+// account no longer exists (money must not vanish into a deleted account).
+func credit(ctx context.Context, tx Tx, userID string, amount int64, gone string) error {
+	u, err := tx.Get(ctx, UsersCollection, userID)
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(ECONFLICT, "%s", gone)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: balanceOf(u) + amount}, nil)
 	return err
 }
 
@@ -412,14 +432,7 @@ func (w *Wallet) Verify(ctx context.Context, p Principal, body any, key, reqHash
 			return nil, err
 		}
 		for seller, amount := range sellers(rec) {
-			u, err := tx.Get(ctx, UsersCollection, seller)
-			if errors.Is(err, ErrNotFound) {
-				return nil, Errorf(ECONFLICT, "a seller's account no longer exists; cancel the transaction instead")
-			}
-			if err != nil {
-				return nil, err
-			}
-			if _, err := tx.Update(ctx, UsersCollection, seller, Document{fieldBalance: balanceOf(u) + amount}, nil); err != nil {
+			if err := credit(ctx, tx, seller, amount, "a seller's account no longer exists; cancel the transaction instead"); err != nil {
 				return nil, err
 			}
 		}
@@ -448,16 +461,8 @@ func (w *Wallet) Cancel(ctx context.Context, p Principal, body any, key, reqHash
 		if err := requirePending(rec); err != nil {
 			return nil, err
 		}
-		buyerID := stringOf(rec["user"])
-		buyer, err := tx.Get(ctx, UsersCollection, buyerID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, Errorf(ECONFLICT, "the buyer's account no longer exists")
-		}
-		if err != nil {
-			return nil, err
-		}
 		total, _ := toInt(rec["total"])
-		if _, err := tx.Update(ctx, UsersCollection, buyerID, Document{fieldBalance: balanceOf(buyer) + total}, nil); err != nil {
+		if err := credit(ctx, tx, stringOf(rec["user"]), total, "the buyer's account no longer exists"); err != nil {
 			return nil, err
 		}
 		items, _ := rec["items"].([]any)

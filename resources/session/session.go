@@ -27,8 +27,14 @@ var (
 	ErrUnavailable = errors.New("session store unavailable")
 )
 
-// Unavailable wraps a backend error as ErrUnavailable.
-func Unavailable(err error) error { return fmt.Errorf("%w: %w", ErrUnavailable, err) }
+// Unavailable wraps a backend error as ErrUnavailable; nil stays nil, so a
+// backend can pass every result of its client through it.
+func Unavailable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
 
 // Session is one login: who, at what level, from which device, until when,
 // and the hash of its current refresh token (never the token itself).

@@ -22,33 +22,20 @@ import (
 	"github.com/tnt/gateway/resources/wechat"
 )
 
-// watchKeyring picks up key rotations made by the CLI on the shared file.
-func watchKeyring(ctx context.Context, log *slog.Logger, k *crypto.Keyring) {
-	t := time.NewTicker(30 * time.Second)
+// every runs f each period until ctx ends; a failure is logged with what it
+// means and the loop goes on. The keyring watcher (rotations made by the
+// CLI on the shared file) and the policy watcher (a policy replaced on
+// another replica) are two of these.
+func every(ctx context.Context, log *slog.Logger, period time.Duration, f func(context.Context) error, level slog.Level, failure string) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := k.ReloadIfChanged(); err != nil {
-				log.Error("keyring reload failed; the loaded keys stay in use", slog.String("error", err.Error()))
-			}
-		}
-	}
-}
-
-// watchPolicy applies a policy replaced on another replica within seconds.
-func watchPolicy(ctx context.Context, log *slog.Logger, admin *resources.Admin) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := admin.SyncPolicy(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("policy sync failed; the policy in force stays", slog.String("error", err.Error()))
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				log.LogAttrs(ctx, level, failure, slog.String("error", err.Error()))
 			}
 		}
 	}
@@ -137,7 +124,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err != nil {
 		return err
 	}
-	go watchKeyring(ctx, log, keyring)
+	go every(ctx, log, 30*time.Second, func(context.Context) error { return keyring.ReloadIfChanged() },
+		slog.LevelError, "keyring reload failed; the loaded keys stay in use")
 	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
 	var wc resources.WeChatExchanger
 	if cfg.WeChatAppID != "" {
@@ -167,7 +155,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err := admin.SyncPolicy(ctx); err != nil {
 		return fmt.Errorf("stored policy: %w", err)
 	}
-	go watchPolicy(ctx, log, admin)
+	go every(ctx, log, 2*time.Second, admin.SyncPolicy, slog.LevelWarn, "policy sync failed; the policy in force stays")
 	ready := func(ctx context.Context) error {
 		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
 	}

@@ -83,13 +83,6 @@ func (s *Store) sessKey(sid string) string  { return s.prefix + "{" + sid + "}:s
 func (s *Store) spentKey(sid string) string { return s.prefix + "{" + sid + "}:spent" }
 func (s *Store) userKey(uid string) string  { return s.prefix + "u:" + uid }
 
-func fail(err error) error {
-	if err == nil {
-		return nil
-	}
-	return session.Unavailable(err)
-}
-
 // Create stores a new session with a TTL until it expires.
 func (s *Store) Create(ctx context.Context, in session.Session) error {
 	data, err := json.Marshal(in)
@@ -107,11 +100,11 @@ func (s *Store) Create(ctx context.Context, in session.Session) error {
 		return nil
 	})
 	if err != nil {
-		return fail(err)
+		return session.Unavailable(err)
 	}
 	uk := s.userKey(in.UserID)
 	if err := s.rdb.SAdd(ctx, uk, in.ID).Err(); err != nil {
-		return fail(err)
+		return session.Unavailable(err)
 	}
 	// The index lives as long as the longest session in it.
 	if left, err := s.rdb.PTTL(ctx, uk).Result(); err == nil && left < ttl {
@@ -142,7 +135,7 @@ func decode(vals []any) (session.Session, error) {
 func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
 	vals, err := s.rdb.HMGet(ctx, s.sessKey(sid), "data", "cur", "seen").Result()
 	if err != nil {
-		return session.Session{}, fail(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	return decode(vals)
 }
@@ -152,16 +145,16 @@ func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
 	k := s.sessKey(sid)
 	n, err := s.rdb.Exists(ctx, k).Result()
 	if err != nil || n == 0 {
-		return fail(err)
+		return session.Unavailable(err)
 	}
-	return fail(s.rdb.HSet(ctx, k, "seen", at.UnixMilli()).Err())
+	return session.Unavailable(s.rdb.HSet(ctx, k, "seen", at.UnixMilli()).Err())
 }
 
 // Rotate swaps the refresh hash atomically (one Lua script).
 func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (session.Session, error) {
 	res, err := s.rotate.Run(ctx, s.rdb, []string{s.sessKey(sid), s.spentKey(sid)}, oldHash, newHash).Slice()
 	if err != nil || len(res) == 0 {
-		return session.Session{}, fail(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	code, _ := res[0].(int64)
 	switch code {
@@ -182,10 +175,10 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 func (s *Store) Revoke(ctx context.Context, sid string) error {
 	vals, err := s.rdb.HMGet(ctx, s.sessKey(sid), "data", "cur", "seen").Result()
 	if err != nil {
-		return fail(err)
+		return session.Unavailable(err)
 	}
 	if err := s.rdb.Del(ctx, s.sessKey(sid), s.spentKey(sid)).Err(); err != nil {
-		return fail(err)
+		return session.Unavailable(err)
 	}
 	if x, err := decode(vals); err == nil {
 		s.rdb.SRem(ctx, s.userKey(x.UserID), sid)
@@ -198,7 +191,7 @@ func (s *Store) Revoke(ctx context.Context, sid string) error {
 func (s *Store) List(ctx context.Context, userID string) ([]session.Session, error) {
 	sids, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
 	if err != nil {
-		return nil, fail(err)
+		return nil, session.Unavailable(err)
 	}
 	var out []session.Session
 	for _, sid := range sids {
@@ -219,7 +212,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]session.Session, err
 func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
 	sids, err := s.rdb.SMembers(ctx, s.userKey(userID)).Result()
 	if err != nil {
-		return 0, fail(err)
+		return 0, session.Unavailable(err)
 	}
 	n := 0
 	for _, sid := range sids {
@@ -228,7 +221,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 		}
 		removed, err := s.rdb.Del(ctx, s.sessKey(sid), s.spentKey(sid)).Result()
 		if err != nil {
-			return n, fail(err)
+			return n, session.Unavailable(err)
 		}
 		if removed > 0 {
 			n++
@@ -241,14 +234,14 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 // RememberNonce records a nonce with SET NX.
 func (s *Store) RememberNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.prefix+"n:"+nonce, 1, ttl).Result()
-	return ok, fail(err)
+	return ok, session.Unavailable(err)
 }
 
 // Hit adds one to a counter.
 func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error) {
 	vals, err := s.hit.Run(ctx, s.rdb, []string{s.prefix + "c:" + key}, window.Milliseconds()).Int64Slice()
 	if err != nil || len(vals) != 2 {
-		return 0, 0, fail(err)
+		return 0, 0, session.Unavailable(err)
 	}
 	return vals[0], time.Duration(vals[1]) * time.Millisecond, nil
 }
@@ -261,20 +254,20 @@ func (s *Store) Count(ctx context.Context, key string) (int64, time.Duration, er
 		return 0, 0, nil
 	}
 	if err != nil {
-		return 0, 0, fail(err)
+		return 0, 0, session.Unavailable(err)
 	}
 	ttl, err := s.rdb.PTTL(ctx, k).Result()
-	return n, ttl, fail(err)
+	return n, ttl, session.Unavailable(err)
 }
 
 // Reset removes a counter.
 func (s *Store) Reset(ctx context.Context, key string) error {
-	return fail(s.rdb.Del(ctx, s.prefix+"c:"+key).Err())
+	return session.Unavailable(s.rdb.Del(ctx, s.prefix+"c:"+key).Err())
 }
 
 // Ping checks that the server answers.
 func (s *Store) Ping(ctx context.Context) error {
-	return fail(s.rdb.Ping(ctx).Err())
+	return session.Unavailable(s.rdb.Ping(ctx).Err())
 }
 
 // slogPrinter sends go-redis's own messages to the gateway's JSON log.
@@ -293,7 +286,7 @@ func RouteClientLogs(l *slog.Logger) { goredis.SetLogger(slogPrinter{l}) }
 func (s *Store) EvictionPolicy(ctx context.Context) (string, error) {
 	res, err := s.rdb.ConfigGet(ctx, "maxmemory-policy").Result()
 	if err != nil {
-		return "", fail(err)
+		return "", session.Unavailable(err)
 	}
 	return res["maxmemory-policy"], nil
 }

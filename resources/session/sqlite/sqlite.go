@@ -100,20 +100,13 @@ func (s *Store) Sweep(ctx context.Context) error {
 	now := ms(time.Now())
 	for _, table := range []string{"sessions", "spent", "nonces", "counters"} {
 		if _, err := s.write.ExecContext(ctx, `DELETE FROM `+table+` WHERE expires <= ?`, now); err != nil {
-			return unavailable(err)
+			return session.Unavailable(err)
 		}
 	}
 	return nil
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func unavailable(err error) error {
-	if err == nil {
-		return nil
-	}
-	return session.Unavailable(err)
-}
 
 // Create stores a new session.
 func (s *Store) Create(ctx context.Context, in session.Session) error {
@@ -123,7 +116,7 @@ func (s *Store) Create(ctx context.Context, in session.Session) error {
 	}
 	_, err = s.write.ExecContext(ctx, `INSERT INTO sessions (sid, user_id, data, cur, seen, expires) VALUES (?, ?, ?, ?, ?, ?)`,
 		in.ID, in.UserID, string(data), in.RefreshHash, ms(in.LastSeen), ms(in.ExpiresAt))
-	return unavailable(err)
+	return session.Unavailable(err)
 }
 
 func scanSession(data, cur string, seen int64) (session.Session, error) {
@@ -145,7 +138,7 @@ func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
 		return session.Session{}, session.ErrNotFound
 	}
 	if err != nil {
-		return session.Session{}, unavailable(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	return scanSession(data, cur, seen)
 }
@@ -153,14 +146,14 @@ func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
 // Touch records activity.
 func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE sessions SET seen = ? WHERE sid = ?`, ms(at), sid)
-	return unavailable(err)
+	return session.Unavailable(err)
 }
 
 // Rotate swaps the refresh hash in one immediate transaction.
 func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (session.Session, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return session.Session{}, unavailable(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	now := ms(time.Now())
@@ -172,17 +165,17 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 		return session.Session{}, session.ErrNotFound
 	}
 	if err != nil {
-		return session.Session{}, unavailable(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	if cur == oldHash {
 		if _, err := tx.ExecContext(ctx, `UPDATE sessions SET cur = ? WHERE sid = ?`, newHash, sid); err != nil {
-			return session.Session{}, unavailable(err)
+			return session.Session{}, session.Unavailable(err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO spent (sid, hash, expires) VALUES (?, ?, ?)`, sid, oldHash, expires); err != nil {
-			return session.Session{}, unavailable(err)
+			return session.Session{}, session.Unavailable(err)
 		}
 		if err := tx.Commit(); err != nil {
-			return session.Session{}, unavailable(err)
+			return session.Session{}, session.Unavailable(err)
 		}
 		return scanSession(data, newHash, seen)
 	}
@@ -192,13 +185,13 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 		return session.Session{}, session.ErrStale
 	}
 	if err != nil {
-		return session.Session{}, unavailable(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	if err := deleteSession(ctx, tx, sid); err != nil {
 		return session.Session{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return session.Session{}, unavailable(err)
+		return session.Session{}, session.Unavailable(err)
 	}
 	return session.Session{}, session.ErrReused
 }
@@ -209,10 +202,10 @@ type execer interface {
 
 func deleteSession(ctx context.Context, db execer, sid string) error {
 	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE sid = ?`, sid); err != nil {
-		return unavailable(err)
+		return session.Unavailable(err)
 	}
 	_, err := db.ExecContext(ctx, `DELETE FROM spent WHERE sid = ?`, sid)
-	return unavailable(err)
+	return session.Unavailable(err)
 }
 
 // Revoke ends one session.
@@ -225,7 +218,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]session.Session, err
 	rows, err := s.read.QueryContext(ctx, `SELECT data, cur, seen FROM sessions WHERE user_id = ? AND expires > ? ORDER BY sid`,
 		userID, ms(time.Now()))
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, session.Unavailable(err)
 	}
 	defer func() { _ = rows.Close() }()
 	var out []session.Session
@@ -233,7 +226,7 @@ func (s *Store) List(ctx context.Context, userID string) ([]session.Session, err
 		var data, cur string
 		var seen int64
 		if err := rows.Scan(&data, &cur, &seen); err != nil {
-			return nil, unavailable(err)
+			return nil, session.Unavailable(err)
 		}
 		x, err := scanSession(data, cur, seen)
 		if err != nil {
@@ -241,25 +234,25 @@ func (s *Store) List(ctx context.Context, userID string) ([]session.Session, err
 		}
 		out = append(out, x)
 	}
-	return out, unavailable(rows.Err())
+	return out, session.Unavailable(rows.Err())
 }
 
 // RevokeUser ends a user's sessions except keep.
 func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, session.Unavailable(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, `DELETE FROM spent WHERE sid IN (SELECT sid FROM sessions WHERE user_id = ? AND sid != ?)`, userID, keep); err != nil {
-		return 0, unavailable(err)
+		return 0, session.Unavailable(err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND sid != ? AND expires > ?`, userID, keep, ms(time.Now()))
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, session.Unavailable(err)
 	}
 	n, _ := res.RowsAffected()
-	return int(n), unavailable(tx.Commit())
+	return int(n), session.Unavailable(tx.Commit())
 }
 
 // RememberNonce records a nonce for ttl.
@@ -269,7 +262,7 @@ func (s *Store) RememberNonce(ctx context.Context, nonce string, ttl time.Durati
 		ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
 		nonce, ms(now.Add(ttl)), ms(now))
 	if err != nil {
-		return false, unavailable(err)
+		return false, session.Unavailable(err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
@@ -285,7 +278,7 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int6
 		  expires = CASE WHEN counters.expires <= ? THEN excluded.expires ELSE counters.expires END
 		RETURNING n, expires`, key, ms(now.Add(window)), ms(now), ms(now)).Scan(&n, &expires)
 	if err != nil {
-		return 0, 0, unavailable(err)
+		return 0, 0, session.Unavailable(err)
 	}
 	return n, time.UnixMilli(expires).Sub(now), nil
 }
@@ -299,7 +292,7 @@ func (s *Store) Count(ctx context.Context, key string) (int64, time.Duration, er
 		return 0, 0, nil
 	}
 	if err != nil {
-		return 0, 0, unavailable(err)
+		return 0, 0, session.Unavailable(err)
 	}
 	return n, time.UnixMilli(expires).Sub(now), nil
 }
@@ -307,14 +300,14 @@ func (s *Store) Count(ctx context.Context, key string) (int64, time.Duration, er
 // Reset removes a counter.
 func (s *Store) Reset(ctx context.Context, key string) error {
 	_, err := s.write.ExecContext(ctx, `DELETE FROM counters WHERE key = ?`, key)
-	return unavailable(err)
+	return session.Unavailable(err)
 }
 
 // Ping checks the file.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.write.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return unavailable(err)
+		return session.Unavailable(err)
 	}
 	return nil
 }
