@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -291,11 +292,11 @@ func TestInvariantsAfterSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the binary")
 	}
-	bin := buildBinary(t)
+	bin := gatewaytest.Build(t, ".")
 	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_RATE_LIMIT=0",
 		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
-	p := startBinary(t, bin, env...)
-	m := setupMarket(t, "http://"+p.addr, 6, 4)
+	p := gatewaytest.Start(t, bin, env...)
+	m := setupMarket(t, "http://"+p.Addr, 6, 4)
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -303,13 +304,13 @@ func TestInvariantsAfterSIGKILL(t *testing.T) {
 		close(done)
 	}()
 	time.Sleep(700 * time.Millisecond)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = p.cmd.Wait()
+	_ = p.Cmd.Wait()
 	close(stop)
 	<-done
-	q := startBinary(t, bin, env...)
-	m.base = "http://" + q.addr
+	q := gatewaytest.Start(t, bin, env...)
+	m.base = "http://" + q.Addr
 	m.checkInvariants(t)
 }

@@ -5,38 +5,18 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"github.com/tnt/gateway/cmd/internal/server"
 )
-
-// syncBuffer collects logs written by the gateway's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const (
 	rootUser = "rootadmin"
@@ -66,14 +46,14 @@ type gatewayProc struct {
 	url  string
 	stop context.CancelFunc
 	done chan error
-	logs *syncBuffer
+	logs *gatewaytest.Buffer
 }
 
 // MustRun starts the whole gateway on a free loopback port.
 func MustRun(t *testing.T, cfg config.Config) *gatewayProc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	g := &gatewayProc{stop: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	g := &gatewayProc{stop: cancel, done: make(chan error, 1), logs: &gatewaytest.Buffer{}}
 	addr := make(chan string, 1)
 	go func() {
 		g.done <- server.Run(ctx, cfg, slog.New(slog.NewJSONHandler(g.logs, nil)), func(a string) { addr <- a })
@@ -203,88 +183,32 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	g.stop = nil
 }
 
-// buildBinary builds the gateway once for a test.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gateway")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// proc is a started gateway binary.
-type proc struct {
-	cmd  *exec.Cmd
-	addr string
-	logs *syncBuffer
-}
-
-// startBinary starts the binary with the environment on a free port and
-// waits until it is ready.
-func startBinary(t *testing.T, bin string, env ...string) *proc {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	p := &proc{cmd: exec.Command(bin), addr: addr, logs: &syncBuffer{}}
-	p.cmd.Env = append(append(os.Environ(), "GATEWAY_ADDR="+addr), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("binary not ready: %s", p.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestBinarySIGTERM builds the real binary, serves a request, and checks that
 // SIGTERM stops it with exit status 0 after draining.
 func TestBinarySIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	p := startBinary(t, buildBinary(t), "GATEWAY_DATA_DIR="+t.TempDir(), "GATEWAY_RSA_BITS=2048")
-	resp, err := http.Get("http://" + p.addr + "/api/discovery/gym")
+	p := gatewaytest.Start(t, gatewaytest.Build(t, "."), "GATEWAY_DATA_DIR="+t.TempDir(), "GATEWAY_RSA_BITS=2048")
+	resp, err := http.Get("http://" + p.Addr + "/api/discovery/gym")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("discovery on the binary: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan error, 1)
-	go func() { waited <- p.cmd.Wait() }()
+	go func() { waited <- p.Cmd.Wait() }()
 	select {
 	case err := <-waited:
 		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, p.logs.String())
+			t.Errorf("exit after SIGTERM: %v\n%s", err, p.Logs.String())
 		}
 	case <-time.After(30 * time.Second):
-		_ = p.cmd.Process.Kill()
+		_ = p.Cmd.Process.Kill()
 		t.Fatal("binary ignored SIGTERM")
 	}
 	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, `"route":"/api/discovery/:resource"`} {
-		if !strings.Contains(p.logs.String(), want) {
+		if !strings.Contains(p.Logs.String(), want) {
 			t.Errorf("logs lack %s", want)
 		}
 	}

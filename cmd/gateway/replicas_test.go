@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"net/http"
 	"strings"
@@ -83,12 +84,12 @@ func TestReplicasShareRedis(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	rs := redistest.Start(t)
-	bin := buildBinary(t)
+	bin := gatewaytest.Build(t, ".")
 	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_REDIS_URL=" + rs.URL(), "GATEWAY_RATE_LIMIT=0",
 		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
-	pa := startBinary(t, bin, env...)
-	pb := startBinary(t, bin, env...)
-	a, b := struct{ url string }{"http://" + pa.addr}, struct{ url string }{"http://" + pb.addr}
+	pa := gatewaytest.Start(t, bin, env...)
+	pb := gatewaytest.Start(t, bin, env...)
+	a, b := struct{ url string }{"http://" + pa.Addr}, struct{ url string }{"http://" + pb.Addr}
 
 	status, tk := payloadCall(t, a.url, "/api/register", map[string]any{"username": "replica_user", "password": "a fine long password"})
 	if status != 201 {

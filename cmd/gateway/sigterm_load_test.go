@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"net"
 	"net/http"
@@ -22,11 +23,11 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and signals the binary")
 	}
-	bin := buildBinary(t)
+	bin := gatewaytest.Build(t, ".")
 	env := []string{"GATEWAY_DATA_DIR=" + t.TempDir(), "GATEWAY_RSA_BITS=2048", "GATEWAY_RATE_LIMIT=0", "GATEWAY_DRAIN_DELAY=300ms",
 		"GATEWAY_BOOTSTRAP_USER=" + rootUser, "GATEWAY_BOOTSTRAP_PASSWORD=" + rootPass}
-	p := startBinary(t, bin, env...)
-	base := "http://" + p.addr
+	p := gatewaytest.Start(t, bin, env...)
+	base := "http://" + p.Addr
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
 	var created, refused, dropped atomic.Int64
 	var shuttingDown atomic.Bool
@@ -75,9 +76,9 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	time.Sleep(700 * time.Millisecond)
 	shuttingDown.Store(true)
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan error, 1)
-	go func() { waited <- p.cmd.Wait() }()
+	go func() { waited <- p.Cmd.Wait() }()
 	select {
 	case err := <-waited:
 		if err != nil {
@@ -95,8 +96,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	if dropped.Load() > 0 || created.Load() < 20 || refused.Load() == 0 {
 		t.Errorf("created %d, dropped %d, refused after shutdown %d", created.Load(), dropped.Load(), refused.Load())
 	}
-	q := startBinary(t, bin, env...)
-	m := &market{base: "http://" + q.addr, client: http.DefaultClient}
+	q := gatewaytest.Start(t, bin, env...)
+	m := &market{base: "http://" + q.Addr, client: http.DefaultClient}
 	if n := int64(len(m.all(t, "/api/gym?name:contains=under+load"))); n != created.Load() {
 		t.Errorf("after a restart %d documents are stored, %d were answered 201", n, created.Load())
 	}

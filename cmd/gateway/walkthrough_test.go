@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"net"
 	"os"
 	"os/exec"
@@ -54,7 +55,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GW=http://"+addr, "GATEWAY_ADDR="+addr, "GATEWAY_DATA_DIR="+filepath.Join(tmp, "data"),
 		"GATEWAY_RSA_BITS=2048", "TMPDIR="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out := &syncBuffer{}
+	out := &gatewaytest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -4,44 +4,21 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 )
 
 // startGateway builds and starts the real gateway with a level-0 user.
 func startGateway(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "gateway")
-	if out, err := exec.Command("go", "build", "-o", bin, "../gateway").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "GATEWAY_ADDR="+addr, "GATEWAY_DATA_DIR="+t.TempDir(), "GATEWAY_RSA_BITS=2048",
+	p := gatewaytest.Start(t, gatewaytest.Build(t, "../gateway"), "GATEWAY_DATA_DIR="+t.TempDir(), "GATEWAY_RSA_BITS=2048",
 		"GATEWAY_BOOTSTRAP_USER=ops_root", "GATEWAY_BOOTSTRAP_PASSWORD=ops root password")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return "http://" + addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("gateway not ready")
-		}
-	}
+	return p.URL()
 }
 
 func adminCall(t *testing.T, method, url, body string) string {
