@@ -13,6 +13,7 @@ import (
 // never a mix. Model, resource groups and actions stay as configured.
 type Holder struct {
 	cfg     Config
+	base    *Enforcer
 	cur     atomic.Pointer[Enforcer]
 	mu      sync.Mutex
 	version int64
@@ -24,7 +25,7 @@ func NewHolder(cfg Config) (*Holder, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Holder{cfg: cfg}
+	h := &Holder{cfg: cfg, base: e}
 	h.cur.Store(e)
 	return h, nil
 }
@@ -48,9 +49,49 @@ func (h *Holder) Version() int64 {
 // policy again.
 var ErrLockout = errors.New("the policy would lock every SystemAdmin out of the policy")
 
+// Base returns the configured policy (from the built-in or the operator's
+// file) as CSV lines: the policy in force until one is stored through the
+// API.
+func (h *Holder) Base() []string {
+	out := make([]string, len(h.cfg.Rules))
+	for i, r := range h.cfg.Rules {
+		out[i] = r.String()
+	}
+	return out
+}
+
 // Build checks lines as a whole policy: every line well-formed, the model
 // able to decide with it, and SystemAdmins still able to manage the policy.
 func (h *Holder) Build(lines []string) (*Enforcer, error) {
+	e, err := h.Compile(lines)
+	if err != nil {
+		return nil, err
+	}
+	if !e.Allowed(SystemAdmin, ObjPolicy, ActManage) {
+		return nil, ErrLockout
+	}
+	return e, nil
+}
+
+// CheckEdit decides whether an editor of the level may replace the current
+// policy with the proposed one (see the package function CheckEdit); both
+// are given as lines, and the configured policy is the base.
+func (h *Holder) CheckEdit(editor Level, current, proposed []string) error {
+	next, err := h.Compile(proposed)
+	if err != nil {
+		return err
+	}
+	cur, err := h.Compile(current)
+	if err != nil {
+		return fmt.Errorf("the current policy: %w", err)
+	}
+	return CheckEdit(editor, h.base, cur, next)
+}
+
+// Compile builds lines into an enforcer with the holder's model, groups and
+// actions, checking only that they form a policy; CheckEdit then decides
+// whether an editor may put it in force.
+func (h *Holder) Compile(lines []string) (*Enforcer, error) {
 	for i, l := range lines {
 		if strings.ContainsAny(l, "\n\r") {
 			return nil, fmt.Errorf("policy line %d holds a line break", i+1)
@@ -65,14 +106,7 @@ func (h *Holder) Build(lines []string) (*Enforcer, error) {
 	}
 	cfg := h.cfg
 	cfg.Rules = rules
-	e, err := NewEnforcer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if !e.Allowed(SystemAdmin, ObjPolicy, ActManage) {
-		return nil, ErrLockout
-	}
-	return e, nil
+	return NewEnforcer(cfg)
 }
 
 // Apply puts a built policy in force with its stored version; an older
