@@ -51,6 +51,10 @@ type Session struct {
 	Browser     string    `json:"browser"`
 	IP          string    `json:"ip"`
 	RefreshHash string    `json:"refresh_hash"`
+	// CSRFHash is the hash of the CSRF token of a browser session (cookie
+	// transport); a refresh through the cookie must present that token,
+	// so a CSRF token of one session is worthless for another.
+	CSRFHash string `json:"csrf_hash,omitempty"`
 }
 
 // Store keeps sessions, refresh-token hashes, nonces and counters. Every
@@ -75,6 +79,9 @@ type Store interface {
 	// RevokeUser ends every session of a user except keep ("" for all) and
 	// returns how many it ended.
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
+	// RevokeAll ends every session of every user except keep ("" for all)
+	// and returns how many it ended (a restore starts from a clean slate).
+	RevokeAll(ctx context.Context, keep string) (int, error)
 	// RememberNonce records a nonce for ttl and reports whether it was new.
 	RememberNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error)
 	// Hit adds one to a counter that lives for window from its first hit,

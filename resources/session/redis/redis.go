@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,6 +25,7 @@ type Store struct {
 	prefix string
 	rotate *goredis.Script
 	hit    *goredis.Script
+	touch  *goredis.Script
 }
 
 var _ session.Store = (*Store)(nil)
@@ -45,6 +47,13 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then
   return {-1}
 end
 return {-2}`
+
+// touchScript: KEYS session; ARGV seen ms. Sets last-seen only on a session
+// that still exists, atomically: a check then a write could recreate a
+// revoked session's key as a hash with no TTL.
+const touchScript = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'seen', ARGV[1]) end
+return 0`
 
 // hitScript: KEYS counter; ARGV window ms. Returns {count, pttl}.
 const hitScript = `
@@ -73,7 +82,7 @@ func Open(url string) (*Store, error) {
 	opts.DialerRetries = 1
 	opts.DialerRetryTimeout = 10 * time.Millisecond
 	return &Store{rdb: goredis.NewClient(opts), prefix: "gw:",
-		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript)}, nil
+		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript), touch: goredis.NewScript(touchScript)}, nil
 }
 
 // Close closes the connection pool.
@@ -142,12 +151,7 @@ func (s *Store) Get(ctx context.Context, sid string) (session.Session, error) {
 
 // Touch records activity, only on a session that still exists.
 func (s *Store) Touch(ctx context.Context, sid string, at time.Time) error {
-	k := s.sessKey(sid)
-	n, err := s.rdb.Exists(ctx, k).Result()
-	if err != nil || n == 0 {
-		return session.Unavailable(err)
-	}
-	return session.Unavailable(s.rdb.HSet(ctx, k, "seen", at.UnixMilli()).Err())
+	return session.Unavailable(s.touch.Run(ctx, s.rdb, []string{s.sessKey(sid)}, at.UnixMilli()).Err())
 }
 
 // Rotate swaps the refresh hash atomically (one Lua script).
@@ -227,6 +231,66 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 			n++
 		}
 		s.rdb.SRem(ctx, s.userKey(userID), sid)
+	}
+	return n, nil
+}
+
+// RevokeAll ends every session except keep: it walks the key space with
+// SCAN (never KEYS, which blocks the server) and deletes session keys, their
+// spent-hash sets and the per-user indexes in batches.
+func (s *Store) RevokeAll(ctx context.Context, keep string) (int, error) {
+	var kept session.Session
+	if keep != "" {
+		x, err := s.Get(ctx, keep)
+		switch {
+		case err == nil:
+			kept = x
+		case !errors.Is(err, session.ErrNotFound):
+			return 0, err
+		}
+	}
+	n := 0
+	for _, pattern := range []string{s.prefix + "{*}:s", s.prefix + "{*}:spent", s.prefix + "u:*"} {
+		iter := s.rdb.Scan(ctx, 0, pattern, 500).Iterator()
+		var batch []string
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			removed, err := s.rdb.Del(ctx, batch...).Result()
+			if err != nil {
+				return session.Unavailable(err)
+			}
+			if strings.HasSuffix(pattern, ":s") {
+				n += int(removed)
+			}
+			batch = batch[:0]
+			return nil
+		}
+		for iter.Next(ctx) {
+			k := iter.Val()
+			if kept.ID != "" && (k == s.sessKey(kept.ID) || k == s.spentKey(kept.ID)) {
+				continue
+			}
+			if batch = append(batch, k); len(batch) == 500 {
+				if err := flush(); err != nil {
+					return n, err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return n, session.Unavailable(err)
+		}
+		if err := flush(); err != nil {
+			return n, err
+		}
+	}
+	if kept.ID != "" {
+		uk := s.userKey(kept.UserID)
+		if err := s.rdb.SAdd(ctx, uk, kept.ID).Err(); err != nil {
+			return n, session.Unavailable(err)
+		}
+		s.rdb.PExpireAt(ctx, uk, kept.ExpiresAt)
 	}
 	return n, nil
 }

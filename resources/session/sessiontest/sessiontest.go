@@ -24,6 +24,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Rotate", func(t *testing.T) { testRotate(t, open(t)) })
 	t.Run("ConcurrentRotate", func(t *testing.T) { testConcurrentRotate(t, open(t)) })
 	t.Run("RevokeAndList", func(t *testing.T) { testRevokeAndList(t, open(t)) })
+	t.Run("RevokeAll", func(t *testing.T) { testRevokeAll(t, open(t)) })
+	t.Run("TouchAfterRevoke", func(t *testing.T) { testTouchAfterRevoke(t, open(t)) })
 	t.Run("Nonces", func(t *testing.T) { testNonces(t, open(t)) })
 	t.Run("Counters", func(t *testing.T) { testCounters(t, open(t)) })
 }
@@ -35,7 +37,7 @@ func newSession(user string, ttl time.Duration) session.Session {
 	return session.Session{
 		ID: "sid-" + user + "-" + hex.EncodeToString(b[:]), UserID: user, Username: "name-" + user, Level: 4, Kind: "access",
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(ttl), UserAgent: "ua/1.0", Browser: "Firefox", IP: "127.0.0.1",
-		RefreshHash: "hash0",
+		RefreshHash: "hash0", CSRFHash: "csrf0",
 	}
 }
 
@@ -51,7 +53,7 @@ func testCreateGet(t *testing.T, s session.Store) {
 	}
 	if got.ID != in.ID || got.UserID != "u1" || got.Username != in.Username || got.Level != 4 || got.Kind != "access" ||
 		!got.CreatedAt.Equal(in.CreatedAt) || !got.ExpiresAt.Equal(in.ExpiresAt) || got.Browser != "Firefox" || got.IP != "127.0.0.1" ||
-		got.UserAgent != "ua/1.0" || got.RefreshHash != "hash0" {
+		got.UserAgent != "ua/1.0" || got.RefreshHash != "hash0" || got.CSRFHash != "csrf0" {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, in)
 	}
 	later := in.LastSeen.Add(time.Minute)
@@ -95,7 +97,7 @@ func testRotate(t *testing.T, s session.Store) {
 	if err != nil {
 		t.Fatalf("first rotation: %v", err)
 	}
-	if got.ID != in.ID || got.UserID != "u1" || got.RefreshHash != "hash1" || !got.ExpiresAt.Equal(in.ExpiresAt) {
+	if got.ID != in.ID || got.UserID != "u1" || got.RefreshHash != "hash1" || !got.ExpiresAt.Equal(in.ExpiresAt) || got.CSRFHash != "csrf0" {
 		t.Errorf("rotation returned %+v", got)
 	}
 	if got, _ := s.Get(ctx, in.ID); got.RefreshHash != "hash1" {
@@ -172,6 +174,67 @@ func testRevokeAndList(t *testing.T, s session.Store) {
 	}
 	if n, _ := s.RevokeUser(ctx, "u1", ""); n != 1 {
 		t.Errorf("revoke all: %d", n)
+	}
+}
+
+// testRevokeAll: every session of every user ends, but the one kept, which
+// stays listed under its user.
+func testRevokeAll(t *testing.T, s session.Store) {
+	ctx := context.Background()
+	a, b, c, d := newSession("u1", time.Hour), newSession("u1", time.Hour), newSession("u2", time.Hour), newSession("u3", time.Hour)
+	for _, x := range []session.Session{a, b, c, d} {
+		if err := s.Create(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Rotate(ctx, c.ID, "hash0", "hash1"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.RevokeAll(ctx, b.ID)
+	if err != nil || n != 3 {
+		t.Fatalf("revoke all but one: %d %v", n, err)
+	}
+	for _, x := range []session.Session{a, c, d} {
+		if _, err := s.Get(ctx, x.ID); !errors.Is(err, session.ErrNotFound) {
+			t.Errorf("session %s after RevokeAll: %v", x.ID, err)
+		}
+	}
+	if _, err := s.Rotate(ctx, c.ID, "hash1", "hash2"); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("refresh of a session RevokeAll ended: %v", err)
+	}
+	if list, err := s.List(ctx, "u1"); err != nil || len(list) != 1 || list[0].ID != b.ID {
+		t.Errorf("the kept session is not listed alone: %v %v", list, err)
+	}
+	if list, _ := s.List(ctx, "u2"); len(list) != 0 {
+		t.Errorf("an ended session is listed: %v", list)
+	}
+	if n, err := s.RevokeAll(ctx, ""); err != nil || n != 1 {
+		t.Errorf("revoke all: %d %v", n, err)
+	}
+	if _, err := s.Get(ctx, b.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("kept session after RevokeAll(\"\"): %v", err)
+	}
+}
+
+// testTouchAfterRevoke: activity recorded on a session that was revoked a
+// moment before does not bring it back.
+func testTouchAfterRevoke(t *testing.T, s session.Store) {
+	ctx := context.Background()
+	in := newSession("u1", time.Hour)
+	if err := s.Create(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Touch(ctx, in.ID, time.Now()); err != nil {
+		t.Fatalf("touch of a revoked session: %v", err)
+	}
+	if _, err := s.Get(ctx, in.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("a touch revived a revoked session: %v", err)
+	}
+	if list, _ := s.List(ctx, "u1"); len(list) != 0 {
+		t.Errorf("a touched, revoked session is listed: %v", list)
 	}
 }
 

@@ -255,6 +255,27 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 	return int(n), session.Unavailable(tx.Commit())
 }
 
+// RevokeAll ends every session except keep.
+func (s *Store) RevokeAll(ctx context.Context, keep string) (int, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, session.Unavailable(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM spent WHERE sid != ?`, keep); err != nil {
+		return 0, session.Unavailable(err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE sid != ? AND expires > ?`, keep, ms(time.Now()))
+	if err != nil {
+		return 0, session.Unavailable(err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE sid != ?`, keep); err != nil {
+		return 0, session.Unavailable(err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), session.Unavailable(tx.Commit())
+}
+
 // RememberNonce records a nonce for ttl.
 func (s *Store) RememberNonce(ctx context.Context, nonce string, ttl time.Duration) (bool, error) {
 	now := time.Now()
