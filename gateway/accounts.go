@@ -20,7 +20,7 @@ type accountService interface {
 	Login(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
 	LoginWeChat(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
 	AdminSession(ctx context.Context, p resources.Principal, dev resources.Device) (resources.Tokens, error)
-	Refresh(ctx context.Context, token string) (resources.Tokens, error)
+	Refresh(ctx context.Context, req resources.RefreshRequest) (resources.Tokens, error)
 	CurrentSession(ctx context.Context, p resources.Principal) (resources.SessionView, error)
 	Logout(ctx context.Context, p resources.Principal) error
 	Sessions(ctx context.Context, p resources.Principal) ([]resources.SessionView, error)
@@ -101,15 +101,15 @@ func (s *Server) readPayload(c *gin.Context) (string, error) {
 }
 
 // sendTokens answers a login-like call. With the cookie transport the
-// refresh token goes into an httpOnly cookie (and out of the body), beside a
-// CSRF cookie the page echoes in a header.
+// refresh token goes into an httpOnly cookie (and out of the body), beside
+// the session's CSRF token in a cookie the page echoes in a header.
 func (s *Server) sendTokens(c *gin.Context, status int, t resources.Tokens) {
 	if t.RefreshToken != "" && c.GetHeader(headerTransport) == transportCookie {
 		maxAge := int(t.RefreshExpiresIn)
 		secure := !s.cfg.InsecureCookies
 		c.SetSameSite(http.SameSiteStrictMode)
 		c.SetCookie(cookieRefresh, t.RefreshToken, maxAge, refreshCookiePath, "", secure, true)
-		c.SetCookie(cookieCSRF, newCSRF(), maxAge, "/", "", secure, false)
+		c.SetCookie(cookieCSRF, t.CSRFToken, maxAge, "/", "", secure, false)
 		t.RefreshToken = ""
 	}
 	c.Header("Cache-Control", "no-store")
@@ -187,15 +187,16 @@ func (s *Server) adminLogin(c *gin.Context) error {
 }
 
 // refresh serves POST /api/token/refresh, from the body or, for browsers,
-// from the httpOnly cookie with the CSRF header matching the CSRF cookie.
+// from the httpOnly cookie with the CSRF header matching the CSRF cookie
+// (and, checked by the account service, belonging to the cookie's session).
 func (s *Server) refresh(c *gin.Context) error {
 	m, err := s.readObject(c, "refresh_token")
 	if err != nil && c.Request.ContentLength != 0 {
 		return err
 	}
-	token, _ := m["refresh_token"].(string)
-	viaCookie := false
-	if token == "" {
+	req := resources.RefreshRequest{}
+	req.Token, _ = m["refresh_token"].(string)
+	if req.Token == "" {
 		cookie, err := c.Cookie(cookieRefresh)
 		if err != nil || cookie == "" {
 			return resources.Errorf(resources.EINVALIDREQUEST, "refresh_token is required for the request")
@@ -205,13 +206,13 @@ func (s *Server) refresh(c *gin.Context) error {
 		if csrf == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(header)) != 1 {
 			return resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not match the csrf_token cookie")
 		}
-		token, viaCookie = cookie, true
+		req = resources.RefreshRequest{Token: cookie, ViaCookie: true, CSRF: header}
 	}
-	t, err := s.auth.Refresh(c.Request.Context(), token)
+	t, err := s.auth.Refresh(c.Request.Context(), req)
 	if err != nil {
 		return err
 	}
-	if viaCookie {
+	if req.ViaCookie {
 		c.Request.Header.Set(headerTransport, transportCookie)
 	}
 	s.sendTokens(c, http.StatusOK, t)
@@ -327,9 +328,4 @@ func (s *Server) balance(c *gin.Context) error {
 	}
 	ok(c, http.StatusOK, map[string]int64{"balance": n}, "")
 	return nil
-}
-
-// newCSRF returns a random double-submit token.
-func newCSRF() string {
-	return randomToken(24)
 }

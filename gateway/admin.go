@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,6 +25,7 @@ type adminService interface {
 	Policy(p resources.Principal) (resources.Document, error)
 	ReplacePolicy(ctx context.Context, p resources.Principal, body any, ip string) (resources.Document, error)
 	Audit(ctx context.Context, p resources.Principal, params url.Values) (resources.Result, error)
+	CanBackup(p resources.Principal) error
 	Backup(ctx context.Context, p resources.Principal, w io.Writer, ip string) error
 	Restore(ctx context.Context, p resources.Principal, r io.Reader, ip string) (resources.Document, error)
 }
@@ -103,6 +106,14 @@ func (s *Server) adminRoutes(api *gin.RouterGroup) {
 		c.Header("Content-Type", "application/gzip")
 		c.Header("Content-Disposition", `attachment; filename="gateway-backup-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl.gz"`)
 		c.Header("Cache-Control", "no-store")
+		if isHead(c.Request.Context()) {
+			// HEAD answers with the headers of a backup, without taking one.
+			if err := s.admin.CanBackup(principal(c)); err != nil {
+				return err
+			}
+			c.Status(http.StatusOK)
+			return nil
+		}
 		err := s.admin.Backup(c.Request.Context(), principal(c), c.Writer, c.ClientIP())
 		if err != nil && c.Writer.Written() {
 			// The archive is cut short; its missing trailer makes a
@@ -139,6 +150,25 @@ func (p PolicyEditor) Lines() []string { return p.H.Lines() }
 
 // Version returns the stored version in force.
 func (p PolicyEditor) Version() int64 { return p.H.Version() }
+
+// Base returns the configured policy.
+func (p PolicyEditor) Base() []string { return p.H.Base() }
+
+// CheckEdit applies the holder's rule of edits, in the domain's words.
+func (p PolicyEditor) CheckEdit(level int, current, proposed []string) error {
+	if _, err := p.H.Compile(proposed); err != nil {
+		return resources.Errorf(resources.EVALUE, "the policy is refused: %s", err.Error())
+	}
+	err := p.H.CheckEdit(policy.Level(level), current, proposed)
+	var edit *policy.EditError
+	switch {
+	case errors.As(err, &edit):
+		return resources.Errorf(resources.EPERMISSION, "the policy is refused: %s; nothing was changed", edit.Error())
+	case err != nil:
+		return fmt.Errorf("policy edit: %w", err)
+	}
+	return nil
+}
 
 // Check builds a candidate policy without applying it.
 func (p PolicyEditor) Check(lines []string) error {

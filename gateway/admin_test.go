@@ -193,8 +193,12 @@ func TestRuntimePolicy(t *testing.T) {
 		b, _ := json.Marshal(map[string]any{"lines": lines})
 		return e.call(t, "PUT", "/api/admin/policy", "sysadmin", string(b))
 	}
+	// The SystemAdmin's right to edit the policy is fixed (API.md §8): an
+	// edit that takes it is refused as a forbidden edit.
+	if r := put(without("p, sysadmin, policy, manage")); r.status != 403 || r.body.ErrorCode != "PermissionDeniedError" {
+		t.Errorf("lockout: %d %s", r.status, r.raw)
+	}
 	for name, lines := range map[string][]string{
-		"lockout":      without("p, sysadmin, policy, manage"),
 		"injection":    append(without(""), `p, user, gym, query" || true`),
 		"expression":   append(without(""), "p, user, keyMatch(r.obj), query"),
 		"newline":      append(without(""), "p, user, gym, query\np, guest, gym, delete"),
@@ -317,7 +321,12 @@ func TestBackupWipeRestore(t *testing.T) {
 	if after := e.snapshot(t); after != before {
 		t.Errorf("restore lost or changed data:\nbefore %s\nafter  %s", before, after)
 	}
-	// The restored record still verifies, and the trail shows both acts.
+	// A restore ends every session (API.md §8); after a new login the
+	// restored record still verifies, and the trail shows both acts.
+	if r := e.call(t, "GET", "/api/account/me", "", "", buyer...); r.status != 401 {
+		t.Errorf("a session from before the restore: %d", r.status)
+	}
+	buyer = bearer(tokensOf(t, e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "backup_buyer", "password": "a fine long password"}))).AccessToken)
 	if r := e.call(t, "POST", "/api/verify_transaction_record", "", `{"record":`+string(buy.body.Data)+`}`, buyer...); !strings.Contains(r.raw, `"valid":true`) {
 		t.Errorf("restored record: %d %s", r.status, r.raw)
 	}

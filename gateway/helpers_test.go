@@ -18,6 +18,8 @@ import (
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/session"
+	"github.com/tnt/gateway/resources/session/redis"
+	"github.com/tnt/gateway/resources/session/redis/redistest"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
 	"github.com/tnt/gateway/resources/wechat"
@@ -56,6 +58,9 @@ type options struct {
 	requestTimeout time.Duration
 	rateLimit      int
 	trustedProxies []string
+	// hashing replaces the light test parameters of argon2id (race tests
+	// use the production ones, so that a login spends real time hashing).
+	hashing *crypto.Argon2Params
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -91,7 +96,11 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}
 	// Light argon2id parameters keep the suite fast; the crypto package
 	// tests the production parameters.
-	hasher, err := crypto.NewHasher(crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 2)
+	params := crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}
+	if opt.hashing != nil {
+		params = *opt.hashing
+	}
+	hasher, err := crypto.NewHasher(params, 2)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -149,6 +158,24 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	return e
 }
 
+// eachSessionStore runs a scenario twice: on the embedded session store and
+// on a real redis-server (skipped with a message where none is installed,
+// failed under CI).
+func eachSessionStore(t *testing.T, opt options, run func(t *testing.T, e *env)) {
+	t.Run("embedded", func(t *testing.T) { run(t, MustStartGatewayWith(t, opt)) })
+	t.Run("redis", func(t *testing.T) {
+		srv := redistest.Start(t)
+		rs, err := redis.Open(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = rs.Close() })
+		o := opt
+		o.sessions = rs
+		run(t, MustStartGatewayWith(t, o))
+	})
+}
+
 // adminHeader is the tnt-admin-auth-scheme header of a user.
 func adminHeader(user, password string) string {
 	cred := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
@@ -196,7 +223,7 @@ func (e *env) call(tb testing.TB, method, path, user, body string, headers ...st
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	if strings.HasPrefix(path, "/api") && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !strings.HasPrefix(path, "/api/gpk") && !strings.HasPrefix(path, "/api/openapi") {
+	if method != "HEAD" && strings.HasPrefix(path, "/api") && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !strings.HasPrefix(path, "/api/gpk") && !strings.HasPrefix(path, "/api/openapi") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
 			tb.Fatalf("%s %s: response is not the envelope: %s", method, path, raw)
 		}

@@ -64,17 +64,30 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	elapsed := time.Since(start)
-	s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
+	method := methodLabel(c.Request.Method)
+	if isHead(c.Request.Context()) {
+		method = http.MethodHead
+	}
+	s.metrics.requests.WithLabelValues(method, route, statusLabel(status)).Inc()
+	s.metrics.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
 	s.log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
 		slog.String("request_id", requestID(c)),
-		slog.String("method", c.Request.Method),
+		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		slog.Int("bytes", c.Writer.Size()),
 		slog.String("client_ip", c.ClientIP()),
 	)
+}
+
+// statusLabel is a status as a metric label: the three digits of a status
+// the gateway can write, and "other" for anything else.
+func statusLabel(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 // recovery turns a panic into an InternalError envelope; the panic and its
@@ -140,15 +153,9 @@ func hasJSONSuffix(mt string) bool {
 	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
 }
 
-// randomToken returns n random bytes, hex-encoded.
-func randomToken(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 // limitRate answers 429 with Retry-After to a client address over its
-// request rate.
+// request rate. It stands before every route, probes and metrics included,
+// and before routing decides anything.
 func (s *Server) limitRate(c *gin.Context) {
 	if s.limiter == nil {
 		c.Next()

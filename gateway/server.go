@@ -110,20 +110,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	e.Use(withRequestID, s.accessLog, s.recovery)
+	e.Use(withRequestID, s.accessLog, s.recovery, s.limitRate)
 	e.NoRoute(s.handler(func(c *gin.Context) error {
+		if methodLabel(c.Request.Method) == "OTHER" {
+			return methodNotAllowed(c)
+		}
 		return resources.Errorf(resources.ENOTFOUND, "no route for %s %s", c.Request.Method, clip(c.Request.URL.Path))
 	}))
-	e.NoMethod(s.handler(func(c *gin.Context) error {
-		return resources.Errorf(resources.EMETHOD, "%s is not allowed on %s", c.Request.Method, clip(c.Request.URL.Path))
-	}))
+	e.NoMethod(s.handler(methodNotAllowed))
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 
 	e.GET("/.well-known/jwks.json", s.jwks)
-	api := e.Group("/api", s.limitRate, s.limitBody, s.authenticate)
+	api := e.Group("/api", s.limitBody, s.authenticate)
 	api.GET("/gpk", s.gpk)
 	api.GET("/openapi.json", s.openAPI)
 	api.GET("/docs", s.docs)
@@ -154,8 +155,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP makes the Server an http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP makes the Server an http.Handler. A HEAD request is served by
+// the GET route of its path.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, asGet(r)) }
+
+// methodNotAllowed answers a method the path does not serve, or no path
+// serves; the method is named only when it is one of HTTP's own.
+func methodNotAllowed(c *gin.Context) error {
+	return resources.Errorf(resources.EMETHOD, "%s is not allowed on %s", methodLabel(c.Request.Method), clip(c.Request.URL.Path))
+}
 
 // Drain marks the server as shutting down: /readyz answers 503 from now on,
 // so load balancers stop sending new work while in-flight requests finish.

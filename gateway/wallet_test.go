@@ -128,9 +128,10 @@ func TestPurchaseVerifyCancel(t *testing.T) {
 	}
 
 	e.run(t, []scenario{
+		// Another user's record answers as one that does not exist (API.md §8).
 		{name: "another user verifies", path: "/api/verify_transaction", body: `{"transaction_id":"` + rec.ID + `","verification_code":"` + rec.VerificationCode + `"}`,
-			headers: other, status: 403, code: "PermissionDeniedError"},
-		{name: "another user cancels", path: "/api/cancel_transaction", body: `{"transaction_id":"` + rec.ID + `"}`, headers: other, status: 403, code: "PermissionDeniedError"},
+			headers: other, status: 404, code: "ResourceNotFoundError"},
+		{name: "another user cancels", path: "/api/cancel_transaction", body: `{"transaction_id":"` + rec.ID + `"}`, headers: other, status: 404, code: "ResourceNotFoundError"},
 		{name: "wrong code", path: "/api/verify_transaction", body: `{"transaction_id":"` + rec.ID + `","verification_code":"00000000x"}`,
 			headers: seller, status: 400, code: "InvalidResourceValueError"},
 		{name: "seller verifies", path: "/api/verify_transaction", body: `{"transaction_id":"` + rec.ID + `","verification_code":"` + rec.VerificationCode + `"}`,
@@ -159,9 +160,9 @@ func TestPurchaseVerifyCancel(t *testing.T) {
 		t.Errorf("cancel twice: %d", r.status)
 	}
 
-	// The signed record verifies; an altered one does not.
+	// The signed record verifies for its buyer; an altered one does not.
 	check := func(rec string) string {
-		return e.call(t, "POST", "/api/verify_transaction_record", "", `{"record":`+rec+`}`, other...).raw
+		return e.call(t, "POST", "/api/verify_transaction_record", "", `{"record":`+rec+`}`, buyer...).raw
 	}
 	if got := check(string(buy.body.Data)); !strings.Contains(got, `"valid":true`) || !strings.Contains(got, `"status":"completed"`) {
 		t.Errorf("verify record: %s", got)

@@ -2,6 +2,9 @@ package resources
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -73,17 +76,12 @@ func ValidateCredentials(username, password string) error {
 
 // Bootstrap creates a level-0 user when none exists. It reports whether it
 // created one. A taken username is an error: the operator must pick another
-// or promote that user with the CLI.
+// or promote that user with the CLI. Replicas starting at once race to
+// create the same user; the losers find it made and go on.
 func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bool, error) {
-	found, err := a.store.Find(ctx, UsersCollection, Query{
-		Conditions: []Condition{{Path: fieldLevel, Op: Equals, Value: int64(0)}},
-		SortPath:   FieldID, Limit: 1,
-	})
-	if err != nil {
+	exists, err := a.hasLevelZero(ctx)
+	if err != nil || exists {
 		return false, err
-	}
-	if len(found) > 0 {
-		return false, nil
 	}
 	if err := ValidateCredentials(username, password); err != nil {
 		return false, fmt.Errorf("bootstrap user: %s", ErrorMessage(err))
@@ -91,24 +89,37 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	_, err = a.Create(ctx, username, password, 0)
 	var dup *DuplicateError
 	if errors.As(err, &dup) {
+		if exists, err := a.hasLevelZero(ctx); err != nil || exists {
+			return false, err
+		}
 		return false, fmt.Errorf("bootstrap user: username %s is taken by a user of another level", username)
 	}
 	return err == nil, err
 }
 
-// Create stores a new user with the given level and returns its id.
-func (a *Accounts) Create(ctx context.Context, username, password string, level int) (string, error) {
-	return a.CreateWith(ctx, username, password, level, nil)
+func (a *Accounts) hasLevelZero(ctx context.Context) (bool, error) {
+	found, err := a.store.Find(ctx, UsersCollection, Query{
+		Conditions: []Condition{{Path: fieldLevel, Op: Equals, Value: int64(0)}},
+		SortPath:   FieldID, Limit: 1,
+	})
+	return len(found) > 0, err
 }
 
-// CreateWith stores a new user with extra fields (email, a WeChat binding).
-// An empty password stores no hash: no password can log in to the account.
-func (a *Accounts) CreateWith(ctx context.Context, username, password string, level int, extra Document) (string, error) {
+// Create stores a new user with the given level and returns its id.
+func (a *Accounts) Create(ctx context.Context, username, password string, level int) (string, error) {
+	p, err := a.CreateWith(ctx, username, password, level, nil)
+	return p.UserID, err
+}
+
+// CreateWith stores a new user with extra fields (email, a WeChat binding)
+// and returns it as a principal stamped with its credential. An empty
+// password stores no hash: no password can log in to the account.
+func (a *Accounts) CreateWith(ctx context.Context, username, password string, level int, extra Document) (Principal, error) {
 	hash := ""
 	if password != "" {
 		h, err := a.hasher.Hash(ctx, password)
 		if err != nil {
-			return "", busy(err)
+			return Principal{}, busy(err)
 		}
 		hash = h
 	}
@@ -126,9 +137,41 @@ func (a *Accounts) CreateWith(ctx context.Context, username, password string, le
 		doc[k] = v
 	}
 	if err := a.store.Insert(ctx, UsersCollection, doc); err != nil {
-		return "", err
+		return Principal{}, err
 	}
-	return doc[FieldID].(string), nil
+	return principalOf(doc), nil
+}
+
+// principalOf is the principal a stored user authenticates as.
+func principalOf(user Document) Principal {
+	level, _ := toInt(user[fieldLevel])
+	return Principal{UserID: stringOf(user[FieldID]), Username: stringOf(user[fieldUsername]), Level: int(level),
+		Stamp: stampOf(stringOf(user[fieldPasswordHash]))}
+}
+
+// stampOf digests a stored password hash into the principal's stamp.
+func stampOf(storedHash string) string {
+	sum := sha256.Sum256([]byte("stamp\x00" + storedHash))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Current checks that a principal from a password login (or a registration)
+// still describes the stored user: same user, same level, same credential.
+// Session creation calls it after the session exists, so that an admin act
+// that lands at any moment of a login either sees the session (and ends it)
+// or is seen here.
+func (a *Accounts) Current(ctx context.Context, p Principal) error {
+	user, err := a.store.Get(ctx, UsersCollection, p.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return errBadCredentials()
+	}
+	if err != nil {
+		return err
+	}
+	if now := principalOf(user); now.Level != p.Level || subtle.ConstantTimeCompare([]byte(now.Stamp), []byte(p.Stamp)) != 1 {
+		return errBadCredentials()
+	}
+	return nil
 }
 
 func (a *Accounts) findByUsername(ctx context.Context, username string) (Document, error) {
@@ -193,26 +236,40 @@ func (a *Accounts) authenticate(ctx context.Context, username, password string, 
 			return Principal{}, errBadCredentials()
 		}
 		if rehash {
-			stored, err = a.upgradeHash(ctx, user, password)
-			if err != nil {
+			if user, err = a.upgradeHash(ctx, stringOf(user[FieldID]), stored, password); err != nil {
 				return Principal{}, err
 			}
+			stored = stringOf(user[fieldPasswordHash])
 		}
 		cache.put(key, stored, a.now())
 	}
-	level, _ := toInt(user[fieldLevel])
-	return Principal{UserID: stringOf(user[FieldID]), Username: username, Level: int(level)}, nil
+	return principalOf(user), nil
 }
 
-// upgradeHash replaces a legacy or weaker hash after a successful login.
-func (a *Accounts) upgradeHash(ctx context.Context, user Document, password string) (string, error) {
+// upgradeHash replaces a legacy or weaker hash after a successful login,
+// only if the stored hash is still the one just verified: a password
+// changed meanwhile is never overwritten with the old password.
+func (a *Accounts) upgradeHash(ctx context.Context, userID, verified, password string) (Document, error) {
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
-		return "", busy(err)
+		return nil, busy(err)
 	}
-	_, err = a.store.Update(ctx, UsersCollection, stringOf(user[FieldID]),
-		Document{fieldPasswordHash: hash, FieldUpdatedAt: FormatTime(a.now())}, nil)
-	return hash, err
+	var out Document
+	err = a.store.WithTx(ctx, func(ctx context.Context, tx Tx) error {
+		user, err := tx.Get(ctx, UsersCollection, userID)
+		if errors.Is(err, ErrNotFound) {
+			return errBadCredentials()
+		}
+		if err != nil {
+			return err
+		}
+		if stringOf(user[fieldPasswordHash]) != verified {
+			return errBadCredentials()
+		}
+		out, err = tx.Update(ctx, UsersCollection, userID, Document{fieldPasswordHash: hash, FieldUpdatedAt: FormatTime(a.now())}, nil)
+		return err
+	})
+	return out, err
 }
 
 // busy turns a hasher that has no free slot into a 503 with Retry-After.

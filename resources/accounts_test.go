@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,5 +134,148 @@ func TestLegacyHashUpgradedAtLogin(t *testing.T) {
 	}
 	if _, err := a.Authenticate(ctx, "oldtimer", "legacy password"); err != nil {
 		t.Errorf("login after upgrade: %v", err)
+	}
+}
+
+// TestBootstrapRace: replicas starting at once with the same bootstrap user
+// all start; one of them made the user.
+func TestBootstrapRace(t *testing.T) {
+	a, _, _ := newAccounts(t)
+	ctx := context.Background()
+	var created atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			made, err := a.Bootstrap(ctx, "rootadmin", "a strong password")
+			if made {
+				created.Add(1)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a replica failed to start: %v", err)
+		}
+	}
+	if created.Load() != 1 {
+		t.Errorf("%d replicas created the bootstrap user", created.Load())
+	}
+}
+
+// hookedHasher runs a hook before each hash it computes: a password change
+// landing while a login upgrades a legacy hash.
+type hookedHasher struct {
+	*crypto.Hasher
+	beforeHash func()
+}
+
+func (h *hookedHasher) Hash(ctx context.Context, pw string) (string, error) {
+	if h.beforeHash != nil {
+		h.beforeHash()
+	}
+	return h.Hasher.Hash(ctx, pw)
+}
+
+// TestLegacyUpgradeNeverOverwritesANewerPassword: the upgrade of a legacy
+// hash after a login writes only if the stored hash is still the one the
+// login verified; a password changed meanwhile stays, and the login fails.
+func TestLegacyUpgradeNeverOverwritesANewerPassword(t *testing.T) {
+	_, inner, st := newAccounts(t)
+	ctx := context.Background()
+	newer, _ := inner.Hash(ctx, "the newer password")
+	hh := &hookedHasher{Hasher: inner.Hasher}
+	a := resources.NewAccounts(st, hh, nil, nil)
+	sum := sha256.Sum256([]byte("legacy password"))
+	id := resources.NewID(time.Now())
+	if err := st.Insert(ctx, resources.UsersCollection, resources.Document{
+		"_id": id, "username": "raced_user", "password_hash": hex.EncodeToString(sum[:]), "level": int64(4)}); err != nil {
+		t.Fatal(err)
+	}
+	hh.beforeHash = func() {
+		if _, err := st.Update(ctx, resources.UsersCollection, id, resources.Document{"password_hash": newer}, nil); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := a.AuthenticateFresh(ctx, "raced_user", "legacy password"); resources.ErrorCode(err) != resources.EAUTHENTICATION {
+		t.Errorf("a login whose password changed while it upgraded the hash: %v", err)
+	}
+	doc, _ := st.Get(ctx, resources.UsersCollection, id)
+	if doc["password_hash"] != newer {
+		t.Errorf("the newer password's hash was overwritten: %v", doc["password_hash"])
+	}
+}
+
+// TestCurrentSeesEveryChange: a principal from a login is current until the
+// user's level, password or existence changes.
+func TestCurrentSeesEveryChange(t *testing.T) {
+	a, h, st := newAccounts(t)
+	ctx := context.Background()
+	for _, change := range []func(id string) error{
+		func(id string) error {
+			_, err := st.Update(ctx, resources.UsersCollection, id, resources.Document{"level": int64(3)}, nil)
+			return err
+		},
+		func(id string) error {
+			hash, _ := h.Hash(ctx, "another password")
+			_, err := st.Update(ctx, resources.UsersCollection, id, resources.Document{"password_hash": hash}, nil)
+			return err
+		},
+		func(id string) error { return st.Delete(ctx, resources.UsersCollection, id) },
+	} {
+		name := "u" + resources.NewID(time.Now())[16:]
+		if _, err := a.Create(ctx, name, "a first password", 4); err != nil {
+			t.Fatal(err)
+		}
+		p, err := a.AuthenticateFresh(ctx, name, "a first password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Current(ctx, p); err != nil {
+			t.Fatalf("unchanged user: %v", err)
+		}
+		if err := change(p.UserID); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Current(ctx, p); resources.ErrorCode(err) != resources.EAUTHENTICATION {
+			t.Errorf("after the change: %v", err)
+		}
+	}
+}
+
+// TestSweepIdempotency: keys past their 24 hours are deleted from the store,
+// younger ones stay.
+func TestSweepIdempotency(t *testing.T) {
+	_, _, st := newAccounts(t)
+	ctx := context.Background()
+	now := time.Now()
+	w := resources.NewWallet(st, nil, nil, nil, nil, func() time.Time { return now })
+	if err := w.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 1200 {
+		age := 25 * time.Hour
+		if i%3 == 0 {
+			age = time.Hour
+		}
+		at := now.Add(-age).Add(time.Duration(i) * time.Millisecond)
+		if err := st.Insert(ctx, resources.IdempotencyCollection, resources.Document{
+			"_id": resources.NewID(at), "created_at": resources.FormatTime(at), "expires_at": resources.FormatTime(at.Add(24 * time.Hour)),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := w.SweepIdempotency(ctx)
+	if err != nil || n != 800 {
+		t.Fatalf("swept %d, %v; want 800", n, err)
+	}
+	left, _ := st.Find(ctx, resources.IdempotencyCollection, resources.Query{SortPath: "_id", Limit: 2000})
+	if len(left) != 400 {
+		t.Errorf("%d keys left, want the 400 young ones", len(left))
 	}
 }

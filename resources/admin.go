@@ -28,15 +28,26 @@ const (
 
 // PolicyEditor checks and applies whole policies (policy.Holder).
 type PolicyEditor interface {
+	// Lines and Version are the policy in force.
 	Lines() []string
 	Version() int64
+	// Base is the configured policy, in force while none is stored.
+	Base() []string
+	// CheckEdit decides whether a caller of the level may replace current
+	// with proposed (API.md §8): an application error says why not
+	// (InvalidResourceValueError for lines that are no policy,
+	// PermissionDeniedError for an edit the level may not make).
+	CheckEdit(level int, current, proposed []string) error
+	// Check decides whether lines form a policy that may be in force.
 	Check(lines []string) error
+	// Apply puts lines in force with their stored version.
 	Apply(lines []string, version int64) error
 }
 
 // sessionRevoker ends sessions (session.Store).
 type sessionRevoker interface {
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
+	RevokeAll(ctx context.Context, keep string) (int, error)
 }
 
 // Admin holds the tools of the upper levels: users and levels, collections,
@@ -255,7 +266,10 @@ func (a *Admin) Policy(p Principal) (Document, error) {
 }
 
 // ReplacePolicy checks a whole new policy, stores it with the next version
-// and applies it; other replicas pick the version up (SyncPolicy).
+// and applies it; other replicas pick the version up (SyncPolicy). The edit
+// is checked inside the transaction that stores it, against the policy
+// stored there, so two editors racing each other cannot both pass a check
+// against a policy the other is replacing.
 func (a *Admin) ReplacePolicy(ctx context.Context, p Principal, body any, ip string) (Document, error) {
 	if err := a.require(p, objPolicy, actManage); err != nil {
 		return nil, err
@@ -276,33 +290,21 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p Principal, body any, ip str
 		}
 		lines[i] = s
 	}
-	if err := a.policy.Check(lines); err != nil {
-		return nil, Errorf(EVALUE, "the policy is refused: %s", err.Error())
-	}
 	var version int64
 	err = a.store.WithTx(ctx, func(ctx context.Context, tx Tx) error {
-		version = 1
-		stored := make([]any, len(lines))
-		for i, l := range lines {
-			stored[i] = l
-		}
-		doc := Document{"lines": stored, FieldUpdatedAt: FormatTime(a.now()), "by": p.UserID}
-		cur, err := tx.Get(ctx, SettingsCollection, policySettingID)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			doc[FieldID], doc["version"] = policySettingID, version
-			if err := tx.Insert(ctx, SettingsCollection, doc); err != nil {
-				return err
-			}
-		case err != nil:
+		current, stored, err := storedPolicy(ctx, tx)
+		if err != nil {
 			return err
-		default:
-			v, _ := toInt(cur["version"])
-			version = v + 1
-			doc["version"] = version
-			if _, err := tx.Update(ctx, SettingsCollection, policySettingID, doc, nil); err != nil {
-				return err
-			}
+		}
+		if stored == 0 {
+			current = a.policy.Base()
+		}
+		if err := a.policy.CheckEdit(p.Level, current, lines); err != nil {
+			return err
+		}
+		version = stored + 1
+		if err := writePolicy(ctx, tx, lines, version, a.now(), p.UserID); err != nil {
+			return err
 		}
 		return a.audit(ctx, tx, p, ip, "replace_policy", "policy", Document{"version": version, "lines": int64(len(lines))})
 	})
@@ -315,24 +317,49 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p Principal, body any, ip str
 	return Document{"lines": a.policy.Lines(), "version": version}, nil
 }
 
-// SyncPolicy applies the stored policy when it is newer than the one in
-// force. Every replica calls it at start and then every few seconds.
-func (a *Admin) SyncPolicy(ctx context.Context) error {
-	cur, err := a.store.Get(ctx, SettingsCollection, policySettingID)
+// storedPolicy reads the stored policy and its version (0: none stored).
+func storedPolicy(ctx context.Context, g getter) ([]string, int64, error) {
+	cur, err := g.Get(ctx, SettingsCollection, policySettingID)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	v, _ := toInt(cur["version"])
-	if v <= a.policy.Version() {
-		return nil
-	}
 	raw, _ := cur["lines"].([]any)
 	lines := make([]string, 0, len(raw))
 	for _, l := range raw {
 		lines = append(lines, stringOf(l))
+	}
+	return lines, v, nil
+}
+
+// writePolicy stores lines as the policy of the version.
+func writePolicy(ctx context.Context, tx Tx, lines []string, version int64, now time.Time, by string) error {
+	stored := make([]any, len(lines))
+	for i, l := range lines {
+		stored[i] = l
+	}
+	doc := Document{"lines": stored, "version": version, FieldUpdatedAt: FormatTime(now), "by": by}
+	_, err := tx.Get(ctx, SettingsCollection, policySettingID)
+	switch {
+	case err == nil:
+		_, err = tx.Update(ctx, SettingsCollection, policySettingID, doc, nil)
+		return err
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	doc[FieldID] = policySettingID
+	return tx.Insert(ctx, SettingsCollection, doc)
+}
+
+// SyncPolicy applies the stored policy when it is newer than the one in
+// force. Every replica calls it at start and then every few seconds.
+func (a *Admin) SyncPolicy(ctx context.Context) error {
+	lines, v, err := storedPolicy(ctx, a.store)
+	if err != nil || v <= a.policy.Version() {
+		return err
 	}
 	return a.policy.Apply(lines, v)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 
@@ -154,11 +155,17 @@ func (a *Auth) openPayload(ctx context.Context, token string) (map[string]any, e
 		return nil, errPayload()
 	}
 	nonce, _ := m["nonce"].(string)
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(nonce, "="))
-	if err != nil || len(raw) < 16 || len(nonce) > 128 {
+	if len(nonce) > 128 {
 		return nil, errPayload()
 	}
-	fresh, err := a.sessions.RememberNonce(ctx, "p:"+nonce, 2*a.cfg.PayloadWindow)
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(nonce, "="))
+	if err != nil || len(raw) < 16 {
+		return nil, errPayload()
+	}
+	// The nonce is remembered by its bytes, not its text: padding or
+	// unused trailing bits give one nonce many spellings, and each
+	// spelling must replay as the same nonce.
+	fresh, err := a.sessions.RememberNonce(ctx, "p:"+hex.EncodeToString(raw), 2*a.cfg.PayloadWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -174,15 +181,31 @@ func textField(m map[string]any, name string) string {
 	return s
 }
 
-// throttle refuses a login attempt when the username or the client address
-// has failed too often in the window (429 with Retry-After). Counters live
-// in the session store, so every replica shares them.
+// failureKeys names the failed-login counters of an attempt: one per client
+// address, and one per (canonical username, client address). Failures are
+// never counted per username alone, so nobody can lock an account's owner
+// out from elsewhere (NIST SP 800-63B §5.2.2); a username that cannot exist
+// (it fails the pattern, such as a case variant of a real one) is counted
+// against the client only, and grows no state of its own.
+func failureKeys(username, ip string) (user, client string) {
+	client = "fail:ip:" + ip
+	if usernamePattern.MatchString(username) {
+		user = "fail:u:" + username + ":" + ip
+	}
+	return user, client
+}
+
+// throttle refuses a login attempt when the client address has failed too
+// often in the window, or has failed too often for this username (429 with
+// Retry-After). Counters live in the session store, so every replica shares
+// them.
 func (a *Auth) throttle(ctx context.Context, username, ip string) error {
+	user, client := failureKeys(username, ip)
 	for _, c := range []struct {
 		key   string
 		limit int64
-	}{{"fail:u:" + strings.ToLower(username), a.cfg.FailuresPerUser}, {"fail:ip:" + ip, a.cfg.FailuresPerIP}} {
-		if c.key == "fail:u:" || c.key == "fail:ip:" {
+	}{{user, a.cfg.FailuresPerUser}, {client, a.cfg.FailuresPerIP}} {
+		if c.key == "" {
 			continue
 		}
 		n, left, err := a.sessions.Count(ctx, c.key)
@@ -197,18 +220,17 @@ func (a *Auth) throttle(ctx context.Context, username, ip string) error {
 }
 
 func (a *Auth) recordFailure(ctx context.Context, username, ip string) {
-	if username != "" {
-		_, _, _ = a.sessions.Hit(ctx, "fail:u:"+strings.ToLower(username), a.cfg.FailWindow)
+	user, client := failureKeys(username, ip)
+	if user != "" {
+		_, _, _ = a.sessions.Hit(ctx, user, a.cfg.FailWindow)
 	}
-	if ip != "" {
-		_, _, _ = a.sessions.Hit(ctx, "fail:ip:"+ip, a.cfg.FailWindow)
-	}
+	_, _, _ = a.sessions.Hit(ctx, client, a.cfg.FailWindow)
 }
 
 // checkPassword authenticates with throttling: refused early when over the
-// limit, counted when wrong, the user's count cleared when right. Only the
-// admin header (checked on every call of a console) uses the credential
-// cache; logins always hash.
+// limit, counted when wrong, the user's count from this client cleared when
+// right. Only the admin header (checked on every call of a console) uses the
+// credential cache; logins always hash.
 func (a *Auth) checkPassword(ctx context.Context, username, password, ip string) (Principal, error) {
 	return a.checkPasswordCached(ctx, username, password, ip, false)
 }
@@ -228,7 +250,9 @@ func (a *Auth) checkPasswordCached(ctx context.Context, username, password, ip s
 	if err != nil {
 		return Principal{}, err
 	}
-	_ = a.sessions.Reset(ctx, "fail:u:"+strings.ToLower(username))
+	if user, _ := failureKeys(username, ip); user != "" {
+		_ = a.sessions.Reset(ctx, user)
+	}
 	return p, nil
 }
 
@@ -239,6 +263,10 @@ type Tokens struct {
 	RefreshToken     string `json:"refresh_token,omitempty"`
 	ExpiresIn        int64  `json:"expires_in"`
 	RefreshExpiresIn int64  `json:"refresh_expires_in,omitempty"`
+	// CSRFToken belongs to the session: a browser using the cookie
+	// transport gets it as a cookie and echoes it in a header when it
+	// refreshes. It is never in the JSON answer.
+	CSRFToken string `json:"-"`
 }
 
 // newSecret returns 256 random bits, URL-safe.
@@ -248,14 +276,18 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// hashSecret is what the session store keeps of a refresh token.
+// hashSecret is what the session store keeps of a refresh or CSRF token.
 func hashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:])
 }
 
 // startSession creates a session and issues its tokens. Admin sessions get
-// one long-lived admin token and no refresh token.
+// one long-lived admin token and no refresh token. The session is created
+// first and the principal checked against the stored user after: whatever
+// admin act races the login (a level change, a deletion, a password change)
+// either finds this session and ends it, or is seen here, and the session is
+// ended before any token leaves.
 func (a *Auth) startSession(ctx context.Context, p Principal, kind string, dev Device) (Tokens, error) {
 	now := a.now()
 	ttl := a.cfg.RefreshTTL
@@ -264,14 +296,23 @@ func (a *Auth) startSession(ctx context.Context, p Principal, kind string, dev D
 	}
 	var sid [16]byte
 	_, _ = rand.Read(sid[:])
-	secret := newSecret()
+	secret, csrf := newSecret(), newSecret()
 	s := session.Session{
 		ID: hex.EncodeToString(sid[:]), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: kind,
 		CreatedAt: now.UTC(), LastSeen: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
 		UserAgent: clipText(dev.UserAgent), Browser: clipText(dev.Browser), IP: dev.IP,
-		RefreshHash: hashSecret(secret),
+		RefreshHash: hashSecret(secret), CSRFHash: hashSecret(csrf),
 	}
 	if err := a.sessions.Create(ctx, s); err != nil {
+		return Tokens{}, err
+	}
+	if err := a.accounts.Current(ctx, p); err != nil {
+		if rerr := a.sessions.Revoke(context.WithoutCancel(ctx), s.ID); rerr != nil {
+			return Tokens{}, rerr
+		}
+		return Tokens{}, err
+	}
+	if err := a.capSessions(ctx, p.UserID, s.ID); err != nil {
 		return Tokens{}, err
 	}
 	if kind == crypto.KindAdmin {
@@ -281,10 +322,33 @@ func (a *Auth) startSession(ctx context.Context, p Principal, kind string, dev D
 		}
 		return Tokens{TokenType: "bearer", AccessToken: tok, ExpiresIn: int64(ttl.Seconds())}, nil
 	}
-	return a.issue(s, secret)
+	return a.issue(s, secret, csrf)
 }
 
-func (a *Auth) issue(s session.Session, secret string) (Tokens, error) {
+// MaxSessionsPerUser bounds the live sessions of one account: a new login
+// beyond it ends the oldest, so no account accumulates state without end.
+const MaxSessionsPerUser = 100
+
+// capSessions ends the oldest sessions of a user beyond MaxSessionsPerUser,
+// never the one just made.
+func (a *Auth) capSessions(ctx context.Context, userID, newest string) error {
+	list, err := a.sessions.List(ctx, userID)
+	if err != nil || len(list) <= MaxSessionsPerUser {
+		return err
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].CreatedAt.Before(list[j].CreatedAt) })
+	for _, old := range list[:len(list)-MaxSessionsPerUser] {
+		if old.ID == newest {
+			continue
+		}
+		if err := a.sessions.Revoke(ctx, old.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Auth) issue(s session.Session, secret, csrf string) (Tokens, error) {
 	tok, _, err := a.tokens.Issue(crypto.KindAccess, s.UserID, s.Username, s.Level, s.ID, a.cfg.AccessTTL)
 	if err != nil {
 		return Tokens{}, err
@@ -292,6 +356,7 @@ func (a *Auth) issue(s session.Session, secret string) (Tokens, error) {
 	return Tokens{
 		TokenType: "bearer", AccessToken: tok, RefreshToken: s.ID + "." + secret,
 		ExpiresIn: int64(a.cfg.AccessTTL.Seconds()), RefreshExpiresIn: int64(s.ExpiresAt.Sub(a.now()).Seconds()),
+		CSRFToken: csrf,
 	}, nil
 }
 

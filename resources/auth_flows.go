@@ -3,6 +3,7 @@ package resources
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"regexp"
@@ -56,7 +57,7 @@ func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens
 		}
 		extra["email"] = s
 	}
-	id, err := a.accounts.CreateWith(ctx, username, password, 4, extra)
+	p, err := a.accounts.CreateWith(ctx, username, password, 4, extra)
 	var dup *DuplicateError
 	if errors.As(err, &dup) {
 		return Tokens{}, Errorf(EDUPLICATE, "Resource exists with name %s for profile", username)
@@ -64,7 +65,7 @@ func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.startSession(ctx, Principal{UserID: id, Username: username, Level: 4}, crypto.KindAccess, dev)
+	return a.startSession(ctx, p, crypto.KindAccess, dev)
 }
 
 // Login checks encrypted credentials and starts a session.
@@ -125,8 +126,7 @@ func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tok
 			return Tokens{}, err
 		}
 		if user != nil {
-			level, _ := toInt(user[fieldLevel])
-			return a.startSession(ctx, Principal{UserID: stringOf(user[FieldID]), Username: username, Level: int(level)}, crypto.KindAccess, dev)
+			return a.startSession(ctx, principalOf(user), crypto.KindAccess, dev)
 		}
 		_, err = a.accounts.CreateWith(ctx, username, "", 4, Document{"wechat_openid": openid})
 		var dup *DuplicateError
@@ -140,12 +140,36 @@ func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tok
 // errRefresh is the one answer for a refresh token that is not accepted.
 func errRefresh() error { return Errorf(EAUTHENTICATION, "the refresh token is invalid") }
 
+// RefreshRequest is a refresh: the refresh token, and for a browser that
+// sent it as a cookie, the CSRF token it echoed in a header.
+type RefreshRequest struct {
+	Token string
+	// ViaCookie marks the cookie transport: CSRF must then be the CSRF
+	// token of the very session the refresh token belongs to.
+	ViaCookie bool
+	CSRF      string
+}
+
 // Refresh spends a refresh token and returns new tokens. A token already
 // spent revokes its whole session: one of its holders is not its owner.
-func (a *Auth) Refresh(ctx context.Context, token string) (Tokens, error) {
-	sid, secret, ok := strings.Cut(token, ".")
+// Through the cookie transport the CSRF token is checked against the session
+// before anything is spent, so a forged request cannot burn the token.
+func (a *Auth) Refresh(ctx context.Context, req RefreshRequest) (Tokens, error) {
+	sid, secret, ok := strings.Cut(req.Token, ".")
 	if !ok || len(sid) != 32 || len(secret) < 40 || len(secret) > 64 {
 		return Tokens{}, errRefresh()
+	}
+	if req.ViaCookie {
+		s, err := a.sessions.Get(ctx, sid)
+		if errors.Is(err, session.ErrNotFound) {
+			return Tokens{}, errRefresh()
+		}
+		if err != nil {
+			return Tokens{}, err
+		}
+		if s.CSRFHash == "" || subtle.ConstantTimeCompare([]byte(hashSecret(req.CSRF)), []byte(s.CSRFHash)) != 1 {
+			return Tokens{}, Errorf(EPERMISSION, "the X-CSRF-Token header does not belong to this session")
+		}
 	}
 	next := newSecret()
 	s, err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
@@ -160,5 +184,9 @@ func (a *Auth) Refresh(ctx context.Context, token string) (Tokens, error) {
 	if s.Kind != crypto.KindAccess {
 		return Tokens{}, errRefresh()
 	}
-	return a.issue(s, next)
+	csrf := ""
+	if req.ViaCookie {
+		csrf = req.CSRF
+	}
+	return a.issue(s, next, csrf)
 }

@@ -2,6 +2,7 @@ package resources
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -50,6 +51,12 @@ func (a *Admin) collections() []string {
 	}
 	slices.Sort(set)
 	return slices.Compact(set)
+}
+
+// CanBackup answers whether the caller may take a backup, without taking
+// one (HEAD of the backup route).
+func (a *Admin) CanBackup(p Principal) error {
+	return a.require(p, objDatabase, actBackup)
 }
 
 // Backup streams a consistent archive of every collection to w. The backup
@@ -117,33 +124,59 @@ func corrupt(why string) error {
 }
 
 // Restore reads a whole archive, verifies it completely (format, every
-// line, the document count and the checksum) and only then replaces every
-// collection it holds, in one transaction. A truncated or altered archive
-// changes nothing.
+// line, the document count, the checksum, and that its policy can be put in
+// force) and only then replaces every collection it holds, in one
+// transaction. A truncated or altered archive changes nothing.
+//
+// The audit trail is evidence and survives a restore: the archive's entries
+// are merged into it, none is removed, and the restore itself is appended.
+// The restored policy is stored with a version above every one in use, so
+// every replica applies it. Afterwards every session ends but the restoring
+// DBA's (and that one too if the restored data no longer holds the DBA at
+// that level): no session outlives the users, levels and passwords it was
+// made from.
 func (a *Admin) Restore(ctx context.Context, p Principal, r io.Reader, ip string) (Document, error) {
 	if err := a.require(p, objDatabase, actRestore); err != nil {
 		return nil, err
 	}
-	byColl, count, err := a.readArchive(r)
+	arc, err := a.readArchive(r)
 	if err != nil {
 		return nil, err
 	}
+	if arc.hasSettings {
+		if err := a.policy.Check(arc.policy(a.policy.Base())); err != nil {
+			return nil, Errorf(EVALUE, "the archive's policy cannot be put in force (%s); nothing was changed", clipText(err.Error()))
+		}
+	}
+	var version int64
+	keep := ""
 	err = a.store.WithTx(ctx, func(ctx context.Context, tx Tx) error {
+		_, stored, err := storedPolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, c := range a.collections() {
-			docs, has := byColl[c]
+			lines, has := arc.lines[c]
 			if !has {
 				continue
 			}
-			if err := tx.Drop(ctx, c); err != nil {
+			if err := a.restoreCollection(ctx, tx, c, lines); err != nil {
 				return err
 			}
-			for _, d := range docs {
-				if err := tx.Insert(ctx, c, d); err != nil {
-					return fmt.Errorf("restore %s: %w", c, err)
-				}
+		}
+		if arc.hasSettings {
+			version = max(stored, arc.policyVersion, a.policy.Version()) + 1
+			if err := writePolicy(ctx, tx, arc.policy(a.policy.Base()), version, a.now(), p.UserID); err != nil {
+				return err
 			}
 		}
-		return a.audit(ctx, tx, p, ip, "restore", "database", Document{"documents": count})
+		keep = ""
+		if u, err := tx.Get(ctx, UsersCollection, p.UserID); err == nil && principalOf(u).Level == p.Level {
+			keep = p.SessionID
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return a.audit(ctx, tx, p, ip, "restore", "database", Document{"documents": arc.count})
 	})
 	if err != nil {
 		var dup *DuplicateError
@@ -153,87 +186,215 @@ func (a *Admin) Restore(ctx context.Context, p Principal, r io.Reader, ip string
 		return nil, err
 	}
 	a.creds.Clear()
-	return Document{"collections": int64(len(byColl)), "documents": count}, nil
+	if arc.hasSettings {
+		if err := a.policy.Apply(arc.policy(a.policy.Base()), version); err != nil {
+			return nil, err
+		}
+	}
+	ended, err := a.sessions.RevokeAll(context.WithoutCancel(ctx), keep)
+	if err != nil {
+		return nil, &Error{Code: EUNAVAILABLE, Message: "the archive was restored, but the session store could not end every session; " +
+			"sessions from before the restore may still work until it is reachable and the restore is run again"}
+	}
+	return Document{"collections": int64(len(arc.lines)), "documents": arc.count, "sessions_ended": int64(ended)}, nil
+}
+
+// restoreCollection replaces a collection with the archive's documents; the
+// audit trail is merged instead, so that no entry is ever removed.
+func (a *Admin) restoreCollection(ctx context.Context, tx Tx, c string, lines [][]byte) error {
+	if c != AuditCollection {
+		if err := tx.Drop(ctx, c); err != nil {
+			return err
+		}
+	}
+	for _, line := range lines {
+		d, err := archivedDocument(line)
+		if err != nil {
+			return err
+		}
+		if c == AuditCollection {
+			if _, err := tx.Get(ctx, c, stringOf(d[FieldID])); err == nil {
+				continue
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+		if err := tx.Insert(ctx, c, d); err != nil {
+			return fmt.Errorf("restore %s: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// archivedDocument decodes the document of a verified archive line.
+func archivedDocument(line []byte) (Document, error) {
+	v, err := DecodeJSON(line, archiveLineLimits)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := v.(map[string]any)
+	d, _ := m["d"].(map[string]any)
+	return Numbers(d).(map[string]any), nil
+}
+
+var archiveLineLimits = JSONLimits{MaxDepth: 64, MaxElements: 1 << 20}
+
+// archive is a verified archive, held as its document lines (the JSON text,
+// not decoded maps, so memory is the archive's own size).
+type archive struct {
+	lines map[string][][]byte
+	count int64
+	// hasSettings says whether the archive holds the settings collection;
+	// storedPolicy and policyVersion are its stored policy, if any.
+	hasSettings   bool
+	storedPolicy  []string
+	policyVersion int64
+}
+
+// policy is the policy the archive puts in force: its stored one, or the
+// configured base when it stored none.
+func (arc *archive) policy(base []string) []string {
+	if arc.storedPolicy != nil {
+		return arc.storedPolicy
+	}
+	return base
 }
 
 // readArchive parses and verifies an archive without touching the store.
-func (a *Admin) readArchive(r io.Reader) (map[string][]Document, int64, error) {
-	zr, err := gzip.NewReader(r)
+// Decompression is bounded while it streams: an archive that expands past
+// maxExpansion times the compressed bytes read so far (plus a small floor),
+// or past maxArchiveBytes, is refused at once.
+func (a *Admin) readArchive(r io.Reader) (*archive, error) {
+	in := &countingReader{r: r}
+	zr, err := gzip.NewReader(in)
 	if err != nil {
-		return nil, 0, corrupt("not a gzip stream")
+		return nil, corrupt("not a gzip stream")
 	}
-	limited := &io.LimitedReader{R: zr, N: maxArchiveBytes}
+	limited := &expansionLimit{r: zr, in: in}
 	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 64<<10), maxBackupLine)
 	sum := sha256.New()
 	next := func() ([]byte, error) {
-		if !sc.Scan() {
-			if err := sc.Err(); err != nil {
-				return nil, corrupt("unreadable: " + shortErr(err))
-			}
-			if limited.N == 0 {
-				return nil, corrupt("it expands beyond 4 GiB")
-			}
+		more := sc.Scan()
+		switch {
+		case limited.tripped:
+			// Checked first: the scanner hands out the cut-off line before
+			// it reports the error.
+			return nil, Errorf(ETOOLARGE, "the archive expands more than %d times its size or beyond %d GiB; nothing was changed", maxExpansion, maxArchiveBytes>>30)
+		case !more && sc.Err() != nil:
+			return nil, corrupt("unreadable: " + shortErr(sc.Err()))
+		case !more:
 			return nil, corrupt("it ends before its trailer")
 		}
 		return sc.Bytes(), nil
 	}
 	line, err := next()
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	hashLine(sum, line)
 	var h backupHeader
 	if json.Unmarshal(line, &h) != nil || h.Format != backupFormat {
-		return nil, 0, corrupt("no backup header")
+		return nil, corrupt("no backup header")
 	}
 	if h.Version != backupVersion {
-		return nil, 0, corrupt("format version " + strconv.Itoa(h.Version) + " is not supported")
+		return nil, corrupt("format version " + strconv.Itoa(h.Version) + " is not supported")
 	}
 	known := a.collections()
+	arc := &archive{lines: make(map[string][][]byte, len(h.Collections))}
 	for _, c := range h.Collections {
 		if !slices.Contains(known, c) {
-			return nil, 0, corrupt("unknown collection " + quoteName(c))
+			return nil, corrupt("unknown collection " + quoteName(c))
 		}
+		arc.lines[c] = nil
+		arc.hasSettings = arc.hasSettings || c == SettingsCollection
 	}
-	byColl := make(map[string][]Document, len(h.Collections))
-	for _, c := range h.Collections {
-		byColl[c] = nil
-	}
-	var count int64
 	for {
 		line, err := next()
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		v, err := DecodeJSON(line, JSONLimits{MaxDepth: 64, MaxElements: 1 << 20})
+		v, err := DecodeJSON(line, archiveLineLimits)
 		if err != nil {
-			return nil, 0, corrupt("line " + strconv.FormatInt(count+2, 10) + " is not JSON")
+			return nil, corrupt("line " + strconv.FormatInt(arc.count+2, 10) + " is not JSON")
 		}
 		m, _ := v.(map[string]any)
 		if m["end"] == true {
 			var t backupTrailer
-			if json.Unmarshal(line, &t) != nil || t.Documents != count || t.SHA256 != hex.EncodeToString(sum.Sum(nil)) {
-				return nil, 0, corrupt("the checksum or the document count does not match")
+			if json.Unmarshal(line, &t) != nil || t.Documents != arc.count || t.SHA256 != hex.EncodeToString(sum.Sum(nil)) {
+				return nil, corrupt("the checksum or the document count does not match")
 			}
 			if sc.Scan() || sc.Err() != nil {
-				return nil, 0, corrupt("data after the trailer")
+				return nil, corrupt("data after the trailer")
 			}
 			if _, err := io.Copy(io.Discard, limited); err != nil {
-				return nil, 0, corrupt("bad gzip trailer")
+				return nil, corrupt("bad gzip trailer")
 			}
-			return byColl, count, nil
+			return arc, nil
 		}
 		hashLine(sum, line)
 		c, _ := m["c"].(string)
 		d, ok := m["d"].(map[string]any)
-		docs, listed := byColl[c]
+		docs, listed := arc.lines[c]
 		if !ok || !listed || stringOf(d[FieldID]) == "" {
-			return nil, 0, corrupt("line " + strconv.FormatInt(count+2, 10) + " is not a document of a listed collection")
+			return nil, corrupt("line " + strconv.FormatInt(arc.count+2, 10) + " is not a document of a listed collection")
 		}
-		byColl[c] = append(docs, Numbers(d).(map[string]any))
-		count++
+		if c == SettingsCollection && d[FieldID] == policySettingID {
+			raw, _ := d["lines"].([]any)
+			arc.storedPolicy = make([]string, 0, len(raw))
+			for _, l := range raw {
+				arc.storedPolicy = append(arc.storedPolicy, stringOf(l))
+			}
+			arc.policyVersion, _ = toInt(d["version"])
+		}
+		arc.lines[c] = append(docs, bytes.Clone(line))
+		arc.count++
 	}
+}
+
+// Bounds of decompression (API.md §8, bounded work).
+const (
+	// maxExpansion is how many times its compressed size an archive may
+	// expand; backups of JSON documents expand 5 to 30 times.
+	maxExpansion = 128
+	// expansionFloor lets a small archive expand this much regardless.
+	expansionFloor = 16 << 20
+)
+
+var errExpansion = errors.New("archive expands beyond its bounds")
+
+// countingReader counts the compressed bytes read.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// expansionLimit reads decompressed bytes, failing with errExpansion (and
+// staying tripped) as soon as they pass the bounds.
+type expansionLimit struct {
+	r       io.Reader
+	in      *countingReader
+	out     int64
+	tripped bool
+}
+
+func (e *expansionLimit) Read(p []byte) (int, error) {
+	if e.tripped {
+		return 0, errExpansion
+	}
+	n, err := e.r.Read(p)
+	e.out += int64(n)
+	if e.out > maxArchiveBytes || e.out > maxExpansion*e.in.n+expansionFloor {
+		e.tripped = true
+		return 0, errExpansion
+	}
+	return n, err
 }
 
 func hashLine(h hash.Hash, line []byte) {

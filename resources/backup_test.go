@@ -20,13 +20,16 @@ import (
 type noSessions struct{}
 
 func (noSessions) RevokeUser(context.Context, string, string) (int, error) { return 0, nil }
+func (noSessions) RevokeAll(context.Context, string) (int, error)          { return 0, nil }
 
 type fixedPolicy struct{ h *policy.Holder }
 
-func (f fixedPolicy) Lines() []string             { return f.h.Lines() }
-func (f fixedPolicy) Version() int64              { return 0 }
-func (f fixedPolicy) Check([]string) error        { return nil }
-func (f fixedPolicy) Apply([]string, int64) error { return nil }
+func (f fixedPolicy) Lines() []string                         { return f.h.Lines() }
+func (f fixedPolicy) Version() int64                          { return 0 }
+func (f fixedPolicy) Base() []string                          { return f.h.Base() }
+func (f fixedPolicy) Check([]string) error                    { return nil }
+func (f fixedPolicy) CheckEdit(int, []string, []string) error { return nil }
+func (f fixedPolicy) Apply([]string, int64) error             { return nil }
 
 type backend struct {
 	name  string

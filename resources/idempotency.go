@@ -150,3 +150,31 @@ func (w *Wallet) replay(ctx context.Context, g getter, id, reqHash string) (Outc
 	status, _ := toInt(d["status"])
 	return Outcome{Status: int(status), Data: json.RawMessage(stringOf(d["body"]))}, true, nil
 }
+
+// SweepIdempotency deletes the keys whose 24 hours have passed, a batch at a
+// time, and returns how many it deleted. Every replica may run it; a key
+// another replica deleted first is simply gone.
+func (w *Wallet) SweepIdempotency(ctx context.Context) (int, error) {
+	cutoff := FormatTime(w.now().Add(-idempotencyTTL))
+	n := 0
+	for {
+		docs, err := w.store.Find(ctx, IdempotencyCollection, Query{SortPath: FieldCreatedAt, Limit: 500})
+		if err != nil {
+			return n, err
+		}
+		swept := 0
+		for _, d := range docs {
+			if stringOf(d[FieldCreatedAt]) >= cutoff {
+				return n, nil
+			}
+			if err := w.store.Delete(ctx, IdempotencyCollection, stringOf(d[FieldID])); err != nil && !errors.Is(err, ErrNotFound) {
+				return n, err
+			}
+			n++
+			swept++
+		}
+		if swept < 500 {
+			return n, nil
+		}
+	}
+}

@@ -19,6 +19,12 @@ type Principal struct {
 	// SessionID is set when the caller presented a session token (not
 	// for the admin header, which is checked on every request).
 	SessionID string
+	// Stamp identifies the stored credential a password login checked (a
+	// digest of the user's password hash, never the hash). A session is
+	// kept only if, once created, the user still has this stamp and this
+	// level: a password change, level change or deletion racing the login
+	// cannot leave a session behind. Empty for a principal from a token.
+	Stamp string
 }
 
 // IsGuest reports whether the caller presented no credentials.
@@ -298,7 +304,16 @@ func (s *Service) checkOwnership(ctx context.Context, p Principal, sc *Schema, i
 	if err != nil {
 		return storeError(sc, err, id, nil)
 	}
-	if sp == scopeAll || ownerOf(sc, doc) == p.UserID {
+	if ownerOf(sc, doc) == p.UserID {
+		return nil
+	}
+	if sp == scopeAll {
+		// An account's profile is changed by its owner or by a higher
+		// level, never by a peer or a subordinate (whose edit of, say, a
+		// DBA's email would be a way into the DBA's account).
+		if lvl, isAccount := toInt(doc[fieldLevel]); sc.Collection == UsersCollection && isAccount && int(lvl) <= p.Level {
+			return Errorf(EPERMISSION, "level %d cannot change the profile of a user of level %d", p.Level, lvl)
+		}
 		return nil
 	}
 	if s.scope(p, sc, ActQuery, "") == scopeAll {

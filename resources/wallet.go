@@ -39,13 +39,30 @@ const (
 	objUsers        = "users"
 )
 
-// Limits of money requests.
+// Limits of money requests (API.md §8). Each is far below the point where a
+// sum or a product of them could overflow an int64, and every sum the wallet
+// makes is checked anyway (addTo).
 const (
 	maxItems    = 50
-	maxQuantity = 10_000
-	maxAmount   = int64(1) << 50 // far beyond any wallet, far below overflow
+	maxQuantity = 1_000_000
+	maxAmount   = 1_000_000_000_000
 	maxCodeTry  = 5
+	// maxHeld bounds a balance or a stock any addition may reach, so that
+	// no sum of held values and requested ones can wrap.
+	maxHeld = int64(1) << 62
 )
+
+// addTo adds n to a held balance or stock, refusing a result that would
+// pass maxHeld (or wrap), or fall below zero.
+func addTo(held, n int64, what string) (int64, error) {
+	if n > 0 && held > maxHeld-n {
+		return 0, Errorf(EVALUE, "the %s cannot grow further", what)
+	}
+	if held+n < 0 {
+		return 0, Errorf(EVALUE, "the %s cannot go below zero", what)
+	}
+	return held + n, nil
+}
 
 // RecordSigner signs and verifies transaction records (crypto.Keyring).
 type RecordSigner interface {
@@ -169,7 +186,11 @@ func credit(ctx context.Context, tx Tx, userID string, amount int64, gone string
 	if err != nil {
 		return err
 	}
-	_, err = tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: balanceOf(u) + amount}, nil)
+	next, err := addTo(balanceOf(u), amount, "balance")
+	if err != nil {
+		return err
+	}
+	_, err = tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: next}, nil)
 	return err
 }
 
@@ -349,11 +370,29 @@ func (w *Wallet) Purchase(ctx context.Context, p Principal, body any, key, reqHa
 	})
 }
 
+// recordNotFound is the one answer for a record that does not exist, and
+// for one the caller has no part in: the two cannot be told apart.
+func recordNotFound(id string) error {
+	return Errorf(ENOTFOUND, "transaction_record with _id %s cannot be found", id)
+}
+
+// isParty reports whether the user bought, sold or received in the record.
+func isParty(rec Document, userID string) bool {
+	if userID == "" {
+		return false
+	}
+	if stringOf(rec["user"]) == userID || stringOf(rec["recipient"]) == userID {
+		return true
+	}
+	_, seller := sellers(rec)[userID]
+	return seller
+}
+
 // loadPurchase reads a purchase record by the request's transaction_id.
 func loadPurchase(ctx context.Context, g getter, id string) (Document, error) {
 	rec, err := g.Get(ctx, RecordsCollection, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && rec["kind"] != "purchase") {
-		return nil, Errorf(ENOTFOUND, "transaction_record with _id %s cannot be found", id)
+		return nil, recordNotFound(id)
 	}
 	return rec, err
 }
@@ -409,6 +448,9 @@ func (w *Wallet) Verify(ctx context.Context, p Principal, body any, key, reqHash
 	}
 	_, isSeller := sellers(rec)[p.UserID]
 	if !w.allowed(p, objWallet, ActVerify) && !(isSeller && w.allowed(p, objWallet, ActVerifyOwn)) {
+		if !isParty(rec, p.UserID) {
+			return Outcome{}, recordNotFound(id)
+		}
 		return Outcome{}, &DeniedError{Err: Errorf(EPERMISSION, "only the seller or an admin may verify this transaction"), Resource: objWallet, Action: ActVerify}
 	}
 	tries := "verify:" + id
@@ -451,6 +493,9 @@ func (w *Wallet) Cancel(ctx context.Context, p Principal, body any, key, reqHash
 		return Outcome{}, err
 	}
 	if !w.allowed(p, objWallet, ActCancel) && !(stringOf(rec["user"]) == p.UserID && w.allowed(p, objWallet, ActCancelOwn)) {
+		if !isParty(rec, p.UserID) {
+			return Outcome{}, recordNotFound(id)
+		}
 		return Outcome{}, &DeniedError{Err: Errorf(EPERMISSION, "only the buyer or an admin may cancel this transaction"), Resource: objWallet, Action: ActCancel}
 	}
 	return w.idempotent(ctx, p, key, reqHash, http.StatusOK, func(ctx context.Context, tx Tx) (any, error) {
@@ -478,7 +523,11 @@ func (w *Wallet) Cancel(ctx context.Context, p Principal, body any, key, reqHash
 				return nil, err
 			}
 			stock, _ := toInt(merch["stock"])
-			if _, err := tx.Update(ctx, merchCollection, mid, Document{"stock": stock + q, FieldUpdatedAt: FormatTime(w.now())}, nil); err != nil {
+			restocked, err := addTo(stock, q, "stock")
+			if err != nil {
+				return nil, err
+			}
+			if _, err := tx.Update(ctx, merchCollection, mid, Document{"stock": restocked, FieldUpdatedAt: FormatTime(w.now())}, nil); err != nil {
 				return nil, err
 			}
 		}
@@ -486,22 +535,32 @@ func (w *Wallet) Cancel(ctx context.Context, p Principal, body any, key, reqHash
 	})
 }
 
-// findUser finds a transfer recipient by id or username.
+// findUser finds a transfer recipient by id or username. A username may
+// have the form of an id, so a reference that is one user's id and another
+// user's name is refused rather than guessed: money never goes to the user
+// the sender did not mean.
 func findUser(ctx context.Context, tx Tx, ref string) (Document, error) {
+	var byID Document
 	if ValidID(ref) {
 		u, err := tx.Get(ctx, UsersCollection, ref)
-		if err == nil || !errors.Is(err, ErrNotFound) {
-			return u, err
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
 		}
+		byID = u
 	}
 	docs, err := tx.Find(ctx, UsersCollection, Query{Conditions: []Condition{{Path: fieldUsername, Op: Equals, Value: ref}}, SortPath: FieldID, Limit: 1})
 	if err != nil {
 		return nil, err
 	}
-	if len(docs) == 0 {
-		return nil, Errorf(ENOTFOUND, "recipient %s cannot be found", quoteName(ref))
+	switch {
+	case byID != nil && len(docs) > 0 && stringOf(docs[0][FieldID]) != stringOf(byID[FieldID]):
+		return nil, Errorf(ECONFLICT, "recipient %s is one user's id and another user's name; ask the recipient for their id", quoteName(ref))
+	case byID != nil:
+		return byID, nil
+	case len(docs) > 0:
+		return docs[0], nil
 	}
-	return docs[0], nil
+	return nil, Errorf(ENOTFOUND, "recipient %s cannot be found", quoteName(ref))
 }
 
 // Transfer moves money from the caller to another user, both balances in
@@ -534,10 +593,11 @@ func (w *Wallet) Transfer(ctx context.Context, p Principal, body any, key, reqHa
 		if err := debit(ctx, tx, p.UserID, amount, "the transfer is"); err != nil {
 			return nil, err
 		}
-		if balanceOf(to) > maxAmount {
-			return nil, Errorf(EVALUE, "the recipient's balance cannot grow further")
+		received, err := addTo(balanceOf(to), amount, "recipient's balance")
+		if err != nil {
+			return nil, err
 		}
-		if _, err := tx.Update(ctx, UsersCollection, toID, Document{fieldBalance: balanceOf(to) + amount}, nil); err != nil {
+		if _, err := tx.Update(ctx, UsersCollection, toID, Document{fieldBalance: received}, nil); err != nil {
 			return nil, err
 		}
 		now := FormatTime(w.now())
@@ -580,6 +640,10 @@ func (w *Wallet) VerifyRecord(ctx context.Context, p Principal, body any) (Docum
 	if err != nil {
 		return nil, err
 	}
+	if !isParty(stored, p.UserID) && !w.allowed(p, RecordsCollection, ActQuery) {
+		// Another user's record answers as one that does not exist.
+		return Document{"valid": false, "status": "unknown"}, nil
+	}
 	valid = valid && string(canonical(stored)) == string(canonical(rec)) && stringOf(stored["signature"]) == sig
 	return Document{"valid": valid, "status": stringOf(stored["status"])}, nil
 }
@@ -613,12 +677,17 @@ func (w *Wallet) AdjustBalance(ctx context.Context, p Principal, userID string, 
 		if err != nil {
 			return nil, err
 		}
-		next := balanceOf(u) + delta
-		if next < 0 {
+		// The level is read in the transaction that writes: a promotion
+		// racing the credit cannot slip a superior's wallet through.
+		if lvl, _ := toInt(u[fieldLevel]); userID == p.UserID || int(lvl) <= p.Level {
+			return nil, Errorf(EPERMISSION, "level %d may adjust only the wallets of lower levels, never its own", p.Level)
+		}
+		if balanceOf(u)+delta < 0 {
 			return nil, Errorf(EFUNDS, "the balance is %d; a debit of %d would make it negative", balanceOf(u), -delta)
 		}
-		if next > maxAmount {
-			return nil, Errorf(EVALUE, "the balance cannot grow beyond %d", maxAmount)
+		next, err := addTo(balanceOf(u), delta, "balance")
+		if err != nil {
+			return nil, err
 		}
 		if _, err := tx.Update(ctx, UsersCollection, userID, Document{fieldBalance: next}, nil); err != nil {
 			return nil, err

@@ -148,6 +148,10 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err := wallet.Prepare(ctx); err != nil {
 		return err
 	}
+	go every(ctx, log, 10*time.Minute, func(ctx context.Context) error {
+		_, err := wallet.SweepIdempotency(ctx)
+		return err
+	}, slog.LevelWarn, "sweeping expired idempotency keys failed; they are ignored and swept later")
 	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enforcer), sessions, gateway.PolicyEditor{H: enforcer}, creds, cfg.MaxPage, nil)
 	if err := admin.Prepare(ctx); err != nil {
 		return err
