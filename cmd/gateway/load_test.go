@@ -4,17 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"github.com/tnt/gateway/crypto"
 )
 
@@ -28,6 +29,9 @@ type market struct {
 	mu      sync.Mutex
 	pending []pendingBuy
 	client  *http.Client
+	// bought counts purchases answered 201: a test waits on it for the load
+	// to have done something before it breaks the gateway.
+	bought atomic.Int64
 }
 
 type shopper struct {
@@ -149,6 +153,7 @@ func (m *market) step(r *rand.Rand, key string) {
 				m.mu.Lock()
 				if !m.hasPending(rec.ID) {
 					m.pending = append(m.pending, pendingBuy{rec.ID, rec.Code, u.token})
+					m.bought.Add(1)
 				}
 				m.mu.Unlock()
 			}
@@ -303,7 +308,7 @@ func TestInvariantsAfterSIGKILL(t *testing.T) {
 		m.drive(12, 1000, stop)
 		close(done)
 	}()
-	time.Sleep(700 * time.Millisecond)
+	gatewaytest.WaitFor(t, time.Minute, "40 purchases before the kill", func() bool { return m.bought.Load() >= 40 })
 	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -136,41 +139,40 @@ func TestDataSurvivesRestart(t *testing.T) {
 }
 
 // TestGracefulShutdownFinishesInFlight: a request still sending its body
-// when shutdown starts is served to the end, and run returns cleanly.
+// when shutdown starts is served to the end, and run returns cleanly. The
+// request asks for 100-continue, so the gateway's "100 Continue" is the
+// event that shows its handler is reading the body.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	g := MustRun(t, testConfig(t, t.TempDir()))
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest("POST", g.url+"/api/gym", pr)
-	req.Header.Set("Authorization", rootAuth())
-	req.Header.Set("Content-Type", "application/json")
-	type result struct {
-		status int
-		err    error
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	res := make(chan result, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		resp.Body.Close()
-		res <- result{status: resp.StatusCode}
-	}()
-	_, _ = pw.Write([]byte(`{"operation":"create",`))
-	time.Sleep(200 * time.Millisecond) // the request is in flight
+	defer conn.Close()
+	rest := `"data":{"name":"Finished during shutdown"}}`
+	first := `{"operation":"create",`
+	fmt.Fprintf(conn, "POST /api/gym HTTP/1.1\r\nHost: gateway\r\nAuthorization: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n", rootAuth(), len(first)+len(rest))
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.Contains(line, "100 Continue") {
+		t.Fatalf("no 100 Continue: %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line ending the interim answer
+		t.Fatal(err)
+	}
+	_, _ = conn.Write([]byte(first))
 	g.stop()
-	time.Sleep(200 * time.Millisecond) // shutdown has begun
-	status, _ := http.Get(g.url + "/healthz")
-	if status != nil {
-		status.Body.Close()
-		t.Error("new connections are still accepted during shutdown")
-	}
-	_, _ = pw.Write([]byte(`"data":{"name":"Finished during shutdown"}}`))
-	_ = pw.Close()
-	r := <-res
-	if r.err != nil || r.status != 201 {
-		t.Errorf("in-flight request: %d %v", r.status, r.err)
+	gatewaytest.WaitFor(t, 30*time.Second, "the listener to close", func() bool {
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.url, "http://"), time.Second)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err != nil
+	})
+	_, _ = conn.Write([]byte(rest))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 201 {
+		t.Errorf("in-flight request: %v %v", resp, err)
 	}
 	select {
 	case err := <-g.done:

@@ -54,7 +54,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 				switch {
 				case err != nil && errors.As(err, &op) && op.Op == "dial":
 					refused.Add(1)
-					time.Sleep(10 * time.Millisecond)
+					time.Sleep(10 * time.Millisecond) // a client backing off, not a wait for anything
 				case err != nil && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF)) && shuttingDown.Load():
 					// A connection still in the kernel's accept queue when
 					// the listener closes is reset; the gateway never read
@@ -74,7 +74,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(700 * time.Millisecond)
+	gatewaytest.WaitFor(t, time.Minute, "30 creates before SIGTERM", func() bool { return created.Load() >= 30 })
 	shuttingDown.Store(true)
 	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan error, 1)

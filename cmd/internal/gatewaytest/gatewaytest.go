@@ -88,3 +88,17 @@ func Start(t *testing.T, bin string, env ...string) *Proc {
 		}
 	}
 }
+
+// WaitFor polls cond until it holds, failing the test after timeout with
+// what it waited for. Tests wait for the event they need this way, never
+// for a fixed time, so they hold on a busy machine.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %s for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
