@@ -6,37 +6,28 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-	"github.com/go-jose/go-jose/v4"
 
-	"github.com/tnt/gateway/crypto"
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 )
 
-// accountService runs logins, sessions and account routes (resources.Auth).
+// accountService runs logins, sessions and account routes (account.Service).
 type accountService interface {
 	authenticator
-	Register(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
-	Login(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
-	LoginWeChat(ctx context.Context, payload string, dev resources.Device) (resources.Tokens, error)
-	AdminSession(ctx context.Context, p resources.Principal, dev resources.Device) (resources.Tokens, error)
-	Refresh(ctx context.Context, req resources.RefreshRequest) (resources.Tokens, error)
-	CurrentSession(ctx context.Context, p resources.Principal) (resources.SessionView, error)
+	Register(ctx context.Context, payload string, dev account.Device) (account.Tokens, error)
+	Login(ctx context.Context, payload string, dev account.Device) (account.Tokens, error)
+	LoginWeChat(ctx context.Context, payload string, dev account.Device) (account.Tokens, error)
+	AdminSession(ctx context.Context, p resources.Principal, dev account.Device) (account.Tokens, error)
+	Refresh(ctx context.Context, req account.RefreshRequest) (account.Tokens, error)
+	CurrentSession(ctx context.Context, p resources.Principal) (account.SessionView, error)
 	Logout(ctx context.Context, p resources.Principal) error
-	Sessions(ctx context.Context, p resources.Principal) ([]resources.SessionView, error)
+	Sessions(ctx context.Context, p resources.Principal) ([]account.SessionView, error)
 	RevokeSession(ctx context.Context, p resources.Principal, sid string) error
 	RevokeAllSessions(ctx context.Context, p resources.Principal) (int, error)
 	ChangePassword(ctx context.Context, p resources.Principal, payload, ip string) error
 	DeleteAccount(ctx context.Context, p resources.Principal, payload, ip string) error
-	Me(ctx context.Context, p resources.Principal, profile *resources.Schema) (resources.Document, error)
+	Me(ctx context.Context, p resources.Principal) (resources.Document, error)
 	Available(ctx context.Context, username string) (bool, error)
-	Balance(ctx context.Context, p resources.Principal) (int64, error)
-}
-
-// keyPublisher publishes the gateway's public keys (crypto.Keyring).
-type keyPublisher interface {
-	PayloadPublicKey() crypto.PublicKeyInfo
-	JWKS() jose.JSONWebKeySet
 }
 
 // Cookie transport of refresh tokens for browsers.
@@ -49,20 +40,28 @@ const (
 	refreshCookiePath = "/api/token/refresh"
 )
 
-func device(c *gin.Context) resources.Device {
-	return resources.Device{UserAgent: c.GetHeader("User-Agent"), Browser: c.GetHeader("browser"), IP: c.ClientIP()}
+// bindAccountRoutes registers registration, logins, tokens, sessions and
+// the caller's own account.
+func (s *Server) bindAccountRoutes(api *gin.RouterGroup) {
+	api.POST("/register", s.handler(s.register))
+	api.GET("/auth", s.handler(s.loginHeader))
+	api.POST("/auth", s.handler(s.loginPayload))
+	api.POST("/wechat_auth", s.handler(s.loginWeChat))
+	api.GET("/admin/auth", s.handler(s.adminLogin))
+	api.POST("/token/refresh", s.handler(s.refresh))
+	api.GET("/session", s.handler(s.currentSession))
+	api.DELETE("/session", s.handler(s.logout))
+	api.GET("/sessions", s.handler(s.listSessions))
+	api.DELETE("/sessions", s.handler(s.revokeAllSessions))
+	api.DELETE("/sessions/:sid", s.handler(s.revokeSession))
+	api.GET("/account/me", s.handler(s.me))
+	api.POST("/account/password", s.handler(s.changePassword))
+	api.GET("/account/available", s.handler(s.available))
+	api.DELETE("/account", s.handler(s.deleteAccount))
 }
 
-// gpk serves GET /api/gpk: the payload public key, not in the envelope.
-func (s *Server) gpk(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	writeJSON(c, http.StatusOK, s.keys.PayloadPublicKey())
-}
-
-// jwks serves GET /.well-known/jwks.json.
-func (s *Server) jwks(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	writeJSON(c, http.StatusOK, s.keys.JWKS())
+func device(c *gin.Context) account.Device {
+	return account.Device{UserAgent: c.GetHeader("User-Agent"), Browser: c.GetHeader("browser"), IP: c.ClientIP()}
 }
 
 // readObject reads a strict JSON object body whose keys are all among keys.
@@ -103,7 +102,7 @@ func (s *Server) readPayload(c *gin.Context) (string, error) {
 // sendTokens answers a login-like call. With the cookie transport the
 // refresh token goes into an httpOnly cookie (and out of the body), beside
 // the session's CSRF token in a cookie the page echoes in a header.
-func (s *Server) sendTokens(c *gin.Context, status int, t resources.Tokens) {
+func (s *Server) sendTokens(c *gin.Context, status int, t account.Tokens) {
 	if t.RefreshToken != "" && c.GetHeader(headerTransport) == transportCookie {
 		maxAge := int(t.RefreshExpiresIn)
 		secure := !s.cfg.InsecureCookies
@@ -194,7 +193,7 @@ func (s *Server) refresh(c *gin.Context) error {
 	if err != nil && c.Request.ContentLength != 0 {
 		return err
 	}
-	req := resources.RefreshRequest{}
+	req := account.RefreshRequest{}
 	req.Token, _ = m["refresh_token"].(string)
 	if req.Token == "" {
 		cookie, err := c.Cookie(cookieRefresh)
@@ -206,7 +205,7 @@ func (s *Server) refresh(c *gin.Context) error {
 		if csrf == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(header)) != 1 {
 			return resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not match the csrf_token cookie")
 		}
-		req = resources.RefreshRequest{Token: cookie, ViaCookie: true, CSRF: header}
+		req = account.RefreshRequest{Token: cookie, ViaCookie: true, CSRF: header}
 	}
 	t, err := s.auth.Refresh(c.Request.Context(), req)
 	if err != nil {
@@ -272,16 +271,9 @@ func (s *Server) revokeAllSessions(c *gin.Context) error {
 }
 
 func (s *Server) me(c *gin.Context) error {
-	profile, err := s.ops.Schema("profile")
+	doc, err := s.auth.Me(c.Request.Context(), principal(c))
 	if err != nil {
 		return err
-	}
-	doc, err := s.auth.Me(c.Request.Context(), principal(c), profile)
-	if err != nil {
-		return err
-	}
-	if n, isInt := doc["level"].(int64); isInt {
-		doc["level_name"] = policy.Level(n).String()
 	}
 	ok(c, http.StatusOK, doc, "")
 	return nil
@@ -318,14 +310,5 @@ func (s *Server) available(c *gin.Context) error {
 		return err
 	}
 	ok(c, http.StatusOK, map[string]bool{"available": free}, "")
-	return nil
-}
-
-func (s *Server) balance(c *gin.Context) error {
-	n, err := s.auth.Balance(c.Request.Context(), principal(c))
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, map[string]int64{"balance": n}, "")
 	return nil
 }

@@ -2,32 +2,29 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/admin"
 )
 
-// adminService holds the upper levels' tools (resources.Admin).
+// adminService holds the upper levels' tools (admin.Admin).
 type adminService interface {
-	ListUsers(ctx context.Context, p resources.Principal, params url.Values) (resources.Result, error)
-	SetLevel(ctx context.Context, p resources.Principal, id string, body any, ip string) (resources.Document, error)
-	DeleteUser(ctx context.Context, p resources.Principal, id, ip string) error
-	DropCollection(ctx context.Context, p resources.Principal, resource, confirm, ip string) (resources.Document, error)
-	Policy(p resources.Principal) (resources.Document, error)
-	ReplacePolicy(ctx context.Context, p resources.Principal, body any, ip string) (resources.Document, error)
-	Audit(ctx context.Context, p resources.Principal, params url.Values) (resources.Result, error)
+	ListUsers(ctx context.Context, p resources.Principal, params map[string][]string) (resources.Result, error)
+	SetLevel(ctx context.Context, p resources.Principal, req admin.LevelChange) (resources.Document, error)
+	DeleteUser(ctx context.Context, p resources.Principal, req admin.UserDeletion) error
+	DropCollection(ctx context.Context, p resources.Principal, req admin.DropRequest) (admin.Dropped, error)
+	Policy(p resources.Principal) (admin.PolicyView, error)
+	ReplacePolicy(ctx context.Context, p resources.Principal, req admin.PolicyChange) (admin.PolicyView, error)
+	Audit(ctx context.Context, p resources.Principal, params map[string][]string) (resources.Result, error)
 	CanBackup(p resources.Principal) error
 	Backup(ctx context.Context, p resources.Principal, w io.Writer, ip string) error
-	Restore(ctx context.Context, p resources.Principal, r io.Reader, ip string) (resources.Document, error)
+	Restore(ctx context.Context, p resources.Principal, r io.Reader, ip string) (admin.RestoreSummary, error)
 }
 
 // Routes whose bodies or answers are whole databases: larger limit, longer
@@ -37,151 +34,145 @@ const (
 	routeRestore = "/api/admin/restore"
 )
 
-func (s *Server) adminRoutes(api *gin.RouterGroup) {
-	api.GET("/admin/users", s.handler(func(c *gin.Context) error {
-		res, err := s.admin.ListUsers(c.Request.Context(), principal(c), c.Request.URL.Query())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res.Data, res.Next)
-		return nil
-	}))
-	api.PUT("/admin/users/:id/level", s.handler(func(c *gin.Context) error {
-		body, err := s.readJSON(c)
-		if err != nil {
-			return err
-		}
-		u, err := s.admin.SetLevel(c.Request.Context(), principal(c), c.Param("id"), body, c.ClientIP())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, withLevelName(u), "")
-		return nil
-	}))
-	api.DELETE("/admin/users/:id", s.handler(func(c *gin.Context) error {
-		if err := s.admin.DeleteUser(c.Request.Context(), principal(c), c.Param("id"), c.ClientIP()); err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, map[string]string{"deleted": c.Param("id")}, "")
-		return nil
-	}))
-	api.DELETE("/admin/collections/:resource", s.handler(func(c *gin.Context) error {
-		res, err := s.admin.DropCollection(c.Request.Context(), principal(c), c.Param("resource"), c.Query("confirm"), c.ClientIP())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res, "")
-		return nil
-	}))
-	api.GET("/admin/policy", s.handler(func(c *gin.Context) error {
-		res, err := s.admin.Policy(principal(c))
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res, "")
-		return nil
-	}))
-	api.PUT("/admin/policy", s.handler(func(c *gin.Context) error {
-		body, err := s.readJSON(c)
-		if err != nil {
-			return err
-		}
-		res, err := s.admin.ReplacePolicy(c.Request.Context(), principal(c), body, c.ClientIP())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res, "")
-		return nil
-	}))
-	api.GET("/admin/audit", s.handler(func(c *gin.Context) error {
-		res, err := s.admin.Audit(c.Request.Context(), principal(c), c.Request.URL.Query())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res.Data, res.Next)
-		return nil
-	}))
-	api.GET("/admin/backup", s.handler(func(c *gin.Context) error {
-		_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.cfg.BulkTimeout))
-		c.Header("Content-Type", "application/gzip")
-		c.Header("Content-Disposition", `attachment; filename="gateway-backup-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl.gz"`)
-		c.Header("Cache-Control", "no-store")
-		if isHead(c.Request.Context()) {
-			// HEAD answers with the headers of a backup, without taking one.
-			if err := s.admin.CanBackup(principal(c)); err != nil {
-				return err
-			}
-			c.Status(http.StatusOK)
-			return nil
-		}
-		err := s.admin.Backup(c.Request.Context(), principal(c), c.Writer, c.ClientIP())
-		if err != nil && c.Writer.Written() {
-			// The archive is cut short; its missing trailer makes a
-			// restore refuse it. Log the cause once.
-			s.log.ErrorContext(c.Request.Context(), "backup stream failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
-			c.Abort()
-			return nil
-		}
-		return err
-	}))
-	api.POST("/admin/restore", s.handler(func(c *gin.Context) error {
-		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.cfg.BulkTimeout))
-		res, err := s.admin.Restore(c.Request.Context(), principal(c), c.Request.Body, c.ClientIP())
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res, "")
-		return nil
-	}))
+// bindAdminRoutes registers the administration routes.
+func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
+	api.GET("/admin/users", s.handler(s.listUsers))
+	api.PUT("/admin/users/:id/level", s.handler(s.setLevel))
+	api.DELETE("/admin/users/:id", s.handler(s.deleteUser))
+	api.DELETE("/admin/collections/:resource", s.handler(s.dropCollection))
+	api.GET("/admin/policy", s.handler(s.readPolicy))
+	api.PUT("/admin/policy", s.handler(s.replacePolicy))
+	api.GET("/admin/audit", s.handler(s.audit))
+	api.GET("/admin/backup", s.handler(s.backup))
+	api.POST("/admin/restore", s.handler(s.restore))
 }
 
-func withLevelName(u resources.Document) resources.Document {
-	if n, isInt := u["level"].(int64); isInt {
-		u["level_name"] = policy.Level(n).String()
-	}
-	return u
-}
-
-// PolicyEditor lets the administration replace the policy in a Holder.
-type PolicyEditor struct{ H *policy.Holder }
-
-// Lines returns the policy in force.
-func (p PolicyEditor) Lines() []string { return p.H.Lines() }
-
-// Version returns the stored version in force.
-func (p PolicyEditor) Version() int64 { return p.H.Version() }
-
-// Base returns the configured policy.
-func (p PolicyEditor) Base() []string { return p.H.Base() }
-
-// CheckEdit applies the holder's rule of edits, in the domain's words.
-func (p PolicyEditor) CheckEdit(level int, current, proposed []string) error {
-	if _, err := p.H.Compile(proposed); err != nil {
-		return resources.Errorf(resources.EVALUE, "the policy is refused: %s", err.Error())
-	}
-	err := p.H.CheckEdit(policy.Level(level), current, proposed)
-	var edit *policy.EditError
-	switch {
-	case errors.As(err, &edit):
-		return resources.Errorf(resources.EPERMISSION, "the policy is refused: %s; nothing was changed", edit.Error())
-	case err != nil:
-		return fmt.Errorf("policy edit: %w", err)
-	}
-	return nil
-}
-
-// Check builds a candidate policy without applying it.
-func (p PolicyEditor) Check(lines []string) error {
-	_, err := p.H.Build(lines)
-	return err
-}
-
-// Apply builds and applies a policy with its version.
-func (p PolicyEditor) Apply(lines []string, version int64) error {
-	e, err := p.H.Build(lines)
+func (s *Server) listUsers(c *gin.Context) error {
+	res, err := s.admin.ListUsers(c.Request.Context(), principal(c), c.Request.URL.Query())
 	if err != nil {
 		return err
 	}
-	p.H.Apply(e, version)
+	ok(c, http.StatusOK, res.Data, res.Next)
+	return nil
+}
+
+func (s *Server) setLevel(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "level")
+	if err != nil {
+		return err
+	}
+	level, isInt := resources.AsInt(m["level"])
+	if !isInt {
+		return admin.InvalidField("level")
+	}
+	u, err := s.admin.SetLevel(c.Request.Context(), principal(c), admin.LevelChange{UserID: c.Param("id"), Level: level, IP: c.ClientIP()})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, u, "")
+	return nil
+}
+
+func (s *Server) deleteUser(c *gin.Context) error {
+	if err := s.admin.DeleteUser(c.Request.Context(), principal(c), admin.UserDeletion{UserID: c.Param("id"), IP: c.ClientIP()}); err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, map[string]string{"deleted": c.Param("id")}, "")
+	return nil
+}
+
+func (s *Server) dropCollection(c *gin.Context) error {
+	res, err := s.admin.DropCollection(c.Request.Context(), principal(c),
+		admin.DropRequest{Resource: c.Param("resource"), Confirm: c.Query("confirm"), IP: c.ClientIP()})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res, "")
+	return nil
+}
+
+func (s *Server) readPolicy(c *gin.Context) error {
+	res, err := s.admin.Policy(principal(c))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res, "")
+	return nil
+}
+
+func (s *Server) replacePolicy(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "lines")
+	if err != nil {
+		return err
+	}
+	list, isList := m["lines"].([]any)
+	if !isList {
+		return admin.InvalidField("lines")
+	}
+	req := admin.PolicyChange{Lines: make([]string, len(list)), IP: c.ClientIP()}
+	for i, l := range list {
+		line, isText := l.(string)
+		if !isText {
+			return admin.InvalidLine(i)
+		}
+		req.Lines[i] = line
+	}
+	res, err := s.admin.ReplacePolicy(c.Request.Context(), principal(c), req)
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res, "")
+	return nil
+}
+
+func (s *Server) audit(c *gin.Context) error {
+	res, err := s.admin.Audit(c.Request.Context(), principal(c), c.Request.URL.Query())
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res.Data, res.Next)
+	return nil
+}
+
+// backup streams the archive. HEAD answers with the headers of a backup,
+// without taking one.
+func (s *Server) backup(c *gin.Context) error {
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.cfg.BulkTimeout))
+	c.Header("Content-Type", "application/gzip")
+	c.Header("Content-Disposition", `attachment; filename="gateway-backup-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl.gz"`)
+	c.Header("Cache-Control", "no-store")
+	if isHead(c.Request.Context()) {
+		if err := s.admin.CanBackup(principal(c)); err != nil {
+			return err
+		}
+		c.Status(http.StatusOK)
+		return nil
+	}
+	err := s.admin.Backup(c.Request.Context(), principal(c), c.Writer, c.ClientIP())
+	if err != nil && c.Writer.Written() {
+		// The archive is cut short; its missing trailer makes a restore
+		// refuse it. Log the cause once.
+		s.log.ErrorContext(c.Request.Context(), "backup stream failed", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
+		c.Abort()
+		return nil
+	}
+	return err
+}
+
+func (s *Server) restore(c *gin.Context) error {
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.cfg.BulkTimeout))
+	res, err := s.admin.Restore(c.Request.Context(), principal(c), c.Request.Body, c.ClientIP())
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res, "")
 	return nil
 }

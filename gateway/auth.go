@@ -5,7 +5,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 )
 
@@ -75,13 +74,3 @@ func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, i
 	}
 	return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the authorization scheme is not supported")
 }
-
-// levelAuthorizer adapts the policy in force to resources.Authorizer.
-type levelAuthorizer struct{ h *policy.Holder }
-
-func (a levelAuthorizer) Allowed(level int, resource, action string) bool {
-	return a.h.Allowed(policy.Level(level), resource, action)
-}
-
-// NewAuthorizer returns the policy in force as the domain's Authorizer.
-func NewAuthorizer(h *policy.Holder) resources.Authorizer { return levelAuthorizer{h} }

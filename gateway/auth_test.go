@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 )
 
 // tokens is the data of a login-like answer.
@@ -460,7 +460,7 @@ func TestWeChatLogin(t *testing.T) {
 // X-Forwarded-For is ignored, so rotating it does not reset the per-address
 // counter (no trusted proxies are configured).
 func TestSpoofedForwardedForDoesNotEscapeThrottling(t *testing.T) {
-	e := MustStartGatewayWith(t, options{auth: resources.AuthConfig{FailuresPerIP: 5, FailuresPerUser: 100}})
+	e := MustStartGatewayWith(t, options{auth: account.Config{FailuresPerIP: 5, FailuresPerUser: 100}})
 	app := newAppClient(t, e.srv.URL)
 	var last reply
 	for i := range 7 {

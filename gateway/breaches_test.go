@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/tnt/gateway/crypto"
-	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 )
 
 func (e *env) policyLines(t *testing.T) ([]string, string) {
@@ -421,14 +421,14 @@ func TestSessionsPerAccountAreBounded(t *testing.T) {
 	app := newAppClient(t, e.srv.URL)
 	first := e.register(t, app, "many_logins", "a fine long password")
 	var last tokens
-	for range resources.MaxSessionsPerUser + 2 {
+	for range account.MaxSessionsPerUser + 2 {
 		last = tokensOf(t, e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "many_logins", "password": "a fine long password"})))
 	}
 	r := e.call(t, "GET", "/api/sessions", "", "", bearer(last.AccessToken)...)
 	var list []any
 	_ = json.Unmarshal(r.body.Data, &list)
-	if len(list) != resources.MaxSessionsPerUser {
-		t.Errorf("%d sessions, want %d", len(list), resources.MaxSessionsPerUser)
+	if len(list) != account.MaxSessionsPerUser {
+		t.Errorf("%d sessions, want %d", len(list), account.MaxSessionsPerUser)
 	}
 	if r := e.call(t, "GET", "/api/session", "", "", bearer(first.AccessToken)...); r.status != 401 {
 		t.Errorf("the oldest session: %d", r.status)

@@ -17,11 +17,15 @@ import (
 	"github.com/tnt/gateway/gateway"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/admin"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
 	"github.com/tnt/gateway/resources/session/redis/redistest"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/timed"
+	"github.com/tnt/gateway/resources/wallet"
 	"github.com/tnt/gateway/resources/wechat"
 )
 
@@ -41,7 +45,7 @@ type env struct {
 	store    *sqlite.Store
 	sessions *sessionsqlite.Store
 	keyring  *crypto.Keyring
-	admin    *resources.Admin
+	admin    *admin.Admin
 	gw       *gateway.Server
 	users    map[string]resources.Principal
 	// dbPath and sessionsPath are the SQLite files, for tests that look
@@ -53,7 +57,7 @@ type env struct {
 // options change what MustStartGateway builds.
 type options struct {
 	wechatBase     string
-	auth           resources.AuthConfig
+	auth           account.Config
 	sessions       session.Store // the embedded store when nil
 	requestTimeout time.Duration
 	rateLimit      int
@@ -76,9 +80,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	enf, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: []string{
-		resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate, resources.ActUpdateOwn,
-		resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate}})
+	enf, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,8 +91,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}
 	tb.Cleanup(func() { _ = st.Close() })
 	metrics := gateway.NewMetrics()
-	ist := metrics.InstrumentStore(st)
-	svc := resources.NewService(ist, reg, gateway.NewAuthorizer(enf), resources.ServiceConfig{MaxPage: 50})
+	ist := timed.Wrap(st, metrics)
+	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -104,8 +106,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	creds := resources.NewCredentialCache(100, 60e9)
-	accounts := resources.NewAccounts(ist, hasher, creds, nil)
+	creds := account.NewCredentialCache(100, 60e9)
+	accounts := account.NewAccounts(ist, hasher, creds, nil)
 	dir := tb.TempDir()
 	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
 	if err != nil {
@@ -117,7 +119,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"})
-	var wc resources.WeChatExchanger
+	var wc account.WeChatExchanger
 	if opt.wechatBase != "" {
 		wc = wechat.New(opt.wechatBase, "wxapp", "wx-secret-value")
 	}
@@ -125,7 +127,11 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if opt.sessions != nil {
 		sessionStore = opt.sessions
 	}
-	auth := resources.NewAuth(accounts, sessionStore, tokens, keyring, wc, opt.auth, nil)
+	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens,
+		Payloads: keyring, WeChat: wc}, opt.auth)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	e := &env{store: st, sessions: sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
 		dbPath: dbPath, sessionsPath: filepath.Join(dir, "sessions.db")}
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
@@ -136,18 +142,21 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
-	wallet := resources.NewWallet(ist, reg, gateway.NewAuthorizer(enf), keyring, sessionStore, nil)
-	if err := wallet.Prepare(ctx); err != nil {
+	money, err := wallet.New(ist, reg, enf, keyring, sessionStore, nil)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	admin := resources.NewAdmin(ist, reg, gateway.NewAuthorizer(enf), sessionStore, gateway.PolicyEditor{H: enf}, creds, 50, nil)
-	if err := admin.Prepare(ctx); err != nil {
+	if err := money.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	e.admin = admin
+	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50})
+	if err := adm.Prepare(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	e.admin = adm
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies}, gateway.Deps{
-		Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ist.Ping, Logger: log,
+		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
 	})
 	if err != nil {
 		tb.Fatal(err)

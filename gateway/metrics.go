@@ -1,13 +1,15 @@
 package gateway
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics are the gateway's Prometheus series, on a registry of their own
-// (no global default registry). One value serves the HTTP layer and the
-// instrumented store.
+// (no global default registry). One value serves the HTTP layer and, as a
+// timed.Observer, the timed document store.
 type Metrics struct {
 	registry     *prometheus.Registry
 	requests     *prometheus.CounterVec
@@ -51,4 +53,9 @@ func NewMetrics() *Metrics {
 	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials, m.store,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// ObserveStore records one document-store call (timed.Observer).
+func (m *Metrics) ObserveStore(op, outcome string, d time.Duration) {
+	m.store.WithLabelValues(op, outcome).Observe(d.Seconds())
 }

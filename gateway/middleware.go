@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -128,29 +127,6 @@ func (s *Server) limitBody(c *gin.Context) {
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()
-}
-
-// readBody reads a JSON request body within the limit.
-func (s *Server) readBody(c *gin.Context) ([]byte, error) {
-	if ct := c.GetHeader("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !hasJSONSuffix(mt)) {
-			return nil, resources.Errorf(resources.EMEDIATYPE, "Content-Type must be application/json")
-		}
-	}
-	body, err := readAll(c.Request.Body, s.cfg.MaxBodyBytes)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
-	}
-	if err != nil {
-		return nil, resources.NotJSON()
-	}
-	return body, nil
-}
-
-func hasJSONSuffix(mt string) bool {
-	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
 }
 
 // limitRate answers 429 with Retry-After to a client address over its

@@ -2,10 +2,7 @@ package gateway
 
 import (
 	_ "embed"
-	"net/http"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 )
 
 //go:embed openapi.json
@@ -16,16 +13,6 @@ var docsPage []byte
 
 // OpenAPI returns the API's OpenAPI 3.1 document.
 func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
-
-func (s *Server) openAPI(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument)
-}
-
-func (s *Server) docs(c *gin.Context) {
-	c.Header("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", docsPage)
-}
 
 // Route is one registered route, in OpenAPI's path syntax.
 type Route struct{ Method, Path string }

@@ -8,6 +8,15 @@ import (
 	"github.com/tnt/gateway/resources"
 )
 
+// bindResourceRoutes registers discovery and the operations on resources.
+func (s *Server) bindResourceRoutes(api *gin.RouterGroup) {
+	api.GET("/discovery", s.handler(s.listDiscoverable))
+	api.GET("/discovery/:resource", s.handler(s.discover))
+	api.POST("/:resource", s.handler(s.execute))
+	api.GET("/:resource", s.handler(s.list))
+	api.GET("/:resource/:id", s.handler(s.get))
+}
+
 // execute serves POST /api/{resource}: one operation envelope.
 func (s *Server) execute(c *gin.Context) error {
 	body, err := s.readBody(c)
@@ -83,6 +92,6 @@ func (s *Server) urlQuery(c *gin.Context) (*resources.Schema, map[string]any, er
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := sc.QueryFromURL(c.Request.URL.Query())
+	data, err := sc.QueryFromParams(c.Request.URL.Query())
 	return sc, data, err
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tnt/gateway/resources"
 )
@@ -119,38 +118,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}))
 	e.NoMethod(s.handler(methodNotAllowed))
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
-
-	e.GET("/.well-known/jwks.json", s.jwks)
 	api := e.Group("/api", s.limitBody, s.authenticate)
-	api.GET("/gpk", s.gpk)
-	api.GET("/openapi.json", s.openAPI)
-	api.GET("/docs", s.docs)
-	api.POST("/register", s.handler(s.register))
-	api.GET("/auth", s.handler(s.loginHeader))
-	api.POST("/auth", s.handler(s.loginPayload))
-	api.POST("/wechat_auth", s.handler(s.loginWeChat))
-	api.GET("/admin/auth", s.handler(s.adminLogin))
-	api.POST("/token/refresh", s.handler(s.refresh))
-	api.GET("/session", s.handler(s.currentSession))
-	api.DELETE("/session", s.handler(s.logout))
-	api.GET("/sessions", s.handler(s.listSessions))
-	api.DELETE("/sessions", s.handler(s.revokeAllSessions))
-	api.DELETE("/sessions/:sid", s.handler(s.revokeSession))
-	api.GET("/account/me", s.handler(s.me))
-	api.POST("/account/password", s.handler(s.changePassword))
-	api.GET("/account/available", s.handler(s.available))
-	api.GET("/account/balance", s.handler(s.balance))
-	api.DELETE("/account", s.handler(s.deleteAccount))
-	s.walletRoutes(api)
-	s.adminRoutes(api)
-	api.GET("/discovery", s.handler(s.listDiscoverable))
-	api.GET("/discovery/:resource", s.handler(s.discover))
-	api.POST("/:resource", s.handler(s.execute))
-	api.GET("/:resource", s.handler(s.list))
-	api.GET("/:resource/:id", s.handler(s.get))
+	s.bindOperationalRoutes(e, api)
+	s.bindAccountRoutes(api)
+	s.bindWalletRoutes(api)
+	s.bindAdminRoutes(api)
+	s.bindResourceRoutes(api) // last: its /:resource patterns take what the others leave
 	s.engine = e
 	return s, nil
 }
@@ -174,23 +147,4 @@ func clip(s string) string {
 		return s[:128] + "…"
 	}
 	return s
-}
-
-func (s *Server) healthz(c *gin.Context) {
-	writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-func (s *Server) readyz(c *gin.Context) {
-	if s.draining.Load() {
-		writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
-		return
-	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	if err := s.ready(ctx); err != nil {
-		s.log.WarnContext(ctx, "not ready", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
-		writeJSON(c, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
-		return
-	}
-	writeJSON(c, http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -7,76 +7,180 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/wallet"
 )
 
-// walletService moves money (resources.Wallet).
+// walletService moves money (wallet.Wallet).
 type walletService interface {
-	Purchase(ctx context.Context, p resources.Principal, body any, key, reqHash string) (resources.Outcome, error)
-	Verify(ctx context.Context, p resources.Principal, body any, key, reqHash string) (resources.Outcome, error)
-	Cancel(ctx context.Context, p resources.Principal, body any, key, reqHash string) (resources.Outcome, error)
-	Transfer(ctx context.Context, p resources.Principal, body any, key, reqHash string) (resources.Outcome, error)
-	VerifyRecord(ctx context.Context, p resources.Principal, body any) (resources.Document, error)
-	AdjustBalance(ctx context.Context, p resources.Principal, userID string, body any, ip, key, reqHash string) (resources.Outcome, error)
+	Purchase(ctx context.Context, p resources.Principal, req wallet.PurchaseRequest) (wallet.Receipt, error)
+	Verify(ctx context.Context, p resources.Principal, req wallet.VerifyRequest) (wallet.Receipt, error)
+	Cancel(ctx context.Context, p resources.Principal, req wallet.CancelRequest) (wallet.Receipt, error)
+	Transfer(ctx context.Context, p resources.Principal, req wallet.TransferRequest) (wallet.Receipt, error)
+	AdjustBalance(ctx context.Context, p resources.Principal, req wallet.AdjustRequest) (wallet.Receipt, error)
+	VerifyRecord(ctx context.Context, p resources.Principal, req wallet.VerifyRecordRequest) (wallet.RecordCheck, error)
+	Balance(ctx context.Context, p resources.Principal) (int64, error)
 }
 
-// readJSON reads a strict JSON body.
-func (s *Server) readJSON(c *gin.Context) (any, error) {
-	body, err := s.readBody(c)
+// bindWalletRoutes registers the money routes and the balance.
+func (s *Server) bindWalletRoutes(api *gin.RouterGroup) {
+	api.POST("/perform_transaction", s.handler(s.purchase))
+	api.POST("/verify_transaction", s.handler(s.verifyPurchase))
+	api.POST("/cancel_transaction", s.handler(s.cancelPurchase))
+	api.POST("/transfer", s.handler(s.transfer))
+	api.POST("/admin/users/:id/balance", s.handler(s.adjustBalance))
+	api.POST("/verify_transaction_record", s.handler(s.verifyRecord))
+	api.GET("/account/balance", s.handler(s.balance))
+}
+
+// sendReceipt answers a money call with the receipt as it was first made
+// (replays included): 201 when the call made a record.
+func sendReceipt(c *gin.Context, r wallet.Receipt, err error) error {
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return resources.DecodeJSON(body, s.cfg.JSON)
+	status := http.StatusOK
+	if r.Created {
+		status = http.StatusCreated
+	}
+	c.Header("Cache-Control", "no-store")
+	ok(c, status, r.Body, "")
+	return nil
 }
 
-// moneyRoute adapts a wallet call: the body, the caller's Idempotency-Key
-// and the request's hash (route, path parameters and body) go in; the
-// outcome (first or replayed) goes out as it was.
-func (s *Server) moneyRoute(call func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error)) gin.HandlerFunc {
-	return s.handler(func(c *gin.Context) error {
-		body, err := s.readJSON(c)
+func idempotencyKey(c *gin.Context) string { return c.GetHeader("Idempotency-Key") }
+
+func (s *Server) purchase(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "items", "address", "phone")
+	if err != nil {
+		return err
+	}
+	list, isList := m["items"].([]any)
+	if !isList {
+		return wallet.InvalidField("items")
+	}
+	req := wallet.PurchaseRequest{IdempotencyKey: idempotencyKey(c)}
+	for _, it := range list {
+		im, err := object(it, "merchandise_id", "quantity")
 		if err != nil {
-			return err
+			return wallet.InvalidField("item")
 		}
-		route := c.Request.Method + " " + c.FullPath()
-		for _, prm := range c.Params {
-			route += " " + prm.Key + "=" + prm.Value
+		id, isText := optionalText(im, "merchandise_id")
+		if !isText {
+			return wallet.InvalidField("merchandise_id")
 		}
-		out, err := call(c, principal(c), body, c.GetHeader("Idempotency-Key"), resources.RequestHash(route, body))
-		if err != nil {
-			return err
-		}
-		c.Header("Cache-Control", "no-store")
-		ok(c, out.Status, out.Data, "")
-		return nil
-	})
+		req.Items = append(req.Items, wallet.PurchaseItem{MerchandiseID: id, Quantity: integerOrZero(im, "quantity")})
+	}
+	var isText bool
+	if req.Address, isText = optionalText(m, "address"); !isText {
+		return wallet.InvalidField("address")
+	}
+	if req.Phone, isText = optionalText(m, "phone"); !isText {
+		return wallet.InvalidField("phone")
+	}
+	r, err := s.wallet.Purchase(c.Request.Context(), principal(c), req)
+	return sendReceipt(c, r, err)
 }
 
-func (s *Server) walletRoutes(api *gin.RouterGroup) {
-	api.POST("/perform_transaction", s.moneyRoute(func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error) {
-		return s.wallet.Purchase(c.Request.Context(), p, body, key, hash)
-	}))
-	api.POST("/verify_transaction", s.moneyRoute(func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error) {
-		return s.wallet.Verify(c.Request.Context(), p, body, key, hash)
-	}))
-	api.POST("/cancel_transaction", s.moneyRoute(func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error) {
-		return s.wallet.Cancel(c.Request.Context(), p, body, key, hash)
-	}))
-	api.POST("/transfer", s.moneyRoute(func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error) {
-		return s.wallet.Transfer(c.Request.Context(), p, body, key, hash)
-	}))
-	api.POST("/admin/users/:id/balance", s.moneyRoute(func(c *gin.Context, p resources.Principal, body any, key, hash string) (resources.Outcome, error) {
-		return s.wallet.AdjustBalance(c.Request.Context(), p, c.Param("id"), body, c.ClientIP(), key, hash)
-	}))
-	api.POST("/verify_transaction_record", s.handler(func(c *gin.Context) error {
-		body, err := s.readJSON(c)
-		if err != nil {
-			return err
-		}
-		res, err := s.wallet.VerifyRecord(c.Request.Context(), principal(c), body)
-		if err != nil {
-			return err
-		}
-		ok(c, http.StatusOK, res, "")
-		return nil
-	}))
+// transactionID reads a request naming a purchase by transaction_id.
+func transactionID(m map[string]any) (string, error) {
+	id, isText := optionalText(m, "transaction_id")
+	if !isText {
+		return "", wallet.InvalidField("transaction_id")
+	}
+	return id, nil
+}
+
+func (s *Server) verifyPurchase(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "transaction_id", "verification_code")
+	if err != nil {
+		return err
+	}
+	id, err := transactionID(m)
+	if err != nil {
+		return err
+	}
+	r, err := s.wallet.Verify(c.Request.Context(), principal(c), wallet.VerifyRequest{
+		TransactionID: id, VerificationCode: textOrEmpty(m, "verification_code"), IdempotencyKey: idempotencyKey(c)})
+	return sendReceipt(c, r, err)
+}
+
+func (s *Server) cancelPurchase(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "transaction_id")
+	if err != nil {
+		return err
+	}
+	id, err := transactionID(m)
+	if err != nil {
+		return err
+	}
+	r, err := s.wallet.Cancel(c.Request.Context(), principal(c), wallet.CancelRequest{TransactionID: id, IdempotencyKey: idempotencyKey(c)})
+	return sendReceipt(c, r, err)
+}
+
+func (s *Server) transfer(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "recipient", "amount")
+	if err != nil {
+		return err
+	}
+	r, err := s.wallet.Transfer(c.Request.Context(), principal(c), wallet.TransferRequest{
+		Recipient: textOrEmpty(m, "recipient"), Amount: integerOrZero(m, "amount"), IdempotencyKey: idempotencyKey(c)})
+	return sendReceipt(c, r, err)
+}
+
+func (s *Server) adjustBalance(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "delta", "reason")
+	if err != nil {
+		return err
+	}
+	r, err := s.wallet.AdjustBalance(c.Request.Context(), principal(c), wallet.AdjustRequest{
+		UserID: c.Param("id"), Delta: integerOrZero(m, "delta"), Reason: textOrEmpty(m, "reason"),
+		IP: c.ClientIP(), IdempotencyKey: idempotencyKey(c)})
+	return sendReceipt(c, r, err)
+}
+
+func (s *Server) verifyRecord(c *gin.Context) error {
+	body, err := s.readJSON(c)
+	if err != nil {
+		return err
+	}
+	m, err := object(body, "record")
+	if err != nil {
+		return err
+	}
+	rec, _ := m["record"].(map[string]any)
+	res, err := s.wallet.VerifyRecord(c.Request.Context(), principal(c), wallet.VerifyRecordRequest{Record: rec})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res, "")
+	return nil
+}
+
+func (s *Server) balance(c *gin.Context) error {
+	n, err := s.wallet.Balance(c.Request.Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, map[string]int64{"balance": n}, "")
+	return nil
 }

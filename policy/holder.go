@@ -73,6 +73,28 @@ func (h *Holder) Build(lines []string) (*Enforcer, error) {
 	return e, nil
 }
 
+// Parse checks that lines form a policy, whoever may put it in force.
+func (h *Holder) Parse(lines []string) error {
+	_, err := h.Compile(lines)
+	return err
+}
+
+// Check checks that lines form a policy that may be in force (Build).
+func (h *Holder) Check(lines []string) error {
+	_, err := h.Build(lines)
+	return err
+}
+
+// Put builds lines and puts them in force with their stored version.
+func (h *Holder) Put(lines []string, version int64) error {
+	e, err := h.Build(lines)
+	if err != nil {
+		return err
+	}
+	h.Apply(e, version)
+	return nil
+}
+
 // CheckEdit decides whether an editor of the level may replace the current
 // policy with the proposed one (see the package function CheckEdit); both
 // are given as lines, and the configured policy is the base.

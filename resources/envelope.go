@@ -42,7 +42,7 @@ func ParseEnvelope(body []byte, lim JSONLimits) (*Envelope, error) {
 	for k, v := range top {
 		switch k {
 		case "operation", "data":
-		case keyFind, keySort, keyAfter:
+		case keyFind, KeySort, keyAfter:
 			if op != OpQuery {
 				return nil, Errorf(EINVALIDREQUEST, "%s applies only to the query operation", k)
 			}
@@ -51,7 +51,7 @@ func ParseEnvelope(body []byte, lim JSONLimits) (*Envelope, error) {
 			}
 			data[k] = v
 		default:
-			return nil, Errorf(EINVALIDREQUEST, "%s is not a key of the operation envelope", quoteName(k))
+			return nil, Errorf(EINVALIDREQUEST, "%s is not a key of the operation envelope", QuoteName(k))
 		}
 	}
 	return &Envelope{Operation: op, Data: data}, nil
@@ -60,7 +60,7 @@ func ParseEnvelope(body []byte, lim JSONLimits) (*Envelope, error) {
 // describe renders a non-string or unknown operation for its error message.
 func describe(v any) string {
 	if s, ok := v.(string); ok {
-		return quoteName(s)
+		return QuoteName(s)
 	}
 	b, err := json.Marshal(v)
 	if err != nil || len(b) > 64 {

@@ -46,7 +46,7 @@ func TestParseEnvelopeKeepsNumbersExact(t *testing.T) {
 		t.Fatalf("envelope: %+v", env)
 	}
 	q := env.Data["price"].(map[string]any)["equals"]
-	if n, ok := toInt(q); !ok || n != 9007199254740993 {
+	if n, ok := AsInt(q); !ok || n != 9007199254740993 {
 		t.Errorf("number came through as %v", q)
 	}
 }

@@ -97,7 +97,7 @@ func (d *decoder) object(depth int) (any, error) {
 		}
 		lower := strings.ToLower(key)
 		if _, dup := folded[lower]; dup {
-			return nil, Errorf(EINVALIDREQUEST, "duplicate key %s in the request", quoteName(key))
+			return nil, Errorf(EINVALIDREQUEST, "duplicate key %s in the request", QuoteName(key))
 		}
 		folded[lower] = struct{}{}
 		v, err := d.value(depth + 1)
@@ -130,7 +130,7 @@ func (d *decoder) array(depth int) (any, error) {
 // quoteName renders client-supplied text for an error message: plain names
 // as they are, anything else quoted and cut short, so a message never
 // carries control characters or a megabyte of input.
-func quoteName(s string) string {
+func QuoteName(s string) string {
 	const max = 64
 	plain := len(s) > 0 && len(s) <= max
 	for _, r := range s {

@@ -5,7 +5,7 @@ package resources
 // and private fields only for their owner or a level with read_private.
 func (s *Service) project(p Principal, sc *Schema, doc Document, owned bool) Document {
 	showPrivate := owned || (!p.IsGuest() && ownerOf(sc, doc) == p.UserID) ||
-		s.auth.Allowed(p.Level, sc.Name, ActReadPrivate)
+		s.auth.Allowed(p.Role(), sc.Name, ActReadPrivate)
 	out := make(Document, len(doc))
 	for k, v := range doc {
 		if f, system := sc.system[k]; system && f != nil {

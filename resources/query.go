@@ -3,7 +3,6 @@ package resources
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -52,7 +51,7 @@ const maxConditions = 16
 // Reserved keys of a query's data, beside the field names.
 const (
 	keyFind  = "find"
-	keySort  = "sort"
+	KeySort  = "sort"
 	keyAfter = "after"
 )
 
@@ -66,14 +65,14 @@ func (s *Schema) ParseQuery(data map[string]any, maxPage int) (Query, error) {
 		v := data[k]
 		switch k {
 		case keyFind:
-			n, ok := toInt(v)
+			n, ok := AsInt(v)
 			if !ok || n < 0 {
 				return Query{}, Errorf(EVALUE, "find must be a non-negative integer")
 			}
 			if n > 0 && n < int64(maxPage) {
 				q.Limit = int(n)
 			}
-		case keySort:
+		case KeySort:
 			str, ok := v.(string)
 			if !ok {
 				return Query{}, Errorf(EVALUE, "sort must be a field name, with a leading - for descending order")
@@ -112,7 +111,7 @@ func (s *Schema) parseSort(q *Query, str string) error {
 	path, desc := strings.CutPrefix(str, "-")
 	f, ok := s.Lookup(path)
 	if !ok {
-		return Errorf(EPARAMETER, "%s cannot be found in %s", quoteName(path), s.Name)
+		return Errorf(EPARAMETER, "%s cannot be found in %s", QuoteName(path), s.Name)
 	}
 	if f.Type == TypeObject || f.Type == TypeArray {
 		return Errorf(EVALUE, "sort: %s is not a plain value and cannot order results", path)
@@ -124,7 +123,7 @@ func (s *Schema) parseSort(q *Query, str string) error {
 func (s *Schema) parseCondition(path string, v any) (Condition, error) {
 	f, ok := s.Lookup(path)
 	if !ok {
-		return Condition{}, Errorf(EPARAMETER, "%s cannot be found in %s", quoteName(path), s.Name)
+		return Condition{}, Errorf(EPARAMETER, "%s cannot be found in %s", QuoteName(path), s.Name)
 	}
 	switch f.Type {
 	case TypeObject:
@@ -144,7 +143,7 @@ func (s *Schema) parseCondition(path string, v any) (Condition, error) {
 			case "contains":
 				op = Contains
 			default:
-				return Condition{}, Errorf(EVALUE, "%s: qualifier %s is not supported; use equals or contains", path, quoteName(k))
+				return Condition{}, Errorf(EVALUE, "%s: qualifier %s is not supported; use equals or contains", path, QuoteName(k))
 			}
 			value = inner
 		}
@@ -182,7 +181,7 @@ func (f *Field) literal(v any) (any, error) {
 		}
 		return nil, Errorf(EVALUE, "%s must be compared with a string", f.path)
 	case TypeInt:
-		if n, ok := toInt(v); ok {
+		if n, ok := AsInt(v); ok {
 			return n, nil
 		}
 		return nil, Errorf(EVALUE, "%s must be compared with an integer", f.path)
@@ -200,22 +199,22 @@ func (f *Field) literal(v any) (any, error) {
 	return nil, Errorf(EVALUE, "%s cannot be queried", f.path)
 }
 
-// QueryFromURL turns the parameters of `GET /api/{resource}` into the data
-// of a query envelope: `field=value` is equals (typed by the field),
+// QueryFromParams turns the parameters of `GET /api/{resource}` (a URL's
+// query, each name with its values) into the data of a query envelope: `field=value` is equals (typed by the field),
 // `field:contains=text` is contains, and find, sort, after keep their
 // meaning. A parameter given twice is refused.
-func (s *Schema) QueryFromURL(params url.Values) (map[string]any, error) {
+func (s *Schema) QueryFromParams(params map[string][]string) (map[string]any, error) {
 	data := make(map[string]any, len(params))
 	for key, vals := range params {
 		if len(vals) != 1 {
-			return nil, Errorf(EVALUE, "%s is given more than once", quoteName(key))
+			return nil, Errorf(EVALUE, "%s is given more than once", QuoteName(key))
 		}
 		v := vals[0]
 		switch key {
 		case keyFind:
 			data[key] = json.Number(v)
 			continue
-		case keySort, keyAfter:
+		case KeySort, keyAfter:
 			data[key] = v
 			continue
 		}
@@ -225,7 +224,7 @@ func (s *Schema) QueryFromURL(params url.Values) (map[string]any, error) {
 		}
 		f, ok := s.Lookup(path)
 		if !ok {
-			return nil, Errorf(EPARAMETER, "%s cannot be found in %s", quoteName(path), s.Name)
+			return nil, Errorf(EPARAMETER, "%s cannot be found in %s", QuoteName(path), s.Name)
 		}
 		var typed any = v
 		if op == "equals" {
@@ -241,7 +240,7 @@ func (s *Schema) QueryFromURL(params url.Values) (map[string]any, error) {
 			}
 		}
 		if _, dup := data[path]; dup {
-			return nil, Errorf(EVALUE, "%s is given more than once", quoteName(path))
+			return nil, Errorf(EVALUE, "%s is given more than once", QuoteName(path))
 		}
 		data[path] = map[string]any{op: typed}
 	}
@@ -259,7 +258,7 @@ type cursorJSON struct {
 // EncodeCursor makes the opaque `next` token that resumes after doc.
 func EncodeCursor(q Query, doc Document) string {
 	v, ok := lookupPath(doc, q.SortPath)
-	c := cursorJSON{Sort: q.SortPath, Desc: q.SortDesc, Value: v, Null: !ok || v == nil, ID: stringOf(doc[FieldID])}
+	c := cursorJSON{Sort: q.SortPath, Desc: q.SortDesc, Value: v, Null: !ok || v == nil, ID: AsString(doc[FieldID])}
 	b, _ := json.Marshal(c) // values are plain JSON kinds
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -311,9 +310,4 @@ func lookupPath(doc Document, path string) (any, bool) {
 		}
 	}
 	return cur, true
-}
-
-func stringOf(v any) string {
-	s, _ := v.(string)
-	return s
 }

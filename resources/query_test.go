@@ -111,7 +111,7 @@ func TestQueryComplexityIsBounded(t *testing.T) {
 		data[name] = "x"
 	}
 	s := &Schema{Name: "wide", Fields: fields}
-	if err := s.compile(); err != nil {
+	if err := s.Compile(); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.ParseQuery(data, 100)
@@ -144,9 +144,9 @@ func TestCursorRoundTripAndBinding(t *testing.T) {
 	}
 }
 
-func TestQueryFromURL(t *testing.T) {
+func TestQueryFromParams(t *testing.T) {
 	merch := mustSchema(t, mustRegistry(t, ""), "merchandise")
-	data, err := merch.QueryFromURL(url.Values{"price": {"10"}, "name:contains": {"ba"}, "find": {"3"}, "sort": {"-price"}})
+	data, err := merch.QueryFromParams(url.Values{"price": {"10"}, "name:contains": {"ba"}, "find": {"3"}, "sort": {"-price"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +158,10 @@ func TestQueryFromURL(t *testing.T) {
 	if string(b) != `[{"Path":"name","Op":2,"Value":"ba"},{"Path":"price","Op":1,"Value":10}]` || q.Limit != 3 || !q.SortDesc {
 		t.Errorf("query from URL: %s %+v", b, q)
 	}
-	if _, err := merch.QueryFromURL(url.Values{"price": {"1", "2"}}); ErrorCode(err) != EVALUE {
+	if _, err := merch.QueryFromParams(url.Values{"price": {"1", "2"}}); ErrorCode(err) != EVALUE {
 		t.Errorf("repeated parameter: %v", err)
 	}
-	if _, err := merch.QueryFromURL(url.Values{"secret": {"1"}}); ErrorCode(err) != EPARAMETER {
+	if _, err := merch.QueryFromParams(url.Values{"secret": {"1"}}); ErrorCode(err) != EPARAMETER {
 		t.Errorf("unknown parameter: %v", err)
 	}
 }

@@ -39,7 +39,7 @@ func NewRegistry(extra []byte) (*Registry, error) {
 		if s == nil {
 			return nil, fmt.Errorf("resources file: empty declaration")
 		}
-		if err := s.compile(); err != nil {
+		if err := s.Compile(); err != nil {
 			return nil, err
 		}
 		if _, dup := r.byName[s.Name]; dup {
@@ -63,7 +63,7 @@ func NewRegistry(extra []byte) (*Registry, error) {
 func (r *Registry) Schema(name string) (*Schema, error) {
 	s, ok := r.byName[name]
 	if !ok {
-		return nil, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", quoteName(name))
+		return nil, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", QuoteName(name))
 	}
 	return s, nil
 }

@@ -97,9 +97,9 @@ var (
 	fieldNamePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 )
 
-// compile checks a schema and prepares it for use: names, patterns, the owner
+// Compile checks a schema and prepares it for use: names, patterns, the owner
 // field, the unique key, public fields and allowed operations.
-func (s *Schema) compile() error {
+func (s *Schema) Compile() error {
 	if !resourceNamePattern.MatchString(s.Name) {
 		return fmt.Errorf("resource name %q must match %s", s.Name, resourceNamePattern)
 	}

@@ -8,48 +8,6 @@ import (
 	"time"
 )
 
-// GuestLevel is the level of a caller without credentials.
-const GuestLevel = 5
-
-// Principal is the caller of an operation, as authentication found it.
-type Principal struct {
-	UserID   string
-	Username string
-	Level    int
-	// SessionID is set when the caller presented a session token (not
-	// for the admin header, which is checked on every request).
-	SessionID string
-	// Stamp identifies the stored credential a password login checked (a
-	// digest of the user's password hash, never the hash). A session is
-	// kept only if, once created, the user still has this stamp and this
-	// level: a password change, level change or deletion racing the login
-	// cannot leave a session behind. Empty for a principal from a token.
-	Stamp string
-}
-
-// IsGuest reports whether the caller presented no credentials.
-func (p Principal) IsGuest() bool { return p.UserID == "" }
-
-// Authorizer answers whether a level holds a right (action) on a resource.
-// The policy package implements it with Casbin.
-type Authorizer interface {
-	Allowed(level int, resource, action string) bool
-}
-
-// Actions the service asks the Authorizer about. An "_own" action grants the
-// right only on documents whose owner is the caller.
-const (
-	ActCreate      = "create"
-	ActQuery       = "query"
-	ActQueryOwn    = "query_own"
-	ActUpdate      = "update"
-	ActUpdateOwn   = "update_own"
-	ActDelete      = "delete"
-	ActDeleteOwn   = "delete_own"
-	ActDiscover    = "discover"
-	ActReadPrivate = "read_private"
-)
-
 // ServiceConfig holds the service's tunables.
 type ServiceConfig struct {
 	// MaxPage is the most documents one query page returns.
@@ -115,7 +73,7 @@ func (s *Service) Execute(ctx context.Context, p Principal, resource string, env
 	case OpDelete:
 		return s.delete(ctx, p, sc, env.Data)
 	}
-	return Result{}, Errorf(EINVALIDOPERATION, "Operation %s is not supported", quoteName(env.Operation))
+	return Result{}, Errorf(EINVALIDOPERATION, "Operation %s is not supported", QuoteName(env.Operation))
 }
 
 // scope is how far a caller's right reaches.
@@ -129,9 +87,9 @@ const (
 
 func (s *Service) scope(p Principal, sc *Schema, all, own string) scope {
 	switch {
-	case s.auth.Allowed(p.Level, sc.Name, all):
+	case s.auth.Allowed(p.Role(), sc.Name, all):
 		return scopeAll
-	case own != "" && !p.IsGuest() && s.auth.Allowed(p.Level, sc.Name, own):
+	case own != "" && !p.IsGuest() && s.auth.Allowed(p.Role(), sc.Name, own):
 		return scopeOwn
 	}
 	return scopeNone
@@ -145,18 +103,6 @@ func deny(p Principal, sc *Schema, op string) error {
 	}
 	return &DeniedError{Err: Errorf(EPERMISSION, "level %d may not %s %s", p.Level, op, sc.Name), Resource: sc.Name, Action: op}
 }
-
-// DeniedError is a policy refusal; it carries what was refused for metrics.
-type DeniedError struct {
-	Err      *Error
-	Resource string
-	Action   string
-}
-
-func (e *DeniedError) Error() string { return e.Err.Error() }
-
-// Unwrap exposes the application error.
-func (e *DeniedError) Unwrap() error { return e.Err }
 
 func (s *Service) create(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
 	if s.scope(p, sc, ActCreate, "") != scopeAll {
@@ -200,7 +146,7 @@ func (s *Service) query(ctx context.Context, p Principal, sc *Schema, data map[s
 // checkPrivateUse refuses filtering or sorting on private fields by callers
 // who may not read them, which would otherwise reveal their values.
 func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) error {
-	if sp == scopeOwn || s.auth.Allowed(p.Level, sc.Name, ActReadPrivate) {
+	if sp == scopeOwn || s.auth.Allowed(p.Role(), sc.Name, ActReadPrivate) {
 		return nil
 	}
 	for _, c := range q.Conditions {
@@ -217,7 +163,7 @@ func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) er
 // findPage runs q for one page: it asks the store for one document more
 // than the page holds, and when that one exists, returns the cursor of the
 // next page.
-func findPage(ctx context.Context, store Store, coll string, q Query) ([]Document, string, error) {
+func FindPage(ctx context.Context, store Store, coll string, q Query) ([]Document, string, error) {
 	page := q.Limit
 	q.Limit = page + 1
 	docs, err := store.Find(ctx, coll, q)
@@ -236,7 +182,7 @@ func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, pu
 	if rf, ok := s.store.(RawFinder); ok && !sc.hasPrivate {
 		return findRaw(ctx, rf, sc, q, public)
 	}
-	docs, next, err := findPage(ctx, s.store, sc.Collection, q)
+	docs, next, err := FindPage(ctx, s.store, sc.Collection, q)
 	if err != nil {
 		return Result{}, storeError(sc, err, nil, nil)
 	}
@@ -311,7 +257,7 @@ func (s *Service) checkOwnership(ctx context.Context, p Principal, sc *Schema, i
 		// An account's profile is changed by its owner or by a higher
 		// level, never by a peer or a subordinate (whose edit of, say, a
 		// DBA's email would be a way into the DBA's account).
-		if lvl, isAccount := toInt(doc[fieldLevel]); sc.Collection == UsersCollection && isAccount && int(lvl) <= p.Level {
+		if lvl, isAccount := AsInt(doc[FieldLevel]); sc.Collection == UsersCollection && isAccount && int(lvl) <= p.Level {
 			return Errorf(EPERMISSION, "level %d cannot change the profile of a user of level %d", p.Level, lvl)
 		}
 		return nil
@@ -355,8 +301,8 @@ func (s *Service) Discover(ctx context.Context, p Principal, resource string, da
 	if err != nil {
 		return Result{}, err
 	}
-	if !sc.Discoverable || !s.auth.Allowed(p.Level, sc.Name, ActDiscover) {
-		return Result{}, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", quoteName(resource))
+	if !sc.Discoverable || !s.auth.Allowed(p.Role(), sc.Name, ActDiscover) {
+		return Result{}, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", QuoteName(resource))
 	}
 	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
 	if err != nil {
@@ -379,7 +325,7 @@ func (s *Service) Discoverable(p Principal) []Document {
 	var out []Document
 	for _, name := range s.reg.Names() {
 		sc, _ := s.reg.Schema(name)
-		if !sc.Discoverable || !s.auth.Allowed(p.Level, sc.Name, ActDiscover) {
+		if !sc.Discoverable || !s.auth.Allowed(p.Role(), sc.Name, ActDiscover) {
 			continue
 		}
 		var fields []string
@@ -397,11 +343,11 @@ func (s *Service) Discoverable(p Principal) []Document {
 func (s *Service) Schema(resource string) (*Schema, error) { return s.reg.Schema(resource) }
 
 func ownerOf(sc *Schema, doc Document) string {
-	return stringOf(doc[sc.Owner])
+	return AsString(doc[sc.Owner])
 }
 
 func notFound(sc *Schema, id any) error {
-	return Errorf(ENOTFOUND, "%s with _id %s cannot be found", sc.Name, quoteName(fmt.Sprint(id)))
+	return Errorf(ENOTFOUND, "%s with _id %s cannot be found", sc.Name, QuoteName(fmt.Sprint(id)))
 }
 
 // storeError turns a store error into the resource's words; vals holds the
@@ -412,14 +358,14 @@ func storeError(sc *Schema, err error, id any, vals Document) error {
 	case errors.Is(err, ErrNotFound):
 		return notFound(sc, id)
 	case errors.As(err, &dup):
-		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", clipText(stringOf(vals[dup.Field])), sc.Name)
+		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", ClipText(AsString(vals[dup.Field])), sc.Name)
 	}
 	return err
 }
 
 // clipText bounds client text echoed in a message; JSON encoding of the
 // response makes any character in it safe.
-func clipText(s string) string {
+func ClipText(s string) string {
 	const max = 200
 	if len([]rune(s)) <= max {
 		return s

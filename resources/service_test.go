@@ -14,12 +14,6 @@ import (
 	"github.com/tnt/gateway/resources/sqlite"
 )
 
-type levelAuth struct{ e *policy.Enforcer }
-
-func (a levelAuth) Allowed(level int, resource, action string) bool {
-	return a.e.Allowed(policy.Level(level), resource, action)
-}
-
 // fixture is a service on a real SQLite file with the default policy.
 type fixture struct {
 	svc   *resources.Service
@@ -34,9 +28,7 @@ func newFixture(t *testing.T, maxPage int) *fixture {
 		t.Fatal(err)
 	}
 	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	e, err := policy.NewEnforcer(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: []string{
-		resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate, resources.ActUpdateOwn,
-		resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate}})
+	e, err := policy.NewEnforcer(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +37,7 @@ func newFixture(t *testing.T, maxPage int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	svc := resources.NewService(st, reg, levelAuth{e}, resources.ServiceConfig{MaxPage: maxPage})
+	svc := resources.NewService(st, reg, e, resources.ServiceConfig{MaxPage: maxPage})
 	if err := svc.Prepare(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,31 @@ package resources
 
 import "context"
 
+// The gateway's own collections, beside those of declared resources.
+const (
+	// UsersCollection holds the accounts; the profile resource is their
+	// public face. Fields beyond the profile schema (the password hash)
+	// never leave it.
+	UsersCollection = "users"
+	// RecordsCollection is the ledger: transaction records, written only
+	// by the wallet.
+	RecordsCollection = "transaction_record"
+	// AuditCollection is the audit trail of privileged acts.
+	AuditCollection = "audit"
+	// IdempotencyCollection keeps the first result of each Idempotency-Key.
+	IdempotencyCollection = "idempotency"
+	// SettingsCollection holds settings every replica shares (the policy).
+	SettingsCollection = "settings"
+)
+
+// IdempotencySpec is the collection of Idempotency-Keys, swept by age.
+var IdempotencySpec = CollectionSpec{Name: IdempotencyCollection, Indexed: []string{FieldCreatedAt}}
+
+// Getter reads one document (a Store or a Tx).
+type Getter interface {
+	Get(ctx context.Context, coll, id string) (Document, error)
+}
+
 // CollectionSpec tells a store what a collection needs: its unique key and
 // the paths queries filter and sort on.
 type CollectionSpec struct {

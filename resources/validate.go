@@ -1,9 +1,6 @@
 package resources
 
 import (
-	"encoding/json"
-	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,8 +10,6 @@ import (
 // Document is a stored object: field names to values of the JSON kinds, with
 // numbers as int64 or float64 once validated.
 type Document = map[string]any
-
-var integerPattern = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,18})$`)
 
 // check validates one client value against the field and returns it in the
 // form the stores keep (int64, float64, string, bool, Document, []any).
@@ -31,7 +26,7 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 		}
 		return s, f.checkString(s)
 	case TypeInt:
-		n, ok := toInt(v)
+		n, ok := AsInt(v)
 		if !ok {
 			return nil, Errorf(EVALUE, "%s must be an integer", f.path)
 		}
@@ -119,43 +114,6 @@ func (f *Field) checkRange(x float64) error {
 	return nil
 }
 
-// toInt accepts only integer literals (no fraction, no exponent) that fit in
-// int64, so "1.0", "1e2" and 2^63 are refused instead of rounded.
-func toInt(v any) (int64, bool) {
-	switch n := v.(type) {
-	case json.Number:
-		if !integerPattern.MatchString(string(n)) {
-			return 0, false
-		}
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		return i, err == nil
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	}
-	return 0, false
-}
-
-func toFloat(v any) (float64, bool) {
-	var x float64
-	switch n := v.(type) {
-	case json.Number:
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil {
-			return 0, false
-		}
-		x = f
-	case float64:
-		x = n
-	case int64:
-		x = float64(n)
-	default:
-		return 0, false
-	}
-	return x, !math.IsNaN(x) && !math.IsInf(x, 0)
-}
-
 // checkObject validates a nested object: every key declared, every value
 // valid, every required key present (nested objects are written whole).
 func checkObject(resource string, names []string, fields map[string]*Field, m map[string]any, partial bool) (Document, error) {
@@ -200,7 +158,7 @@ func unknownField(resource, key string, fields map[string]*Field, names []string
 			prefix = p[:strings.LastIndex(p, ".")+1]
 		}
 	}
-	return Errorf(EPARAMETER, "%s cannot be found in %s", quoteName(prefix+key), resource)
+	return Errorf(EPARAMETER, "%s cannot be found in %s", QuoteName(prefix+key), resource)
 }
 
 // ValidateCreate checks the data of a create envelope and returns the

@@ -17,6 +17,8 @@ import (
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/admin"
 	"github.com/tnt/gateway/resources/session/redis"
 )
 
@@ -29,8 +31,9 @@ func cliActor() resources.Principal {
 type local struct {
 	cfg      config.Config
 	store    resources.Store
+	reg      *resources.Registry
 	closeDoc func() error
-	accounts *resources.Accounts
+	accounts *account.Accounts
 }
 
 func openLocal(ctx context.Context) (*local, error) {
@@ -56,7 +59,7 @@ func openLocal(ctx context.Context) (*local, error) {
 		_ = closeDoc()
 		return nil, fmt.Errorf("document store: %s", resources.ErrorMessage(err))
 	}
-	if err := resources.NewWallet(st, reg, nil, nil, nil, nil).Prepare(ctx); err != nil {
+	if err := admin.New(admin.Deps{Store: st, Registry: reg}).Prepare(ctx); err != nil {
 		_ = closeDoc()
 		return nil, err
 	}
@@ -65,7 +68,7 @@ func openLocal(ctx context.Context) (*local, error) {
 		_ = closeDoc()
 		return nil, err
 	}
-	return &local{cfg: cfg, store: st, closeDoc: closeDoc, accounts: resources.NewAccounts(st, hasher, nil, nil)}, nil
+	return &local{cfg: cfg, store: st, reg: reg, closeDoc: closeDoc, accounts: account.NewAccounts(st, hasher, nil, nil)}, nil
 }
 
 func (l *local) close() { _ = l.closeDoc() }
@@ -100,7 +103,7 @@ func bootstrap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := resources.ValidateCredentials(*user, pass); err != nil {
+	if err := account.ValidateCredentials(*user, pass); err != nil {
 		return errors.New(resources.ErrorMessage(err))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -119,7 +122,8 @@ func bootstrap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	err = l.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		return resources.AuditAct(ctx, tx, time.Now(), cliActor(), "local", "bootstrap", id, resources.Document{"username": *user})
+		return resources.WriteAudit(ctx, tx, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "bootstrap", Target: id,
+			Detail: resources.Document{"username": *user}, At: time.Now()})
 	})
 	if err != nil {
 		return err
@@ -151,20 +155,16 @@ func setLevel(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer l.close()
-	id, from, err := l.accounts.SetLevelDirect(ctx, fs.Arg(0), level, cliActor())
+	sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+	if err != nil {
+		return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the level is not changed: %w", err)
+	}
+	defer func() { _ = closeSessions() }()
+	changed, err := admin.New(admin.Deps{Store: l.store, Registry: l.reg, Sessions: sessions}).SetLevelByOperator(ctx, cliActor(), fs.Arg(0), level)
 	if err != nil {
 		return errors.New(resources.ErrorMessage(err))
 	}
-	sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
-	if err != nil {
-		return fmt.Errorf("the level changed, but the session store cannot be opened to end the user's sessions: %w", err)
-	}
-	defer func() { _ = closeSessions() }()
-	n, err := sessions.RevokeUser(ctx, id, "")
-	if err != nil {
-		return fmt.Errorf("the level changed, but ending the user's sessions failed: %s", resources.ErrorMessage(err))
-	}
-	fmt.Fprintf(stdout, "%s: level %d (%s) → %d (%s); %d sessions ended\n", fs.Arg(0), from, policy.Level(from), level, policy.Level(level), n)
+	fmt.Fprintf(stdout, "%s: level %d (%s) → %d (%s); the user's sessions ended\n", fs.Arg(0), changed.From, policy.Level(changed.From), level, policy.Level(level))
 	return nil
 }
 

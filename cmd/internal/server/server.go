@@ -19,6 +19,10 @@ import (
 	"github.com/tnt/gateway/gateway"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/timed"
+	"github.com/tnt/gateway/resources/wallet"
 	"github.com/tnt/gateway/resources/wechat"
 )
 
@@ -65,8 +69,7 @@ func loadPolicy(cfg config.Config, reg *resources.Registry) (*policy.Holder, err
 	}
 	return policy.NewHolder(policy.Config{
 		Model: model, Rules: rules, Groups: reg.Groups(),
-		Actions: []string{resources.ActCreate, resources.ActQuery, resources.ActQueryOwn, resources.ActUpdate,
-			resources.ActUpdateOwn, resources.ActDelete, resources.ActDeleteOwn, resources.ActDiscover, resources.ActReadPrivate},
+		Actions: resources.EngineActions(),
 	})
 }
 
@@ -95,13 +98,13 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err != nil {
 		return err
 	}
-	st := metrics.InstrumentStore(rawStore)
+	st := timed.Wrap(rawStore, metrics)
 	defer func() {
 		if err := closeStore(); err != nil {
 			log.Warn("closing the store", slog.String("error", err.Error()))
 		}
 	}()
-	svc := resources.NewService(st, reg, gateway.NewAuthorizer(enforcer), resources.ServiceConfig{MaxPage: cfg.MaxPage})
+	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage})
 	if err := retry(ctx, log, "prepare collections", func() error { return svc.Prepare(ctx) }); err != nil {
 		return err
 	}
@@ -109,8 +112,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err != nil {
 		return err
 	}
-	creds := resources.NewCredentialCache(10_000, cfg.AdminCacheTTL)
-	accounts := resources.NewAccounts(st, hasher, creds, nil)
+	creds := account.NewCredentialCache(10_000, cfg.AdminCacheTTL)
+	accounts := account.NewAccounts(st, hasher, creds, nil)
 	sessions, closeSessions, err := config.OpenSessions(ctx, cfg)
 	if err != nil {
 		return err
@@ -127,14 +130,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	go every(ctx, log, 30*time.Second, func(context.Context) error { return keyring.ReloadIfChanged() },
 		slog.LevelError, "keyring reload failed; the loaded keys stay in use")
 	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience})
-	var wc resources.WeChatExchanger
+	var wc account.WeChatExchanger
 	if cfg.WeChatAppID != "" {
 		wc = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret)
 	}
-	auth := resources.NewAuth(accounts, sessions, tokens, keyring, wc, resources.AuthConfig{
+	auth, err := account.New(account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens,
+		Payloads: keyring, WeChat: wc}, account.Config{
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
 		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
-	}, nil)
+	})
+	if err != nil {
+		return err
+	}
 	if cfg.BootstrapUser != "" {
 		created, err := accounts.Bootstrap(ctx, cfg.BootstrapUser, cfg.BootstrapPassword)
 		if err != nil {
@@ -144,22 +151,26 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 			log.Info("bootstrap user created", slog.String("username", cfg.BootstrapUser))
 		}
 	}
-	wallet := resources.NewWallet(st, reg, gateway.NewAuthorizer(enforcer), keyring, sessions, nil)
-	if err := wallet.Prepare(ctx); err != nil {
+	money, err := wallet.New(st, reg, enforcer, keyring, sessions, nil)
+	if err != nil {
+		return err
+	}
+	if err := money.Prepare(ctx); err != nil {
 		return err
 	}
 	go every(ctx, log, 10*time.Minute, func(ctx context.Context) error {
-		_, err := wallet.SweepIdempotency(ctx)
+		_, err := money.SweepIdempotency(ctx)
 		return err
 	}, slog.LevelWarn, "sweeping expired idempotency keys failed; they are ignored and swept later")
-	admin := resources.NewAdmin(st, reg, gateway.NewAuthorizer(enforcer), sessions, gateway.PolicyEditor{H: enforcer}, creds, cfg.MaxPage, nil)
-	if err := admin.Prepare(ctx); err != nil {
+	adm := admin.New(admin.Deps{Store: st, Registry: reg, Auth: enforcer, Sessions: sessions, Policy: enforcer,
+		Credentials: creds, MaxPage: cfg.MaxPage})
+	if err := adm.Prepare(ctx); err != nil {
 		return err
 	}
-	if err := admin.SyncPolicy(ctx); err != nil {
+	if err := adm.SyncPolicy(ctx); err != nil {
 		return fmt.Errorf("stored policy: %w", err)
 	}
-	go every(ctx, log, 2*time.Second, admin.SyncPolicy, slog.LevelWarn, "policy sync failed; the policy in force stays")
+	go every(ctx, log, 2*time.Second, adm.SyncPolicy, slog.LevelWarn, "policy sync failed; the policy in force stays")
 	ready := func(ctx context.Context) error {
 		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
 	}
@@ -167,7 +178,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
 		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: wallet, Admin: admin, Metrics: metrics, Ready: ready, Logger: log})
+	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
-package resources
+package admin
 
 import (
 	"bytes"
 	"compress/gzip"
 	"testing"
+
+	"github.com/tnt/gateway/resources"
 )
 
 func gz(s string) []byte {
@@ -22,14 +24,14 @@ func FuzzReadArchive(f *testing.F) {
 	f.Add(gz(`{"format":"gateway-backup","version":1,"collections":["../etc"]}` + "\n"))
 	f.Add(gz(""))
 	f.Add([]byte("not gzip"))
-	reg, err := NewRegistry(nil)
+	reg, err := resources.NewRegistry(nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &Admin{reg: reg}
+	a := New(Deps{Registry: reg})
 	f.Fuzz(func(t *testing.T, archive []byte) {
 		_, err := a.readArchive(bytes.NewReader(archive))
-		if code := ErrorCode(err); err != nil && code != EINVALIDREQUEST && code != ETOOLARGE {
+		if code := resources.ErrorCode(err); err != nil && code != resources.EINVALIDREQUEST && code != resources.ETOOLARGE {
 			t.Fatalf("refusal of another kind: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package resources_test
+package admin_test
 
 import (
 	"bytes"
@@ -7,55 +7,28 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/domaintest"
 	"github.com/tnt/gateway/resources/mongo"
-	"github.com/tnt/gateway/resources/sqlite"
 )
-
-type noSessions struct{}
-
-func (noSessions) RevokeUser(context.Context, string, string) (int, error) { return 0, nil }
-func (noSessions) RevokeAll(context.Context, string) (int, error)          { return 0, nil }
-
-type fixedPolicy struct{ h *policy.Holder }
-
-func (f fixedPolicy) Lines() []string                         { return f.h.Lines() }
-func (f fixedPolicy) Version() int64                          { return 0 }
-func (f fixedPolicy) Base() []string                          { return f.h.Base() }
-func (f fixedPolicy) Check([]string) error                    { return nil }
-func (f fixedPolicy) CheckEdit(int, []string, []string) error { return nil }
-func (f fixedPolicy) Apply([]string, int64) error             { return nil }
 
 type backend struct {
 	name  string
-	admin *resources.Admin
+	admin *admin.Admin
 	store resources.Store
 }
 
 // admins opens the embedded store always, and MongoDB when
-// GATEWAY_TEST_MONGO_URI is set, each with an Admin ready to back up.
+// GATEWAY_TEST_MONGO_URI is set, each with an Admin ready to back up, on a
+// real session store and the default policy.
 func admins(t *testing.T) []*backend {
 	t.Helper()
-	reg, _ := resources.NewRegistry(nil)
-	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	h, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := levelAuth2{h}
-	var out []*backend
-	stores := map[string]resources.Store{}
-	sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sq.Close() })
-	stores["sqlite"] = sq
+	kit := domaintest.MustOpen(t, "")
+	stores := map[string]resources.Store{"sqlite": kit.Store}
 	if uri := os.Getenv("GATEWAY_TEST_MONGO_URI"); uri != "" {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
@@ -64,29 +37,20 @@ func admins(t *testing.T) []*backend {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = m.DropDatabase(context.Background()); _ = m.Close(context.Background()) })
+		if err := resources.NewService(m, kit.Registry, kit.Policy, resources.ServiceConfig{}).Prepare(kit.Ctx); err != nil {
+			t.Fatal(err)
+		}
 		stores["mongo"] = m
 	}
+	var out []*backend
 	for name, st := range stores {
-		ctx := context.Background()
-		if err := resources.NewService(st, reg, auth, resources.ServiceConfig{}).Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if err := resources.NewWallet(st, reg, auth, nil, nil, nil).Prepare(ctx); err != nil {
-			t.Fatal(err)
-		}
-		a := resources.NewAdmin(st, reg, auth, noSessions{}, fixedPolicy{h}, nil, 100, nil)
-		if err := a.Prepare(ctx); err != nil {
+		a := admin.New(admin.Deps{Store: st, Registry: kit.Registry, Auth: kit.Policy, Sessions: kit.Sessions, Policy: kit.Policy, MaxPage: 100})
+		if err := a.Prepare(kit.Ctx); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, &backend{name: name, admin: a, store: st})
 	}
 	return out
-}
-
-type levelAuth2 struct{ h *policy.Holder }
-
-func (a levelAuth2) Allowed(level int, resource, action string) bool {
-	return a.h.Allowed(policy.Level(level), resource, action)
 }
 
 func dump(t *testing.T, st resources.Store) string {

@@ -1,4 +1,4 @@
-package resources
+package account
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/session"
 )
 
@@ -24,14 +25,14 @@ func allowOnly(m map[string]any, keys ...string) error {
 			ok = ok || k == want
 		}
 		if !ok {
-			return Errorf(EPARAMETER, "%s cannot be found in the payload", quoteName(k))
+			return resources.Errorf(resources.EPARAMETER, "%s cannot be found in the payload", resources.QuoteName(k))
 		}
 	}
 	return nil
 }
 
 // Register creates a level-4 user from an encrypted payload and logs it in.
-func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens, error) {
+func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tokens, error) {
 	m, err := a.openPayload(ctx, payload)
 	if err != nil {
 		return Tokens{}, err
@@ -41,26 +42,26 @@ func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens
 	}
 	username, password := textField(m, "username"), textField(m, "password")
 	if username == "" {
-		return Tokens{}, Errorf(ECREATION, "username is required for creating profile")
+		return Tokens{}, resources.Errorf(resources.ECREATION, "username is required for creating profile")
 	}
 	if password == "" {
-		return Tokens{}, Errorf(ECREATION, "password is required for creating profile")
+		return Tokens{}, resources.Errorf(resources.ECREATION, "password is required for creating profile")
 	}
 	if err := a.CheckNewPassword(username, password); err != nil {
 		return Tokens{}, err
 	}
-	extra := Document{}
+	extra := resources.Document{}
 	if email, has := m["email"]; has {
 		s, ok := email.(string)
 		if !ok || len(s) > 254 || !emailPattern.MatchString(s) {
-			return Tokens{}, Errorf(EVALUE, "email is not a valid address")
+			return Tokens{}, resources.Errorf(resources.EVALUE, "email is not a valid address")
 		}
 		extra["email"] = s
 	}
 	p, err := a.accounts.CreateWith(ctx, username, password, 4, extra)
-	var dup *DuplicateError
+	var dup *resources.DuplicateError
 	if errors.As(err, &dup) {
-		return Tokens{}, Errorf(EDUPLICATE, "Resource exists with name %s for profile", username)
+		return Tokens{}, resources.Errorf(resources.EDUPLICATE, "Resource exists with name %s for profile", username)
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -69,7 +70,7 @@ func (a *Auth) Register(ctx context.Context, payload string, dev Device) (Tokens
 }
 
 // Login checks encrypted credentials and starts a session.
-func (a *Auth) Login(ctx context.Context, payload string, dev Device) (Tokens, error) {
+func (a *Service) Login(ctx context.Context, payload string, dev Device) (Tokens, error) {
 	m, err := a.openPayload(ctx, payload)
 	if err != nil {
 		return Tokens{}, err
@@ -87,12 +88,12 @@ func (a *Auth) Login(ctx context.Context, payload string, dev Device) (Tokens, e
 
 // AdminSession issues a month-long admin token, bound to a new session, to
 // a caller the admin header has just authenticated (levels 0 to 2).
-func (a *Auth) AdminSession(ctx context.Context, p Principal, dev Device) (Tokens, error) {
+func (a *Service) AdminSession(ctx context.Context, p resources.Principal, dev Device) (Tokens, error) {
 	if p.IsGuest() {
-		return Tokens{}, Errorf(EAUTHENTICATION, "the admin credentials are required")
+		return Tokens{}, resources.Errorf(resources.EAUTHENTICATION, "the admin credentials are required")
 	}
 	if p.Level > 2 {
-		return Tokens{}, Errorf(EPERMISSION, "the admin scheme is for levels 0 to 2")
+		return Tokens{}, resources.Errorf(resources.EPERMISSION, "the admin scheme is for levels 0 to 2")
 	}
 	return a.startSession(ctx, p, crypto.KindAdmin, dev)
 }
@@ -100,9 +101,9 @@ func (a *Auth) AdminSession(ctx context.Context, p Principal, dev Device) (Token
 // LoginWeChat exchanges a WeChat login code for the user's openid, finds or
 // creates the user bound to it and starts a session. The openid comes only
 // from WeChat, never from the client.
-func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tokens, error) {
+func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (Tokens, error) {
 	if a.wechat == nil {
-		return Tokens{}, Errorf(EUNAVAILABLE, "WeChat login is not configured")
+		return Tokens{}, resources.Errorf(resources.EUNAVAILABLE, "WeChat login is not configured")
 	}
 	m, err := a.openPayload(ctx, payload)
 	if err != nil {
@@ -110,7 +111,7 @@ func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tok
 	}
 	code := textField(m, "code")
 	if code == "" || len(code) > 256 {
-		return Tokens{}, Errorf(EINVALIDREQUEST, "code is required for the request")
+		return Tokens{}, resources.Errorf(resources.EINVALIDREQUEST, "code is required for the request")
 	}
 	openid, err := a.wechat.Exchange(ctx, code)
 	if err != nil {
@@ -121,24 +122,26 @@ func (a *Auth) LoginWeChat(ctx context.Context, payload string, dev Device) (Tok
 	sum := sha256.Sum256([]byte(openid))
 	username := "wx_" + hex.EncodeToString(sum[:])[:24]
 	for range 2 {
-		user, err := a.accounts.FindUser(ctx, username)
+		u, found, err := resources.FindUser(ctx, a.store, username)
 		if err != nil {
 			return Tokens{}, err
 		}
-		if user != nil {
-			return a.startSession(ctx, principalOf(user), crypto.KindAccess, dev)
+		if found {
+			return a.startSession(ctx, principalOf(u), crypto.KindAccess, dev)
 		}
-		_, err = a.accounts.CreateWith(ctx, username, "", 4, Document{"wechat_openid": openid})
-		var dup *DuplicateError
+		_, err = a.accounts.CreateWith(ctx, username, "", 4, resources.Document{"wechat_openid": openid})
+		var dup *resources.DuplicateError
 		if err != nil && !errors.As(err, &dup) {
 			return Tokens{}, err
 		}
 	}
-	return Tokens{}, Errorf(ECONFLICT, "the WeChat account is being created; try again")
+	return Tokens{}, resources.Errorf(resources.ECONFLICT, "the WeChat account is being created; try again")
 }
 
 // errRefresh is the one answer for a refresh token that is not accepted.
-func errRefresh() error { return Errorf(EAUTHENTICATION, "the refresh token is invalid") }
+func errRefresh() error {
+	return resources.Errorf(resources.EAUTHENTICATION, "the refresh token is invalid")
+}
 
 // RefreshRequest is a refresh: the refresh token, and for a browser that
 // sent it as a cookie, the CSRF token it echoed in a header.
@@ -154,7 +157,7 @@ type RefreshRequest struct {
 // spent revokes its whole session: one of its holders is not its owner.
 // Through the cookie transport the CSRF token is checked against the session
 // before anything is spent, so a forged request cannot burn the token.
-func (a *Auth) Refresh(ctx context.Context, req RefreshRequest) (Tokens, error) {
+func (a *Service) Refresh(ctx context.Context, req RefreshRequest) (Tokens, error) {
 	sid, secret, ok := strings.Cut(req.Token, ".")
 	if !ok || len(sid) != 32 || len(secret) < 40 || len(secret) > 64 {
 		return Tokens{}, errRefresh()
@@ -168,14 +171,14 @@ func (a *Auth) Refresh(ctx context.Context, req RefreshRequest) (Tokens, error) 
 			return Tokens{}, err
 		}
 		if s.CSRFHash == "" || subtle.ConstantTimeCompare([]byte(hashSecret(req.CSRF)), []byte(s.CSRFHash)) != 1 {
-			return Tokens{}, Errorf(EPERMISSION, "the X-CSRF-Token header does not belong to this session")
+			return Tokens{}, resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not belong to this session")
 		}
 	}
 	next := newSecret()
 	s, err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
 	switch {
 	case errors.Is(err, session.ErrReused):
-		return Tokens{}, Errorf(EAUTHENTICATION, "the refresh token was already used; the session is revoked")
+		return Tokens{}, resources.Errorf(resources.EAUTHENTICATION, "the refresh token was already used; the session is revoked")
 	case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrStale):
 		return Tokens{}, errRefresh()
 	case err != nil:

@@ -1,4 +1,4 @@
-package resources_test
+package account_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/sqlite"
 )
 
@@ -27,7 +28,7 @@ func (c *countingHasher) Verify(ctx context.Context, enc, pw string) (bool, bool
 	return c.Hasher.Verify(ctx, enc, pw)
 }
 
-func newAccounts(t *testing.T) (*resources.Accounts, *countingHasher, resources.Store) {
+func newAccounts(t *testing.T) (*account.Accounts, *countingHasher, resources.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gateway.db"), 2)
 	if err != nil {
@@ -43,7 +44,7 @@ func newAccounts(t *testing.T) (*resources.Accounts, *countingHasher, resources.
 		t.Fatal(err)
 	}
 	ch := &countingHasher{Hasher: h}
-	return resources.NewAccounts(st, ch, resources.NewCredentialCache(100, time.Minute), nil), ch, st
+	return account.NewAccounts(st, ch, account.NewCredentialCache(100, time.Minute), nil), ch, st
 }
 
 func TestBootstrap(t *testing.T) {
@@ -190,7 +191,7 @@ func TestLegacyUpgradeNeverOverwritesANewerPassword(t *testing.T) {
 	ctx := context.Background()
 	newer, _ := inner.Hash(ctx, "the newer password")
 	hh := &hookedHasher{Hasher: inner.Hasher}
-	a := resources.NewAccounts(st, hh, nil, nil)
+	a := account.NewAccounts(st, hh, nil, nil)
 	sum := sha256.Sum256([]byte("legacy password"))
 	id := resources.NewID(time.Now())
 	if err := st.Insert(ctx, resources.UsersCollection, resources.Document{
@@ -245,37 +246,5 @@ func TestCurrentSeesEveryChange(t *testing.T) {
 		if err := a.Current(ctx, p); resources.ErrorCode(err) != resources.EAUTHENTICATION {
 			t.Errorf("after the change: %v", err)
 		}
-	}
-}
-
-// TestSweepIdempotency: keys past their 24 hours are deleted from the store,
-// younger ones stay.
-func TestSweepIdempotency(t *testing.T) {
-	_, _, st := newAccounts(t)
-	ctx := context.Background()
-	now := time.Now()
-	w := resources.NewWallet(st, nil, nil, nil, nil, func() time.Time { return now })
-	if err := w.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 1200 {
-		age := 25 * time.Hour
-		if i%3 == 0 {
-			age = time.Hour
-		}
-		at := now.Add(-age).Add(time.Duration(i) * time.Millisecond)
-		if err := st.Insert(ctx, resources.IdempotencyCollection, resources.Document{
-			"_id": resources.NewID(at), "created_at": resources.FormatTime(at), "expires_at": resources.FormatTime(at.Add(24 * time.Hour)),
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	n, err := w.SweepIdempotency(ctx)
-	if err != nil || n != 800 {
-		t.Fatalf("swept %d, %v; want 800", n, err)
-	}
-	left, _ := st.Find(ctx, resources.IdempotencyCollection, resources.Query{SortPath: "_id", Limit: 2000})
-	if len(left) != 400 {
-		t.Errorf("%d keys left, want the 400 young ones", len(left))
 	}
 }

@@ -1,0 +1,238 @@
+package account
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/resources"
+)
+
+// PasswordHasher hashes and verifies passwords (crypto.Hasher).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, encoded, password string) (ok, rehash bool, err error)
+	VerifyDummy(ctx context.Context, password string) error
+}
+
+// Accounts creates users and authenticates them by password.
+type Accounts struct {
+	store  resources.Store
+	hasher PasswordHasher
+	cache  *CredentialCache
+	now    func() time.Time
+}
+
+// NewAccounts builds the account store. cache may be nil (no caching).
+func NewAccounts(store resources.Store, hasher PasswordHasher, cache *CredentialCache, now func() time.Time) *Accounts {
+	if now == nil {
+		now = time.Now
+	}
+	return &Accounts{store: store, hasher: hasher, cache: cache, now: now}
+}
+
+// Bootstrap creates a level-0 user when none exists. It reports whether it
+// created one. A taken username is an error: the operator must pick another
+// or promote that user with the CLI. Replicas starting at once race to
+// create the same user; the losers find it made and go on.
+func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bool, error) {
+	exists, err := a.hasLevelZero(ctx)
+	if err != nil || exists {
+		return false, err
+	}
+	if err := ValidateCredentials(username, password); err != nil {
+		return false, fmt.Errorf("bootstrap user: %s", resources.ErrorMessage(err))
+	}
+	_, err = a.Create(ctx, username, password, 0)
+	var dup *resources.DuplicateError
+	if errors.As(err, &dup) {
+		if exists, err := a.hasLevelZero(ctx); err != nil || exists {
+			return false, err
+		}
+		return false, fmt.Errorf("bootstrap user: username %s is taken by a user of another level", username)
+	}
+	return err == nil, err
+}
+
+func (a *Accounts) hasLevelZero(ctx context.Context) (bool, error) {
+	found, err := a.store.Find(ctx, resources.UsersCollection, resources.Query{
+		Conditions: []resources.Condition{{Path: resources.FieldLevel, Op: resources.Equals, Value: int64(0)}},
+		SortPath:   resources.FieldID, Limit: 1,
+	})
+	return len(found) > 0, err
+}
+
+// Create stores a new user with the given level and returns its id.
+func (a *Accounts) Create(ctx context.Context, username, password string, level int) (string, error) {
+	p, err := a.CreateWith(ctx, username, password, level, nil)
+	return p.UserID, err
+}
+
+// CreateWith stores a new user with profile fields (an email, a WeChat
+// binding) and returns it as a principal stamped with its credential. An
+// empty password stores no hash: no password can log in to the account.
+func (a *Accounts) CreateWith(ctx context.Context, username, password string, level int, profile resources.Document) (resources.Principal, error) {
+	hash := ""
+	if password != "" {
+		h, err := a.hasher.Hash(ctx, password)
+		if err != nil {
+			return resources.Principal{}, busy(err)
+		}
+		hash = h
+	}
+	now := resources.FormatTime(a.now())
+	u := resources.User{
+		ID: resources.NewID(a.now()), Username: username, PasswordHash: hash, Level: level,
+		CreatedAt: now, UpdatedAt: now, Profile: profile,
+	}
+	if err := a.store.Insert(ctx, resources.UsersCollection, u.Document()); err != nil {
+		return resources.Principal{}, err
+	}
+	return principalOf(u), nil
+}
+
+// principalOf is the principal a stored user authenticates as.
+func principalOf(u resources.User) resources.Principal {
+	return resources.Principal{UserID: u.ID, Username: u.Username, Level: u.Level, Stamp: stampOf(u.PasswordHash)}
+}
+
+// stampOf digests a stored password hash into the principal's stamp.
+func stampOf(storedHash string) string {
+	sum := sha256.Sum256([]byte("stamp\x00" + storedHash))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Current checks that a principal from a password login (or a registration)
+// still describes the stored user: same user, same level, same credential.
+// Session creation calls it after the session exists, so that an admin act
+// that lands at any moment of a login either sees the session (and ends it)
+// or is seen here.
+func (a *Accounts) Current(ctx context.Context, p resources.Principal) error {
+	u, err := resources.LoadUser(ctx, a.store, p.UserID)
+	if errors.Is(err, resources.ErrNotFound) {
+		return errBadCredentials()
+	}
+	if err != nil {
+		return err
+	}
+	if now := principalOf(u); now.Level != p.Level || subtle.ConstantTimeCompare([]byte(now.Stamp), []byte(p.Stamp)) != 1 {
+		return errBadCredentials()
+	}
+	return nil
+}
+
+// errBadCredentials is one answer for unknown users and wrong passwords.
+func errBadCredentials() error {
+	return resources.Errorf(resources.EAUTHENTICATION, "invalid username or password")
+}
+
+// Authenticate checks a username and password and returns the principal
+// with the user's current level. Unknown users and wrong passwords get the
+// same error after the same work. A verified pair is remembered for a short
+// time (keyed by a keyed hash, tied to the stored hash) so that a console
+// making many calls pays argon2id once; the user is still read on every call,
+// so a level change, password change or deletion applies at once.
+func (a *Accounts) Authenticate(ctx context.Context, username, password string) (resources.Principal, error) {
+	return a.authenticate(ctx, username, password, true)
+}
+
+// AuthenticateFresh is Authenticate without the cache: every call pays the
+// password hash. Logins use it, so that a login always costs what a guess
+// costs and the hashing bound protects the service.
+func (a *Accounts) AuthenticateFresh(ctx context.Context, username, password string) (resources.Principal, error) {
+	return a.authenticate(ctx, username, password, false)
+}
+
+func (a *Accounts) authenticate(ctx context.Context, username, password string, cached bool) (resources.Principal, error) {
+	if len(username) > 64 || len(password) > 4*MaxPasswordLen {
+		return resources.Principal{}, errBadCredentials()
+	}
+	u, found, err := resources.FindUser(ctx, a.store, username)
+	if err != nil {
+		return resources.Principal{}, err
+	}
+	if !found {
+		if err := a.hasher.VerifyDummy(ctx, password); err != nil {
+			return resources.Principal{}, busy(err)
+		}
+		return resources.Principal{}, errBadCredentials()
+	}
+	cache := a.cache
+	if !cached {
+		cache = nil
+	}
+	key := cache.key(username, password)
+	if !cache.hit(key, u.PasswordHash, a.now()) {
+		ok, rehash, err := a.hasher.Verify(ctx, u.PasswordHash, password)
+		if err != nil {
+			return resources.Principal{}, busy(err)
+		}
+		if !ok {
+			return resources.Principal{}, errBadCredentials()
+		}
+		if rehash {
+			if u, err = a.upgradeHash(ctx, u.ID, u.PasswordHash, password); err != nil {
+				return resources.Principal{}, err
+			}
+		}
+		cache.put(key, u.PasswordHash, a.now())
+	}
+	return principalOf(u), nil
+}
+
+// upgradeHash replaces a legacy or weaker hash after a successful login,
+// only if the stored hash is still the one just verified: a password
+// changed meanwhile is never overwritten with the old password.
+func (a *Accounts) upgradeHash(ctx context.Context, userID, verified, password string) (resources.User, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return resources.User{}, busy(err)
+	}
+	var out resources.User
+	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		u, err := resources.LoadUser(ctx, tx, userID)
+		if errors.Is(err, resources.ErrNotFound) {
+			return errBadCredentials()
+		}
+		if err != nil {
+			return err
+		}
+		if u.PasswordHash != verified {
+			return errBadCredentials()
+		}
+		d, err := tx.Update(ctx, resources.UsersCollection, userID,
+			resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil)
+		out = resources.UserFrom(d)
+		return err
+	})
+	return out, err
+}
+
+// busy turns a hasher that has no free slot into a 503 with Retry-After.
+func busy(err error) error {
+	if errors.Is(err, crypto.ErrHasherBusy) {
+		return &resources.RetryError{Err: resources.Errorf(resources.EUNAVAILABLE, "too many logins at once; try again shortly"), After: 2 * time.Second}
+	}
+	return err
+}
+
+// SetPassword replaces a user's password hash.
+func (a *Accounts) SetPassword(ctx context.Context, userID, password string) error {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return busy(err)
+	}
+	_, err = a.store.Update(ctx, resources.UsersCollection, userID,
+		resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil)
+	return err
+}
+
+// Delete removes a user.
+func (a *Accounts) Delete(ctx context.Context, userID string) error {
+	return a.store.Delete(ctx, resources.UsersCollection, userID)
+}

@@ -1,0 +1,68 @@
+package account
+
+import (
+	"bufio"
+	_ "embed"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tnt/gateway/resources"
+)
+
+//go:embed common_passwords.txt
+var commonPasswords string
+
+// usernamePattern is what a username is: 4 to 32 of a-z, 0-9 and _.
+var usernamePattern = regexp.MustCompile(`^[a-z0-9_]{4,32}$`)
+
+// Password length bounds, in characters (NIST SP 800-63B: at least 8, long
+// passphrases welcome, never truncated).
+const (
+	MinPasswordLen = 8
+	MaxPasswordLen = 128
+)
+
+// ValidUsername reports whether s has the form of a username.
+func ValidUsername(s string) bool { return usernamePattern.MatchString(s) }
+
+// ValidateCredentials checks a new username and password against the rules
+// of the contract.
+func ValidateCredentials(username, password string) error {
+	if !usernamePattern.MatchString(username) {
+		return resources.Errorf(resources.EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
+	}
+	n := utf8.RuneCountInString(password)
+	if !utf8.ValidString(password) || n < MinPasswordLen || n > MaxPasswordLen {
+		return resources.Errorf(resources.EVALUE, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
+	}
+	if password == username {
+		return resources.Errorf(resources.EVALUE, "password cannot be the username")
+	}
+	return nil
+}
+
+// blocklist is the set of common passwords refused for new passwords.
+type blocklist map[string]struct{}
+
+func loadBlocklist() blocklist {
+	b := make(blocklist, 10_000)
+	sc := bufio.NewScanner(strings.NewReader(commonPasswords))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" {
+			b[w] = struct{}{}
+		}
+	}
+	return b
+}
+
+// check applies the password rules to a new password.
+func (b blocklist) check(username, password string) error {
+	if err := ValidateCredentials(username, password); err != nil {
+		return err
+	}
+	if _, common := b[strings.ToLower(password)]; common {
+		return resources.Errorf(resources.EVALUE, "password is too common; choose another")
+	}
+	return nil
+}

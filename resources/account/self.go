@@ -1,0 +1,95 @@
+package account
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+)
+
+// ChangePassword checks the old password from an encrypted payload, sets
+// the new one and revokes every other session of the user.
+func (a *Service) ChangePassword(ctx context.Context, p resources.Principal, payload string, ip string) error {
+	if err := mustBeUser(p); err != nil {
+		return err
+	}
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return err
+	}
+	if err := allowOnly(m, "old_password", "new_password"); err != nil {
+		return err
+	}
+	if _, err := a.checkPassword(ctx, p.Username, textField(m, "old_password"), ip); err != nil {
+		return err
+	}
+	next := textField(m, "new_password")
+	if err := a.CheckNewPassword(p.Username, next); err != nil {
+		return err
+	}
+	if err := a.accounts.SetPassword(ctx, p.UserID, next); err != nil {
+		return err
+	}
+	_, err = a.sessions.RevokeUser(ctx, p.UserID, p.SessionID)
+	return err
+}
+
+// DeleteAccount checks the password from an encrypted payload and removes
+// the account and all its sessions. Level-0 accounts are removed with the
+// operator's CLI, so the last DBA cannot vanish through the API.
+func (a *Service) DeleteAccount(ctx context.Context, p resources.Principal, payload string, ip string) error {
+	if err := mustBeUser(p); err != nil {
+		return err
+	}
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return err
+	}
+	if err := allowOnly(m, "password"); err != nil {
+		return err
+	}
+	if _, err := a.checkPassword(ctx, p.Username, textField(m, "password"), ip); err != nil {
+		return err
+	}
+	if p.Level == 0 {
+		return resources.Errorf(resources.EPERMISSION, "a level-0 account is removed with the operator's CLI")
+	}
+	if err := a.accounts.Delete(ctx, p.UserID); err != nil && !errors.Is(err, resources.ErrNotFound) {
+		return err
+	}
+	_, err = a.sessions.RevokeUser(ctx, p.UserID, "")
+	return err
+}
+
+// Me returns the caller's account: id, username, email, level and its
+// name, balance, creation time and profile fields; never a credential.
+func (a *Service) Me(ctx context.Context, p resources.Principal) (resources.Document, error) {
+	if err := mustBeUser(p); err != nil {
+		return nil, err
+	}
+	u, err := resources.LoadUser(ctx, a.store, p.UserID)
+	if errors.Is(err, resources.ErrNotFound) {
+		return nil, resources.Errorf(resources.EAUTHENTICATION, "the account no longer exists")
+	}
+	if err != nil {
+		return nil, err
+	}
+	stored := u.Document()
+	out := resources.Document{resources.FieldID: u.ID, resources.FieldCreatedAt: u.CreatedAt, "level_name": policy.Level(u.Level).String()}
+	for _, name := range a.profile.FieldNames() {
+		if v, ok := stored[name]; ok {
+			out[name] = v
+		}
+	}
+	return out, nil
+}
+
+// Available reports whether a username is free (and well-formed).
+func (a *Service) Available(ctx context.Context, username string) (bool, error) {
+	if !usernamePattern.MatchString(username) {
+		return false, resources.Errorf(resources.EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
+	}
+	_, found, err := resources.FindUser(ctx, a.store, username)
+	return !found, err
+}

@@ -1,0 +1,135 @@
+// Package account holds accounts and authentication: registration and login
+// with encrypted credentials, WeChat login, admin tokens, sessions with
+// rotated refresh tokens, throttled failures, and the caller's own account
+// (password, deletion, profile view). It takes typed requests, returns typed
+// results, knows nothing of HTTP and imports no other area.
+package account
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/session"
+)
+
+// PayloadOpener decrypts encrypted payloads (crypto.Keyring).
+type PayloadOpener interface {
+	OpenPayload(token string) ([]byte, error)
+}
+
+// TokenIssuer issues and verifies the gateway's JWTs (crypto.Tokens).
+type TokenIssuer interface {
+	Issue(kind, userID, username string, level int, sid string, ttl time.Duration) (string, time.Time, error)
+	Verify(token string, kinds ...string) (crypto.Claims, error)
+}
+
+// WeChatExchanger trades a mini-program login code for the user's openid.
+type WeChatExchanger interface {
+	Exchange(ctx context.Context, code string) (openid string, err error)
+}
+
+// Config holds token lifetimes and throttling limits.
+type Config struct {
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	AdminTTL   time.Duration
+	// PayloadWindow is how far a payload's ts may be from the clock.
+	PayloadWindow time.Duration
+	// FailuresPerUser and FailuresPerIP are the failed logins allowed in
+	// FailWindow before further attempts get 429.
+	FailuresPerUser int64
+	FailuresPerIP   int64
+	FailWindow      time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.AccessTTL == 0 {
+		c.AccessTTL = 15 * time.Minute
+	}
+	if c.RefreshTTL == 0 {
+		c.RefreshTTL = 720 * time.Hour
+	}
+	if c.AdminTTL == 0 {
+		c.AdminTTL = 720 * time.Hour
+	}
+	if c.PayloadWindow == 0 {
+		c.PayloadWindow = 300 * time.Second
+	}
+	if c.FailuresPerUser == 0 {
+		c.FailuresPerUser = 10
+	}
+	if c.FailuresPerIP == 0 {
+		c.FailuresPerIP = 50
+	}
+	if c.FailWindow == 0 {
+		c.FailWindow = 15 * time.Minute
+	}
+}
+
+// Device describes where a login comes from; it is recorded in the session.
+type Device struct {
+	UserAgent string
+	Browser   string
+	IP        string
+}
+
+// Service runs logins, tokens and sessions: registration and login with
+// encrypted credentials, WeChat login, admin tokens, refresh with rotation
+// and reuse detection, and the session and account routes.
+type Service struct {
+	store    resources.Store
+	profile  *resources.Schema
+	accounts *Accounts
+	sessions session.Store
+	tokens   TokenIssuer
+	payloads PayloadOpener
+	wechat   WeChatExchanger
+	cfg      Config
+	now      func() time.Time
+	blocked  blocklist
+}
+
+// Deps are the parts the service works with.
+type Deps struct {
+	Store    resources.Store
+	Registry *resources.Registry
+	Accounts *Accounts
+	Sessions session.Store
+	Tokens   TokenIssuer
+	Payloads PayloadOpener
+	// WeChat may be nil: WeChat login then answers 503.
+	WeChat WeChatExchanger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// New builds the service. The profile resource must declare the account
+// fields the service shows and relies on.
+func New(d Deps, cfg Config) (*Service, error) {
+	cfg.defaults()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if err := resources.NeedFields(d.Registry, "profile", map[string]resources.FieldType{
+		resources.FieldUsername: resources.TypeString, resources.FieldLevel: resources.TypeInt,
+	}); err != nil {
+		return nil, fmt.Errorf("account: %w", err)
+	}
+	profile, _ := d.Registry.Schema("profile")
+	return &Service{store: d.Store, profile: profile, accounts: d.Accounts, sessions: d.Sessions, tokens: d.Tokens,
+		payloads: d.Payloads, wechat: d.WeChat, cfg: cfg, now: d.Now, blocked: loadBlocklist()}, nil
+}
+
+// BlocklistSize is how many common passwords are refused.
+func (a *Service) BlocklistSize() int { return len(a.blocked) }
+
+// CheckNewPassword applies the password rules to a new password.
+func (a *Service) CheckNewPassword(username, password string) error {
+	return a.blocked.check(username, password)
+}
+
+// Ping checks the session store (readiness).
+func (a *Service) Ping(ctx context.Context) error { return a.sessions.Ping(ctx) }

@@ -1,0 +1,167 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+)
+
+// PolicyEditor checks and applies whole policies (*policy.Holder).
+type PolicyEditor interface {
+	// Lines and Version are the policy in force.
+	Lines() []string
+	Version() int64
+	// Base is the configured policy, in force while none is stored.
+	Base() []string
+	// Parse checks that lines form a policy.
+	Parse(lines []string) error
+	// CheckEdit decides whether an editor of the level may replace current
+	// with proposed (API.md §8); a *policy.EditError says why not.
+	CheckEdit(editor policy.Level, current, proposed []string) error
+	// Check checks that lines form a policy that may be in force.
+	Check(lines []string) error
+	// Put puts lines in force with their stored version.
+	Put(lines []string, version int64) error
+}
+
+// Bounds of a policy given through the API.
+const (
+	maxPolicyLines = 2000
+	maxPolicyLine  = 512
+)
+
+// PolicyView is a policy and its stored version (0: the configured one).
+type PolicyView struct {
+	Lines   []string `json:"lines"`
+	Version int64    `json:"version"`
+}
+
+// PolicyChange replaces the whole policy.
+type PolicyChange struct {
+	Lines []string
+	IP    string
+}
+
+// policySettingID is the id of the stored policy in the settings.
+const policySettingID = "policy"
+
+// Policy returns the policy in force.
+func (a *Admin) Policy(p resources.Principal) (PolicyView, error) {
+	if err := a.require(p, objPolicy, actManage); err != nil {
+		return PolicyView{}, err
+	}
+	return PolicyView{Lines: a.policy.Lines(), Version: a.policy.Version()}, nil
+}
+
+// ReplacePolicy checks a whole new policy, stores it with the next version
+// and applies it; other replicas pick the version up (SyncPolicy). The edit
+// is checked inside the transaction that stores it, against the policy
+// stored there, so two editors racing each other cannot both pass a check
+// against a policy the other is replacing.
+func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req PolicyChange) (PolicyView, error) {
+	if err := a.require(p, objPolicy, actManage); err != nil {
+		return PolicyView{}, err
+	}
+	lines := req.Lines
+	if len(lines) == 0 || len(lines) > maxPolicyLines {
+		return PolicyView{}, InvalidField("lines")
+	}
+	for i, l := range lines {
+		if len(l) > maxPolicyLine {
+			return PolicyView{}, InvalidLine(i)
+		}
+	}
+	var version int64
+	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		current, stored, err := storedPolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if stored == 0 {
+			current = a.policy.Base()
+		}
+		if err := a.checkEdit(p, current, lines); err != nil {
+			return err
+		}
+		version = stored + 1
+		if err := writePolicy(ctx, tx, lines, version, a.now(), p.UserID); err != nil {
+			return err
+		}
+		return a.audit(ctx, tx, p, req.IP, "replace_policy", "policy", resources.Document{"version": version, "lines": int64(len(lines))})
+	})
+	if err != nil {
+		return PolicyView{}, err
+	}
+	if err := a.policy.Put(lines, version); err != nil {
+		return PolicyView{}, err
+	}
+	return PolicyView{Lines: a.policy.Lines(), Version: version}, nil
+}
+
+// storedPolicy reads the stored policy and its version (0: none stored).
+func storedPolicy(ctx context.Context, g resources.Getter) ([]string, int64, error) {
+	cur, err := g.Get(ctx, resources.SettingsCollection, policySettingID)
+	if errors.Is(err, resources.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	v, _ := resources.AsInt(cur["version"])
+	raw, _ := cur["lines"].([]any)
+	lines := make([]string, 0, len(raw))
+	for _, l := range raw {
+		lines = append(lines, resources.AsString(l))
+	}
+	return lines, v, nil
+}
+
+// writePolicy stores lines as the policy of the version.
+func writePolicy(ctx context.Context, tx resources.Tx, lines []string, version int64, now time.Time, by string) error {
+	stored := make([]any, len(lines))
+	for i, l := range lines {
+		stored[i] = l
+	}
+	doc := resources.Document{"lines": stored, "version": version, resources.FieldUpdatedAt: resources.FormatTime(now), "by": by}
+	_, err := tx.Get(ctx, resources.SettingsCollection, policySettingID)
+	switch {
+	case err == nil:
+		_, err = tx.Update(ctx, resources.SettingsCollection, policySettingID, doc, nil)
+		return err
+	case !errors.Is(err, resources.ErrNotFound):
+		return err
+	}
+	doc[resources.FieldID] = policySettingID
+	return tx.Insert(ctx, resources.SettingsCollection, doc)
+}
+
+// SyncPolicy applies the stored policy when it is newer than the one in
+// force. Every replica calls it at start and then every few seconds.
+func (a *Admin) SyncPolicy(ctx context.Context) error {
+	lines, v, err := storedPolicy(ctx, a.store)
+	if err != nil || v <= a.policy.Version() {
+		return err
+	}
+	return a.policy.Put(lines, v)
+}
+
+// checkEdit applies the rule of policy edits in the domain's words: 400 for
+// lines that are no policy, 403 for an edit the caller may not make.
+func (a *Admin) checkEdit(p resources.Principal, current, proposed []string) error {
+	if err := a.policy.Parse(proposed); err != nil {
+		return resources.Errorf(resources.EVALUE, "the policy is refused: %s", err.Error())
+	}
+	err := a.policy.CheckEdit(p.Role(), current, proposed)
+	var edit *policy.EditError
+	switch {
+	case errors.As(err, &edit):
+		return resources.Errorf(resources.EPERMISSION, "the policy is refused: %s; nothing was changed", edit.Error())
+	case err != nil:
+		return fmt.Errorf("policy edit: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package wallet
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// Transfer moves money from the caller to another user, both balances in
+// one transaction.
+func (w *Wallet) Transfer(ctx context.Context, p resources.Principal, req TransferRequest) (Receipt, error) {
+	if err := w.require(p, objWallet, ActTransfer); err != nil {
+		return Receipt{}, err
+	}
+	if err := req.validate(); err != nil {
+		return Receipt{}, err
+	}
+	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("transfer", req), true, func(ctx context.Context, tx resources.Tx) (any, error) {
+		to, err := findRecipient(ctx, tx, req.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		if to.ID == p.UserID {
+			return nil, resources.Errorf(resources.EVALUE, "recipient cannot be yourself")
+		}
+		if err := debit(ctx, tx, p.UserID, req.Amount, "the transfer is"); err != nil {
+			return nil, err
+		}
+		received, err := addTo(to.Balance, req.Amount, "recipient's balance")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Update(ctx, resources.UsersCollection, to.ID, resources.Document{resources.FieldBalance: received}, nil); err != nil {
+			return nil, err
+		}
+		now := w.now()
+		doc := w.signed(record{ID: resources.NewID(now), Kind: kindTransfer, User: p.UserID, Recipient: to.ID, Amount: req.Amount,
+			Status: statusCompleted, CreatedAt: resources.FormatTime(now)})
+		if err := tx.Insert(ctx, resources.RecordsCollection, doc); err != nil {
+			return nil, err
+		}
+		return doc, nil
+	})
+}
+
+// findRecipient finds a transfer recipient by id or username. A username
+// may have the form of an id, so a reference that is one user's id and
+// another user's name is refused rather than guessed: money never goes to
+// the user the sender did not mean.
+func findRecipient(ctx context.Context, tx resources.Tx, ref string) (resources.User, error) {
+	var byID *resources.User
+	if resources.ValidID(ref) {
+		u, err := resources.LoadUser(ctx, tx, ref)
+		switch {
+		case err == nil:
+			byID = &u
+		case !errors.Is(err, resources.ErrNotFound):
+			return resources.User{}, err
+		}
+	}
+	byName, named, err := resources.FindUser(ctx, tx, ref)
+	if err != nil {
+		return resources.User{}, err
+	}
+	switch {
+	case byID != nil && named && byName.ID != byID.ID:
+		return resources.User{}, resources.Errorf(resources.ECONFLICT, "recipient %s is one user's id and another user's name; ask the recipient for their id", resources.QuoteName(ref))
+	case byID != nil:
+		return *byID, nil
+	case named:
+		return byName, nil
+	}
+	return resources.User{}, resources.Errorf(resources.ENOTFOUND, "recipient %s cannot be found", resources.QuoteName(ref))
+}
