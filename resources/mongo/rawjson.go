@@ -1,0 +1,146 @@
+package mongo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/tnt/gateway/resources"
+)
+
+var _ resources.RawFinder = (*Store)(nil)
+
+// FindRaw runs a validated query and returns each document as JSON text,
+// written straight from the BSON the server sent: no map is built, which is
+// what makes the query path cheap (BenchmarkRawJSON against
+// BenchmarkDecodeThenMarshal).
+func (s *Store) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
+	filter, err := Filter(q)
+	if err != nil {
+		return nil, err
+	}
+	order, err := Sort(q)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.db.Collection(coll).Find(ctx, filter, options.Find().SetSort(order).SetLimit(int64(q.Limit)))
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
+	var out [][]byte
+	for cur.Next(ctx) {
+		b, err := RawJSON(make([]byte, 0, len(cur.Current)+len(cur.Current)/4), cur.Current)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, classify(cur.Err())
+}
+
+var errRawType = errors.New("mongo: a stored value has a type the gateway never writes")
+
+// RawJSON appends a stored document to dst as JSON, members in stored
+// order. Numbers and strings are written as encoding/json writes them, so a
+// document reads the same whichever path served it. Only the types the
+// gateway stores are accepted (strings, 32- and 64-bit integers, doubles,
+// booleans, null, arrays, documents); any other is an error, never a guess.
+func RawJSON(dst []byte, doc bson.Raw) ([]byte, error) {
+	elems, err := doc.Elements()
+	if err != nil {
+		return nil, fmt.Errorf("mongo: stored document: %w", err)
+	}
+	dst = append(dst, '{')
+	for i, e := range elems {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst, err = appendString(dst, e.Key())
+		if err != nil {
+			return nil, err
+		}
+		dst = append(dst, ':')
+		if dst, err = appendValue(dst, e.Value()); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+func appendValue(dst []byte, v bson.RawValue) ([]byte, error) {
+	switch v.Type {
+	case bson.TypeString:
+		return appendString(dst, v.StringValue())
+	case bson.TypeInt32:
+		return strconv.AppendInt(dst, int64(v.Int32()), 10), nil
+	case bson.TypeInt64:
+		return strconv.AppendInt(dst, v.Int64(), 10), nil
+	case bson.TypeDouble:
+		return appendFloat(dst, v.Double())
+	case bson.TypeBoolean:
+		return strconv.AppendBool(dst, v.Boolean()), nil
+	case bson.TypeNull:
+		return append(dst, "null"...), nil
+	case bson.TypeEmbeddedDocument:
+		return RawJSON(dst, v.Document())
+	case bson.TypeArray:
+		vals, err := v.Array().Values()
+		if err != nil {
+			return nil, fmt.Errorf("mongo: stored array: %w", err)
+		}
+		dst = append(dst, '[')
+		for i, e := range vals {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendValue(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+	return nil, fmt.Errorf("%w: %s", errRawType, v.Type)
+}
+
+// appendString writes a string as encoding/json does (HTML-safe escapes,
+// invalid UTF-8 replaced).
+func appendString(dst []byte, s string) ([]byte, error) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, err := json.Marshal(s)
+			return append(dst, b...), err
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"'), nil
+}
+
+// appendFloat writes a double as encoding/json does: the shortest form, with
+// an exponent only for very small or very large magnitudes.
+func appendFloat(dst []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, fmt.Errorf("%w: a non-finite number", errRawType)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 → 1e-7, as encoding/json writes it.
+		if n := len(dst) - start; n >= 4 && dst[len(dst)-4] == 'e' && dst[len(dst)-3] == '-' && dst[len(dst)-2] == '0' {
+			dst[len(dst)-2] = dst[len(dst)-1]
+			dst = dst[:len(dst)-1]
+		}
+	}
+	return dst, nil
+}
