@@ -122,12 +122,8 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 			return nil, corrupt("line " + strconv.FormatInt(arc.count+2, 10) + " is not a document of a listed collection")
 		}
 		if c == resources.SettingsCollection && d[resources.FieldID] == policySettingID {
-			raw, _ := d["lines"].([]any)
-			arc.storedPolicy = make([]string, 0, len(raw))
-			for _, l := range raw {
-				arc.storedPolicy = append(arc.storedPolicy, resources.AsString(l))
-			}
-			arc.policyVersion, _ = resources.AsInt(d["version"])
+			p := policySettingFrom(d)
+			arc.storedPolicy, arc.policyVersion = p.Lines, p.Version
 		}
 		arc.lines[c] = append(docs, bytes.Clone(line))
 		arc.count++

@@ -102,31 +102,49 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 	return PolicyView{Lines: a.policy.Lines(), Version: version}, nil
 }
 
+// policySetting is the stored policy, translated at the store edge.
+type policySetting struct {
+	Lines     []string
+	Version   int64
+	UpdatedAt time.Time
+	By        string
+}
+
+func (p policySetting) document() resources.Document {
+	lines := make([]any, len(p.Lines))
+	for i, l := range p.Lines {
+		lines[i] = l
+	}
+	return resources.Document{"lines": lines, "version": p.Version, resources.FieldUpdatedAt: resources.FormatTime(p.UpdatedAt), "by": p.By}
+}
+
+func policySettingFrom(d resources.Document) policySetting {
+	v, _ := resources.AsInt(d["version"])
+	raw, _ := d["lines"].([]any)
+	p := policySetting{Version: v, By: resources.AsString(d["by"]), Lines: make([]string, 0, len(raw))}
+	p.UpdatedAt, _ = time.Parse(time.RFC3339Nano, resources.AsString(d[resources.FieldUpdatedAt]))
+	for _, l := range raw {
+		p.Lines = append(p.Lines, resources.AsString(l))
+	}
+	return p
+}
+
 // storedPolicy reads the stored policy and its version (0: none stored).
 func storedPolicy(ctx context.Context, g resources.Getter) ([]string, int64, error) {
-	cur, err := g.Get(ctx, resources.SettingsCollection, policySettingID)
+	d, err := g.Get(ctx, resources.SettingsCollection, policySettingID)
 	if errors.Is(err, resources.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	v, _ := resources.AsInt(cur["version"])
-	raw, _ := cur["lines"].([]any)
-	lines := make([]string, 0, len(raw))
-	for _, l := range raw {
-		lines = append(lines, resources.AsString(l))
-	}
-	return lines, v, nil
+	p := policySettingFrom(d)
+	return p.Lines, p.Version, nil
 }
 
 // writePolicy stores lines as the policy of the version.
 func writePolicy(ctx context.Context, tx resources.Tx, lines []string, version int64, now time.Time, by string) error {
-	stored := make([]any, len(lines))
-	for i, l := range lines {
-		stored[i] = l
-	}
-	doc := resources.Document{"lines": stored, "version": version, resources.FieldUpdatedAt: resources.FormatTime(now), "by": by}
+	doc := policySetting{Lines: lines, Version: version, UpdatedAt: now, By: by}.document()
 	_, err := tx.Get(ctx, resources.SettingsCollection, policySettingID)
 	switch {
 	case err == nil:

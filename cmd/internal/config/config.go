@@ -1,6 +1,8 @@
 // Package config reads the gateway's settings from GATEWAY_* variables, once,
 // for the server and the operator's CLI alike, and opens the stores they
-// name. Every setting has a safe default; secrets are masked when logged.
+// name. The Config struct is the one table of settings: each field's tags
+// give its variable, default and meaning, and the same table fills the
+// struct, masks secrets when it is logged and writes the README's table.
 package config
 
 import (
@@ -8,159 +10,142 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Config is every setting of the server, read once from GATEWAY_* variables.
+// Config is every setting of the server. Tags: env names the variable;
+// default is its value when unset ("" for none) and shown, unless show
+// says how the README puts it; help is its meaning; mask is "secret" (logged
+// as set or not) or "uri" (logged with its password hidden); min is the
+// smallest number allowed (1 when absent).
 type Config struct {
-	Addr              string
-	DataDir           string
-	MongoURI          string
-	MongoDB           string
-	BootstrapUser     string
-	BootstrapPassword string
-	ResourcesFile     string
-	PolicyFile        string
-	PolicyModelFile   string
-	MaxBodyBytes      int64
-	MaxPage           int
-	RequestTimeout    time.Duration
-	ShutdownGrace     time.Duration
-	DrainDelay        time.Duration
-	TrustedProxies    []string
-	LogLevel          slog.Level
-	HashConcurrency   int
-	AdminCacheTTL     time.Duration
-	RedisURL          string
-	AccessTTL         time.Duration
-	RefreshTTL        time.Duration
-	AdminTTL          time.Duration
-	WeChatAppID       string
-	WeChatSecret      string
-	WeChatAPIBase     string
-	KeyringFile       string
-	RSABits           int
-	KeyGrace          time.Duration
-	JWTIssuer         string
-	JWTAudience       string
-	InsecureCookies   bool
-	FailuresPerUser   int64
-	FailuresPerIP     int64
-	FailWindow        time.Duration
-	MaxRestoreBytes   int64
-	BulkTimeout       time.Duration
-	RateLimit         int
-	RateBurst         int
+	Addr              string        `env:"GATEWAY_ADDR" default:":8080" help:"listen address"`
+	DataDir           string        `env:"GATEWAY_DATA_DIR" default:"./data" help:"directory of the embedded store (\x60gateway.db\x60)"`
+	MongoURI          string        `env:"GATEWAY_MONGO_URI" mask:"uri" help:"MongoDB connection string; documents go to MongoDB instead of the embedded store"`
+	MongoDB           string        `env:"GATEWAY_MONGO_DB" default:"gateway" help:"MongoDB database name"`
+	BootstrapUser     string        `env:"GATEWAY_BOOTSTRAP_USER" help:"level-0 user created at start when no level-0 user exists"`
+	BootstrapPassword string        `env:"GATEWAY_BOOTSTRAP_PASSWORD" mask:"secret" help:"its password (8–128 characters)"`
+	ResourcesFile     string        `env:"GATEWAY_RESOURCES_FILE" help:"JSON file declaring more resources"`
+	PolicyFile        string        `env:"GATEWAY_POLICY_FILE" help:"Casbin policy CSV replacing the built-in policy"`
+	PolicyModelFile   string        `env:"GATEWAY_POLICY_MODEL_FILE" help:"Casbin model replacing the built-in model"`
+	MaxBodyBytes      int64         `env:"GATEWAY_MAX_BODY_BYTES" default:"1048576" help:"largest request body; larger gets 413"`
+	MaxPage           int           `env:"GATEWAY_MAX_PAGE" default:"1000" help:"most documents in one query page"`
+	RequestTimeout    time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" default:"30s" help:"deadline of one request's store work"`
+	ShutdownGrace     time.Duration `env:"GATEWAY_SHUTDOWN_GRACE" default:"20s" help:"time in-flight requests get to finish on SIGTERM"`
+	DrainDelay        time.Duration `env:"GATEWAY_DRAIN_DELAY" default:"0s" help:"time \x60/readyz\x60 reports 503 before the listener closes on SIGTERM"`
+	TrustedProxies    []string      `env:"GATEWAY_TRUSTED_PROXIES" show:"none" help:"comma-separated addresses or CIDRs whose \x60X-Forwarded-For\x60 is believed"`
+	LogLevel          slog.Level    `env:"GATEWAY_LOG_LEVEL" default:"info" help:"\x60debug\x60, \x60info\x60, \x60warn\x60 or \x60error\x60"`
+	HashConcurrency   int           `env:"GATEWAY_HASH_CONCURRENCY" show:"CPUs (at least 2)" help:"password hashes computed at once (argon2id, 19 MiB each)"`
+	AdminCacheTTL     time.Duration `env:"GATEWAY_ADMIN_CACHE_TTL" default:"5m" help:"how long a verified admin credential skips the password hash"`
+	RedisURL          string        `env:"GATEWAY_REDIS_URL" mask:"uri" help:"Redis URL (\x60redis://:password@host:6379/0\x60); sessions, nonces and counters go to Redis instead of the embedded store (\x60sessions.db\x60) — required to run several replicas"`
+	AccessTTL         time.Duration `env:"GATEWAY_ACCESS_TTL" default:"15m" help:"access token lifetime"`
+	RefreshTTL        time.Duration `env:"GATEWAY_REFRESH_TTL" default:"720h" help:"session (refresh token) lifetime"`
+	AdminTTL          time.Duration `env:"GATEWAY_ADMIN_TTL" default:"720h" help:"admin token lifetime"`
+	WeChatAppID       string        `env:"GATEWAY_WECHAT_APPID" help:"WeChat mini-program app id; WeChat login answers 503 without it"`
+	WeChatSecret      string        `env:"GATEWAY_WECHAT_SECRET" mask:"secret" help:"WeChat app secret"`
+	WeChatAPIBase     string        `env:"GATEWAY_WECHAT_API_BASE" show:"WeChat's" help:"base URL of WeChat's API"`
+	KeyringFile       string        `env:"GATEWAY_KEYRING_FILE" show:"\x60<data dir>/keyring.json\x60" help:"payload and signing keys (created on first start, mode 0600; share it between replicas)"`
+	RSABits           int           `env:"GATEWAY_RSA_BITS" default:"3072" help:"size of new payload-decryption keys"`
+	KeyGrace          time.Duration `env:"GATEWAY_KEY_GRACE" default:"168h" help:"how long a rotated-out key keeps working"`
+	JWTIssuer         string        `env:"GATEWAY_JWT_ISSUER" default:"gateway" help:"\x60iss\x60 of issued tokens"`
+	JWTAudience       string        `env:"GATEWAY_JWT_AUDIENCE" default:"gateway-api" help:"\x60aud\x60 of issued tokens"`
+	InsecureCookies   bool          `env:"GATEWAY_INSECURE_COOKIES" default:"false" help:"drop the Secure flag of refresh cookies (plain-HTTP development only)"`
+	FailuresPerUser   int64         `env:"GATEWAY_LOGIN_FAILURES_PER_USER" default:"10" help:"failed logins for one username from one client address in the window before 429"`
+	FailuresPerIP     int64         `env:"GATEWAY_LOGIN_FAILURES_PER_IP" default:"50" help:"failed logins from one client address in the window before 429"`
+	FailWindow        time.Duration `env:"GATEWAY_LOGIN_FAIL_WINDOW" default:"15m" help:"window of the failed-login counters"`
+	MaxRestoreBytes   int64         `env:"GATEWAY_MAX_RESTORE_BYTES" default:"1073741824" help:"largest restore archive (\x60POST /api/admin/restore\x60)"`
+	BulkTimeout       time.Duration `env:"GATEWAY_BULK_TIMEOUT" default:"10m" help:"deadline of a backup or a restore"`
+	RateLimit         int           `env:"GATEWAY_RATE_LIMIT" default:"200" min:"0" help:"requests per second one client address may make on one replica (0: no limit); 429 with \x60Retry-After\x60 beyond"`
+	RateBurst         int           `env:"GATEWAY_RATE_BURST" default:"400" help:"burst above the rate one client address may make"`
 }
 
-// Setting documents one variable: its name, default and meaning. The README
-// table is written from the same words.
+// Setting documents one variable: its name, default and meaning, as the
+// Config struct's tags give them.
 type Setting struct {
 	Name, Default, Help string
-	apply               func(c *Config, v string) error
+	// Shown is the default as the README shows it.
+	Shown string
+	field reflect.StructField
+	index int
 }
 
-// Settings lists every variable the gateway reads.
+// Settings lists every variable the gateway reads, in the struct's order.
 func Settings() []Setting {
-	return []Setting{
-		{"GATEWAY_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
-		{"GATEWAY_DATA_DIR", "./data", "directory of the embedded store (and, later, key files)", func(c *Config, v string) error { c.DataDir = v; return nil }},
-		{"GATEWAY_MONGO_URI", "", "MongoDB connection string; documents go to MongoDB instead of the embedded store", func(c *Config, v string) error { c.MongoURI = v; return nil }},
-		{"GATEWAY_MONGO_DB", "gateway", "MongoDB database name", func(c *Config, v string) error { c.MongoDB = v; return nil }},
-		{"GATEWAY_BOOTSTRAP_USER", "", "level-0 user created at start when no level-0 user exists", func(c *Config, v string) error { c.BootstrapUser = v; return nil }},
-		{"GATEWAY_BOOTSTRAP_PASSWORD", "", "password of the bootstrap user", func(c *Config, v string) error { c.BootstrapPassword = v; return nil }},
-		{"GATEWAY_RESOURCES_FILE", "", "JSON file declaring more resources", func(c *Config, v string) error { c.ResourcesFile = v; return nil }},
-		{"GATEWAY_POLICY_FILE", "", "Casbin policy CSV replacing the built-in policy", func(c *Config, v string) error { c.PolicyFile = v; return nil }},
-		{"GATEWAY_POLICY_MODEL_FILE", "", "Casbin model replacing the built-in model", func(c *Config, v string) error { c.PolicyModelFile = v; return nil }},
-		{"GATEWAY_MAX_BODY_BYTES", "1048576", "largest request body; larger gets 413", func(c *Config, v string) error { return positiveInt64(&c.MaxBodyBytes, v) }},
-		{"GATEWAY_MAX_PAGE", "1000", "most documents in one query page", func(c *Config, v string) error {
-			var n int64
-			err := positiveInt64(&n, v)
-			c.MaxPage = int(n)
+	t := reflect.TypeFor[Config]()
+	out := make([]Setting, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		s := Setting{Name: f.Tag.Get("env"), Default: f.Tag.Get("default"), Help: f.Tag.Get("help"), field: f, index: i}
+		switch {
+		case f.Tag.Get("show") != "":
+			s.Shown = f.Tag.Get("show")
+		case s.Default != "":
+			s.Shown = "`" + s.Default + "`"
+		default:
+			s.Shown = "unset"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	levelType    = reflect.TypeFor[slog.Level]()
+)
+
+// set parses v into the setting's field of c.
+func (s Setting) set(c *Config, v string) error {
+	dst := reflect.ValueOf(c).Elem().Field(s.index)
+	minimum := int64(1)
+	if m := s.field.Tag.Get("min"); m != "" {
+		minimum, _ = strconv.ParseInt(m, 10, 64)
+	}
+	switch {
+	case s.field.Type == durationType:
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("want a duration such as 30s or 5m")
+		}
+		dst.SetInt(int64(d))
+	case s.field.Type == levelType:
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(v)); err != nil {
 			return err
-		}},
-		{"GATEWAY_REQUEST_TIMEOUT", "30s", "deadline of one request's store work", func(c *Config, v string) error { return duration(&c.RequestTimeout, v) }},
-		{"GATEWAY_SHUTDOWN_GRACE", "20s", "time in-flight requests get to finish on SIGTERM", func(c *Config, v string) error { return duration(&c.ShutdownGrace, v) }},
-		{"GATEWAY_DRAIN_DELAY", "0s", "time /readyz reports 503 before the listener closes on SIGTERM", func(c *Config, v string) error { return duration(&c.DrainDelay, v) }},
-		{"GATEWAY_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs whose X-Forwarded-For is believed", func(c *Config, v string) error {
-			c.TrustedProxies = nil
-			for _, p := range strings.Split(v, ",") {
-				if p = strings.TrimSpace(p); p != "" {
-					c.TrustedProxies = append(c.TrustedProxies, p)
-				}
-			}
-			return nil
-		}},
-		{"GATEWAY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
-		{"GATEWAY_HASH_CONCURRENCY", strconv.Itoa(max(2, runtime.NumCPU())), "password hashes computed at once (19 MiB each)", func(c *Config, v string) error {
-			var n int64
-			err := positiveInt64(&n, v)
-			c.HashConcurrency = int(n)
-			return err
-		}},
-		{"GATEWAY_ADMIN_CACHE_TTL", "5m", "how long a verified admin credential skips the password hash", func(c *Config, v string) error { return duration(&c.AdminCacheTTL, v) }},
-		{"GATEWAY_REDIS_URL", "", "Redis URL; sessions, nonces and counters go to Redis instead of the embedded store", func(c *Config, v string) error { c.RedisURL = v; return nil }},
-		{"GATEWAY_ACCESS_TTL", "15m", "access token lifetime", func(c *Config, v string) error { return duration(&c.AccessTTL, v) }},
-		{"GATEWAY_REFRESH_TTL", "720h", "session (refresh token) lifetime", func(c *Config, v string) error { return duration(&c.RefreshTTL, v) }},
-		{"GATEWAY_ADMIN_TTL", "720h", "admin token lifetime", func(c *Config, v string) error { return duration(&c.AdminTTL, v) }},
-		{"GATEWAY_WECHAT_APPID", "", "WeChat mini-program app id (WeChat login is off without it)", func(c *Config, v string) error { c.WeChatAppID = v; return nil }},
-		{"GATEWAY_WECHAT_SECRET", "", "WeChat app secret", func(c *Config, v string) error { c.WeChatSecret = v; return nil }},
-		{"GATEWAY_WECHAT_API_BASE", "", "base URL of WeChat's API (WeChat's own when unset)", func(c *Config, v string) error { c.WeChatAPIBase = v; return nil }},
-		{"GATEWAY_KEYRING_FILE", "", "keyring file (payload and signing keys); <data dir>/keyring.json when unset", func(c *Config, v string) error { c.KeyringFile = v; return nil }},
-		{"GATEWAY_RSA_BITS", "3072", "size of new payload-decryption keys", func(c *Config, v string) error {
-			var n int64
-			err := positiveInt64(&n, v)
-			c.RSABits = int(n)
-			return err
-		}},
-		{"GATEWAY_KEY_GRACE", "168h", "how long a rotated-out key keeps working", func(c *Config, v string) error { return duration(&c.KeyGrace, v) }},
-		{"GATEWAY_JWT_ISSUER", "gateway", "iss claim of issued tokens", func(c *Config, v string) error { c.JWTIssuer = v; return nil }},
-		{"GATEWAY_JWT_AUDIENCE", "gateway-api", "aud claim of issued tokens", func(c *Config, v string) error { c.JWTAudience = v; return nil }},
-		{"GATEWAY_INSECURE_COOKIES", "false", "drop the Secure flag of refresh cookies (plain-HTTP development only)", func(c *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			c.InsecureCookies = b
-			return err
-		}},
-		{"GATEWAY_LOGIN_FAILURES_PER_USER", "10", "failed logins for one username in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerUser, v) }},
-		{"GATEWAY_LOGIN_FAILURES_PER_IP", "50", "failed logins from one client address in the window before 429", func(c *Config, v string) error { return positiveInt64(&c.FailuresPerIP, v) }},
-		{"GATEWAY_LOGIN_FAIL_WINDOW", "15m", "window of the failed-login counters", func(c *Config, v string) error { return duration(&c.FailWindow, v) }},
-		{"GATEWAY_MAX_RESTORE_BYTES", "1073741824", "largest restore archive", func(c *Config, v string) error { return positiveInt64(&c.MaxRestoreBytes, v) }},
-		{"GATEWAY_BULK_TIMEOUT", "10m", "deadline of a backup or a restore", func(c *Config, v string) error { return duration(&c.BulkTimeout, v) }},
-		{"GATEWAY_RATE_LIMIT", "200", "requests per second one client address may make to /api on one replica (0: no limit)", func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
+		}
+		dst.SetInt(int64(l))
+	case dst.Kind() == reflect.String:
+		dst.SetString(v)
+	case dst.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		dst.SetBool(b)
+	case dst.Kind() == reflect.Int || dst.Kind() == reflect.Int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < minimum {
+			if minimum == 0 {
 				return fmt.Errorf("want a whole number, 0 for no limit")
 			}
-			c.RateLimit = n
-			return nil
-		}},
-		{"GATEWAY_RATE_BURST", "400", "burst above the rate one client address may make", func(c *Config, v string) error {
-			var n int64
-			err := positiveInt64(&n, v)
-			c.RateBurst = int(n)
-			return err
-		}},
+			return fmt.Errorf("want a positive integer")
+		}
+		dst.SetInt(n)
+	case dst.Kind() == reflect.Slice:
+		var list []string
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				list = append(list, p)
+			}
+		}
+		dst.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("setting %s has a type the table cannot read", s.Name) // a programming error in the struct
 	}
-}
-
-func positiveInt64(dst *int64, v string) error {
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return fmt.Errorf("want a positive integer")
-	}
-	*dst = n
-	return nil
-}
-
-func duration(dst *time.Duration, v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return fmt.Errorf("want a duration such as 30s or 5m")
-	}
-	*dst = d
 	return nil
 }
 
@@ -175,12 +160,15 @@ func Load(getenv func(string) string) (Config, error) {
 		if v == "" {
 			continue
 		}
-		if err := s.apply(&c, v); err != nil {
+		if err := s.set(&c, v); err != nil {
 			return Config{}, fmt.Errorf("%s=%q: %w", s.Name, v, err)
 		}
 	}
 	if c.KeyringFile == "" {
 		c.KeyringFile = filepath.Join(c.DataDir, "keyring.json")
+	}
+	if c.HashConcurrency == 0 {
+		c.HashConcurrency = max(2, runtime.NumCPU())
 	}
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		return Config{}, fmt.Errorf("GATEWAY_WECHAT_APPID and GATEWAY_WECHAT_SECRET go together")
@@ -191,48 +179,40 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// LogValue prints the configuration with secrets masked.
+// LogValue prints the configuration with secrets masked: a secret shows
+// only whether it is set, a URI has its password hidden, durations read as
+// durations ("30s").
 func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("addr", c.Addr),
-		slog.String("data_dir", c.DataDir),
-		slog.String("mongo_uri", MaskURI(c.MongoURI)),
-		slog.String("mongo_db", c.MongoDB),
-		slog.String("bootstrap_user", c.BootstrapUser),
-		slog.Bool("bootstrap_password_set", c.BootstrapPassword != ""),
-		slog.String("resources_file", c.ResourcesFile),
-		slog.String("policy_file", c.PolicyFile),
-		slog.String("policy_model_file", c.PolicyModelFile),
-		slog.Int64("max_body_bytes", c.MaxBodyBytes),
-		slog.Int("max_page", c.MaxPage),
-		slog.Duration("request_timeout", c.RequestTimeout),
-		slog.Duration("shutdown_grace", c.ShutdownGrace),
-		slog.Duration("drain_delay", c.DrainDelay),
-		slog.Any("trusted_proxies", c.TrustedProxies),
-		slog.String("log_level", c.LogLevel.String()),
-		slog.Int("hash_concurrency", c.HashConcurrency),
-		slog.Duration("admin_cache_ttl", c.AdminCacheTTL),
-		slog.String("redis_url", MaskURI(c.RedisURL)),
-		slog.Duration("access_ttl", c.AccessTTL),
-		slog.Duration("refresh_ttl", c.RefreshTTL),
-		slog.Duration("admin_ttl", c.AdminTTL),
-		slog.String("wechat_appid", c.WeChatAppID),
-		slog.Bool("wechat_secret_set", c.WeChatSecret != ""),
-		slog.String("wechat_api_base", c.WeChatAPIBase),
-		slog.String("keyring_file", c.KeyringFile),
-		slog.Int("rsa_bits", c.RSABits),
-		slog.Duration("key_grace", c.KeyGrace),
-		slog.String("jwt_issuer", c.JWTIssuer),
-		slog.String("jwt_audience", c.JWTAudience),
-		slog.Bool("insecure_cookies", c.InsecureCookies),
-		slog.Int64("login_failures_per_user", c.FailuresPerUser),
-		slog.Int64("login_failures_per_ip", c.FailuresPerIP),
-		slog.Duration("login_fail_window", c.FailWindow),
-		slog.Int64("max_restore_bytes", c.MaxRestoreBytes),
-		slog.Duration("bulk_timeout", c.BulkTimeout),
-		slog.Int("rate_limit", c.RateLimit),
-		slog.Int("rate_burst", c.RateBurst),
-	)
+	v := reflect.ValueOf(c)
+	settings := Settings()
+	attrs := make([]slog.Attr, 0, len(settings))
+	for _, s := range settings {
+		key := strings.ToLower(strings.TrimPrefix(s.Name, "GATEWAY_"))
+		f := v.Field(s.index)
+		switch {
+		case s.field.Tag.Get("mask") == "secret":
+			attrs = append(attrs, slog.Bool(key+"_set", f.String() != ""))
+		case s.field.Tag.Get("mask") == "uri":
+			attrs = append(attrs, slog.String(key, MaskURI(f.String())))
+		case s.field.Type == durationType:
+			attrs = append(attrs, slog.String(key, time.Duration(f.Int()).String()))
+		case s.field.Type == levelType:
+			attrs = append(attrs, slog.String(key, slog.Level(f.Int()).String()))
+		default:
+			attrs = append(attrs, slog.Any(key, f.Interface()))
+		}
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// Markdown is the README's table of settings.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
+	for _, s := range Settings() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Name, s.Shown, s.Help)
+	}
+	return b.String()
 }
 
 // MaskURI hides the password of a connection string.

@@ -1,6 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"flag"
+	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )
@@ -34,6 +38,64 @@ func TestLoad(t *testing.T) {
 	for _, uri := range []string{"mongodb://gw:hunter2@db:27017/?replicaSet=rs0", "redis://:hunter2@redis:6379/0"} {
 		if got := MaskURI(uri); strings.Contains(got, "hunter2") {
 			t.Errorf("password not masked: %s", got)
+		}
+	}
+}
+
+// TestREADMETableIsTheTable: the README's table of settings is the one the
+// Config struct writes; change the struct's tags, then the README with
+// `go test ./cmd/internal/config -run TestREADMETable -update`.
+func TestREADMETableIsTheTable(t *testing.T) {
+	const path = "../../../README.md"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := "<!-- settings -->\n", "<!-- /settings -->"
+	i, j := strings.Index(string(readme), start), strings.Index(string(readme), end)
+	if i < 0 || j < i {
+		t.Fatalf("the README has no %q … %q section", start, end)
+	}
+	got, want := string(readme[i+len(start):j]), Markdown()
+	if got == want {
+		return
+	}
+	if *update {
+		out := string(readme[:i+len(start)]) + want + string(readme[j:])
+		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Errorf("the README's settings differ from the Config struct's; run with -update\nREADME:\n%s\nstruct:\n%s", got, want)
+}
+
+var update = flag.Bool("update", false, "rewrite the README's table of settings from the Config struct")
+
+// TestConfigLogsMasked: the logged configuration hides every secret and
+// reads durations as durations.
+func TestConfigLogsMasked(t *testing.T) {
+	cfg, err := Load(func(k string) string {
+		return map[string]string{
+			"GATEWAY_MONGO_URI": "mongodb://gw:hunter2@db:27017/", "GATEWAY_REDIS_URL": "redis://:hunter3@redis:6379/0",
+			"GATEWAY_BOOTSTRAP_USER": "root_user", "GATEWAY_BOOTSTRAP_PASSWORD": "hunter4 long", "GATEWAY_WECHAT_APPID": "wx",
+			"GATEWAY_WECHAT_SECRET": "hunter5",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("starting", slog.Any("config", cfg))
+	line := buf.String()
+	for _, secret := range []string{"hunter2", "hunter3", "hunter4", "hunter5"} {
+		if strings.Contains(line, secret) {
+			t.Errorf("%s is in the log: %s", secret, line)
+		}
+	}
+	for _, want := range []string{`"request_timeout":"30s"`, `"bootstrap_password_set":true`, `"log_level":"INFO"`, `"rate_limit":200`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the log lacks %s: %s", want, line)
 		}
 	}
 }
