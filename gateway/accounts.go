@@ -64,26 +64,14 @@ func device(c *gin.Context) account.Device {
 	return account.Device{UserAgent: c.GetHeader("User-Agent"), Browser: c.GetHeader("browser"), IP: c.ClientIP()}
 }
 
-// readObject reads a strict JSON object body whose keys are all among keys.
+// readObject reads a strict JSON object body whose keys are all among
+// keys; the account routes name another key as not a key of the request.
 func (s *Server) readObject(c *gin.Context, keys ...string) (map[string]any, error) {
-	v, err := s.readJSON(c)
-	if err != nil {
-		return nil, err
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, resources.NotJSON()
-	}
-	for k := range m {
-		known := false
-		for _, want := range keys {
-			known = known || k == want
-		}
-		if !known {
-			return nil, resources.Errorf(resources.EINVALIDREQUEST, "%s is not a key of this request", clip(k))
-		}
-	}
-	return m, nil
+	return s.readObjectOf(c, notAKey, keys...)
+}
+
+func notAKey(k string) error {
+	return resources.Errorf(resources.EINVALIDREQUEST, "%s is not a key of this request", clip(k))
 }
 
 // readPayload reads {"payload": "<encrypted>"}.
@@ -116,15 +104,20 @@ func (s *Server) sendTokens(c *gin.Context, status int, t account.Tokens) {
 }
 
 func (s *Server) register(c *gin.Context) error {
+	return s.payloadLogin(c, http.StatusCreated, s.auth.Register)
+}
+
+// payloadLogin serves a login-like route whose body is {"payload": ...}.
+func (s *Server) payloadLogin(c *gin.Context, status int, login func(ctx context.Context, payload string, dev account.Device) (account.Tokens, error)) error {
 	payload, err := s.readPayload(c)
 	if err != nil {
 		return err
 	}
-	t, err := s.auth.Register(c.Request.Context(), payload, device(c))
+	t, err := login(c.Request.Context(), payload, device(c))
 	if err != nil {
 		return err
 	}
-	s.sendTokens(c, http.StatusCreated, t)
+	s.sendTokens(c, status, t)
 	return nil
 }
 
@@ -143,29 +136,11 @@ func (s *Server) loginHeader(c *gin.Context) error {
 }
 
 func (s *Server) loginPayload(c *gin.Context) error {
-	payload, err := s.readPayload(c)
-	if err != nil {
-		return err
-	}
-	t, err := s.auth.Login(c.Request.Context(), payload, device(c))
-	if err != nil {
-		return err
-	}
-	s.sendTokens(c, http.StatusOK, t)
-	return nil
+	return s.payloadLogin(c, http.StatusOK, s.auth.Login)
 }
 
 func (s *Server) loginWeChat(c *gin.Context) error {
-	payload, err := s.readPayload(c)
-	if err != nil {
-		return err
-	}
-	t, err := s.auth.LoginWeChat(c.Request.Context(), payload, device(c))
-	if err != nil {
-		return err
-	}
-	s.sendTokens(c, http.StatusOK, t)
-	return nil
+	return s.payloadLogin(c, http.StatusOK, s.auth.LoginWeChat)
 }
 
 // adminLogin serves GET /api/admin/auth: the admin header in, an admin JWT
@@ -220,11 +195,7 @@ func (s *Server) refresh(c *gin.Context) error {
 
 func (s *Server) currentSession(c *gin.Context) error {
 	v, err := s.auth.CurrentSession(c.Request.Context(), principal(c))
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, v, "")
-	return nil
+	return answer(c, v, err)
 }
 
 func (s *Server) logout(c *gin.Context) error {
@@ -245,11 +216,7 @@ func (s *Server) clearCookies(c *gin.Context) {
 
 func (s *Server) listSessions(c *gin.Context) error {
 	list, err := s.auth.Sessions(c.Request.Context(), principal(c))
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, list, "")
-	return nil
+	return answer(c, list, err)
 }
 
 func (s *Server) revokeSession(c *gin.Context) error {
@@ -272,36 +239,32 @@ func (s *Server) revokeAllSessions(c *gin.Context) error {
 
 func (s *Server) me(c *gin.Context) error {
 	doc, err := s.auth.Me(c.Request.Context(), principal(c))
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, doc, "")
-	return nil
+	return answer(c, doc, err)
 }
 
 func (s *Server) changePassword(c *gin.Context) error {
-	payload, err := s.readPayload(c)
-	if err != nil {
-		return err
-	}
-	if err := s.auth.ChangePassword(c.Request.Context(), principal(c), payload, c.ClientIP()); err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, map[string]bool{"changed": true}, "")
-	return nil
+	return s.withPassword(c, s.auth.ChangePassword, map[string]bool{"changed": true}, false)
 }
 
 func (s *Server) deleteAccount(c *gin.Context) error {
+	return s.withPassword(c, s.auth.DeleteAccount, map[string]bool{"deleted": true}, true)
+}
+
+// withPassword serves a route of the caller's own account whose body is an
+// encrypted payload holding the caller's password; clear drops the browser's
+// refresh cookies once the act is done.
+func (s *Server) withPassword(c *gin.Context, act func(ctx context.Context, p resources.Principal, payload, ip string) error, done any, clear bool) error {
 	payload, err := s.readPayload(c)
 	if err != nil {
 		return err
 	}
-	if err := s.auth.DeleteAccount(c.Request.Context(), principal(c), payload, c.ClientIP()); err != nil {
+	if err := act(c.Request.Context(), principal(c), payload, c.ClientIP()); err != nil {
 		return err
 	}
-	s.clearCookies(c)
-	ok(c, http.StatusOK, map[string]bool{"deleted": true}, "")
-	return nil
+	if clear {
+		s.clearCookies(c)
+	}
+	return answer(c, done, nil)
 }
 
 func (s *Server) available(c *gin.Context) error {

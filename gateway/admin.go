@@ -49,19 +49,11 @@ func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
 
 func (s *Server) listUsers(c *gin.Context) error {
 	res, err := s.admin.ListUsers(c.Request.Context(), principal(c), c.Request.URL.Query())
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res.Data, res.Next)
-	return nil
+	return answerPage(c, res, err)
 }
 
 func (s *Server) setLevel(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "level")
+	m, err := s.readRequest(c, "level")
 	if err != nil {
 		return err
 	}
@@ -70,11 +62,7 @@ func (s *Server) setLevel(c *gin.Context) error {
 		return admin.InvalidField("level")
 	}
 	u, err := s.admin.SetLevel(c.Request.Context(), principal(c), admin.LevelChange{UserID: c.Param("id"), Level: level, IP: c.ClientIP()})
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, u, "")
-	return nil
+	return answer(c, u, err)
 }
 
 func (s *Server) deleteUser(c *gin.Context) error {
@@ -97,19 +85,11 @@ func (s *Server) dropCollection(c *gin.Context) error {
 
 func (s *Server) readPolicy(c *gin.Context) error {
 	res, err := s.admin.Policy(principal(c))
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res, "")
-	return nil
+	return answer(c, res, err)
 }
 
 func (s *Server) replacePolicy(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "lines")
+	m, err := s.readRequest(c, "lines")
 	if err != nil {
 		return err
 	}
@@ -126,20 +106,12 @@ func (s *Server) replacePolicy(c *gin.Context) error {
 		req.Lines[i] = line
 	}
 	res, err := s.admin.ReplacePolicy(c.Request.Context(), principal(c), req)
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res, "")
-	return nil
+	return answer(c, res, err)
 }
 
 func (s *Server) audit(c *gin.Context) error {
 	res, err := s.admin.Audit(c.Request.Context(), principal(c), c.Request.URL.Query())
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res.Data, res.Next)
-	return nil
+	return answerPage(c, res, err)
 }
 
 // backup streams the archive. HEAD answers with the headers of a backup,
@@ -170,9 +142,5 @@ func (s *Server) backup(c *gin.Context) error {
 func (s *Server) restore(c *gin.Context) error {
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.cfg.BulkTimeout))
 	res, err := s.admin.Restore(c.Request.Context(), principal(c), c.Request.Body, c.ClientIP())
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res, "")
-	return nil
+	return answer(c, res, err)
 }

@@ -90,6 +90,25 @@ func ok(c *gin.Context, status int, data any, next string) {
 	writeJSON(c, status, response{Success: true, Data: data, Next: next})
 }
 
+// answer writes data with 200, or hands err on to fail: the tail of every
+// handler that answers a domain call as it is.
+func answer(c *gin.Context, data any, err error) error {
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, data, "")
+	return nil
+}
+
+// answerPage is answer for a page of documents and its cursor.
+func answerPage(c *gin.Context, res resources.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusOK, res.Data, res.Next)
+	return nil
+}
+
 // wwwAuthenticate names the schemes a client may answer a 401 with.
 const wwwAuthenticate = `Bearer realm="gateway", tnt-admin-auth-scheme realm="admin"`
 

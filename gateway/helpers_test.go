@@ -1,24 +1,22 @@
 package gateway_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/domaintest"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
 	"github.com/tnt/gateway/resources/session/redis/redistest"
@@ -74,56 +72,31 @@ func MustStartGateway(tb testing.TB) *env { return MustStartGatewayWith(tb, opti
 // MustStartGatewayWith is MustStartGateway with options.
 func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	tb.Helper()
-	ctx := context.Background()
-	reg, err := resources.NewRegistry([]byte(coachFile))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	enf, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dbPath := filepath.Join(tb.TempDir(), "gateway.db")
-	st, err := sqlite.Open(ctx, dbPath, 2)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
+	kit := domaintest.MustOpen(tb, coachFile)
+	ctx, reg, enf := kit.Ctx, kit.Registry, kit.Policy
 	metrics := gateway.NewMetrics()
-	ist := timed.Wrap(st, metrics)
+	ist := timed.Wrap(kit.Store, metrics)
 	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	// Light argon2id parameters keep the suite fast; the crypto package
-	// tests the production parameters.
-	params := crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}
+	hasher := kit.Hasher
 	if opt.hashing != nil {
-		params = *opt.hashing
-	}
-	hasher, err := crypto.NewHasher(params, 2)
-	if err != nil {
-		tb.Fatal(err)
+		h, err := crypto.NewHasher(*opt.hashing, 2)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		hasher = h
 	}
 	creds := account.NewCredentialCache(100, 60e9)
 	accounts := account.NewAccounts(ist, hasher, creds, nil)
-	dir := tb.TempDir()
-	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = sessions.Close() })
-	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: filepath.Join(dir, "keyring.json"), RSABits: 2048, Grace: time.Hour})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	keyring := kit.Keyring
 	tokens := crypto.NewTokens(keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"})
 	var wc account.WeChatExchanger
 	if opt.wechatBase != "" {
 		wc = wechat.New(opt.wechatBase, "wxapp", "wx-secret-value")
 	}
-	var sessionStore session.Store = sessions
+	var sessionStore session.Store = kit.Sessions
 	if opt.sessions != nil {
 		sessionStore = opt.sessions
 	}
@@ -132,8 +105,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{store: st, sessions: sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
-		dbPath: dbPath, sessionsPath: filepath.Join(dir, "sessions.db")}
+	e := &env{store: kit.Store, sessions: kit.Sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath}
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"slices"
 
 	"github.com/gin-gonic/gin"
 
@@ -43,20 +44,42 @@ func (s *Server) readJSON(c *gin.Context) (any, error) {
 	return resources.DecodeJSON(body, s.cfg.JSON)
 }
 
+// readRequest reads a strict JSON body that is an object whose keys are all
+// among keys (see object).
+func (s *Server) readRequest(c *gin.Context, keys ...string) (map[string]any, error) {
+	return s.readObjectOf(c, notAParameter, keys...)
+}
+
+// readObjectOf reads a strict JSON body that is an object whose keys are
+// all among keys; refuse words the refusal of any other.
+func (s *Server) readObjectOf(c *gin.Context, refuse func(key string) error, keys ...string) (map[string]any, error) {
+	v, err := s.readJSON(c)
+	if err != nil {
+		return nil, err
+	}
+	return objectOf(v, refuse, keys...)
+}
+
 // object reads a request object whose keys are all among keys; another key
 // is named in an InvalidResourceParameterError.
 func object(v any, keys ...string) (map[string]any, error) {
+	return objectOf(v, notAParameter, keys...)
+}
+
+func notAParameter(k string) error {
+	return resources.Errorf(resources.EPARAMETER, "%s cannot be found in the request", resources.QuoteName(k))
+}
+
+// objectOf reads a request object whose keys are all among keys; refuse
+// words the refusal of any other.
+func objectOf(v any, refuse func(key string) error, keys ...string) (map[string]any, error) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return nil, resources.NotJSON()
 	}
 	for k := range m {
-		known := false
-		for _, want := range keys {
-			known = known || k == want
-		}
-		if !known {
-			return nil, resources.Errorf(resources.EPARAMETER, "%s cannot be found in the request", resources.QuoteName(k))
+		if !slices.Contains(keys, k) {
+			return nil, refuse(k)
 		}
 	}
 	return m, nil

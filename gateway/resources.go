@@ -46,11 +46,7 @@ func (s *Server) list(c *gin.Context) error {
 		return err
 	}
 	res, err := s.ops.Execute(c.Request.Context(), principal(c), sc.Name, &resources.Envelope{Operation: resources.OpQuery, Data: data})
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res.Data, res.Next)
-	return nil
+	return answerPage(c, res, err)
 }
 
 // get serves GET /api/{resource}/{id}.
@@ -71,11 +67,7 @@ func (s *Server) discover(c *gin.Context) error {
 		return err
 	}
 	res, err := s.ops.Discover(c.Request.Context(), principal(c), sc.Name, data)
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res.Data, res.Next)
-	return nil
+	return answerPage(c, res, err)
 }
 
 // listDiscoverable serves GET /api/discovery: which resources a Guest can

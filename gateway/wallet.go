@@ -50,11 +50,7 @@ func sendReceipt(c *gin.Context, r wallet.Receipt, err error) error {
 func idempotencyKey(c *gin.Context) string { return c.GetHeader("Idempotency-Key") }
 
 func (s *Server) purchase(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "items", "address", "phone")
+	m, err := s.readRequest(c, "items", "address", "phone")
 	if err != nil {
 		return err
 	}
@@ -85,25 +81,22 @@ func (s *Server) purchase(c *gin.Context) error {
 	return sendReceipt(c, r, err)
 }
 
-// transactionID reads a request naming a purchase by transaction_id.
-func transactionID(m map[string]any) (string, error) {
+// readTransaction reads a request naming a purchase by transaction_id,
+// with the other keys given.
+func (s *Server) readTransaction(c *gin.Context, keys ...string) (map[string]any, string, error) {
+	m, err := s.readRequest(c, append(keys, "transaction_id")...)
+	if err != nil {
+		return nil, "", err
+	}
 	id, isText := optionalText(m, "transaction_id")
 	if !isText {
-		return "", wallet.InvalidField("transaction_id")
+		return nil, "", wallet.InvalidField("transaction_id")
 	}
-	return id, nil
+	return m, id, nil
 }
 
 func (s *Server) verifyPurchase(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "transaction_id", "verification_code")
-	if err != nil {
-		return err
-	}
-	id, err := transactionID(m)
+	m, id, err := s.readTransaction(c, "verification_code")
 	if err != nil {
 		return err
 	}
@@ -113,15 +106,7 @@ func (s *Server) verifyPurchase(c *gin.Context) error {
 }
 
 func (s *Server) cancelPurchase(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "transaction_id")
-	if err != nil {
-		return err
-	}
-	id, err := transactionID(m)
+	_, id, err := s.readTransaction(c)
 	if err != nil {
 		return err
 	}
@@ -130,11 +115,7 @@ func (s *Server) cancelPurchase(c *gin.Context) error {
 }
 
 func (s *Server) transfer(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "recipient", "amount")
+	m, err := s.readRequest(c, "recipient", "amount")
 	if err != nil {
 		return err
 	}
@@ -144,11 +125,7 @@ func (s *Server) transfer(c *gin.Context) error {
 }
 
 func (s *Server) adjustBalance(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "delta", "reason")
+	m, err := s.readRequest(c, "delta", "reason")
 	if err != nil {
 		return err
 	}
@@ -159,21 +136,13 @@ func (s *Server) adjustBalance(c *gin.Context) error {
 }
 
 func (s *Server) verifyRecord(c *gin.Context) error {
-	body, err := s.readJSON(c)
-	if err != nil {
-		return err
-	}
-	m, err := object(body, "record")
+	m, err := s.readRequest(c, "record")
 	if err != nil {
 		return err
 	}
 	rec, _ := m["record"].(map[string]any)
 	res, err := s.wallet.VerifyRecord(c.Request.Context(), principal(c), wallet.VerifyRecordRequest{Record: rec})
-	if err != nil {
-		return err
-	}
-	ok(c, http.StatusOK, res, "")
-	return nil
+	return answer(c, res, err)
 }
 
 func (s *Server) balance(c *gin.Context) error {

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
-	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/domaintest"
 )
 
 // fixture is a service on a real SQLite file with the default policy.
@@ -23,25 +21,9 @@ type fixture struct {
 
 func newFixture(t *testing.T, maxPage int) *fixture {
 	t.Helper()
-	reg, err := resources.NewRegistry(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, _ := policy.ParseRules(policy.DefaultPolicy())
-	e, err := policy.NewEnforcer(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gateway.db"), 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	svc := resources.NewService(st, reg, e, resources.ServiceConfig{MaxPage: maxPage})
-	if err := svc.Prepare(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return &fixture{svc: svc, store: st, ctx: context.Background()}
+	kit := domaintest.MustOpen(t, "")
+	svc := resources.NewService(kit.Store, kit.Registry, kit.Policy, resources.ServiceConfig{MaxPage: maxPage})
+	return &fixture{svc: svc, store: kit.Store, ctx: kit.Ctx}
 }
 
 func (f *fixture) user(t *testing.T, name string, level int, extra resources.Document) resources.Principal {

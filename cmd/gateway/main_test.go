@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -197,17 +196,8 @@ func TestBinarySIGTERM(t *testing.T) {
 		t.Fatalf("discovery on the binary: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
-	waited := make(chan error, 1)
-	go func() { waited <- p.Cmd.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v\n%s", err, p.Logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		_ = p.Cmd.Process.Kill()
-		t.Fatal("binary ignored SIGTERM")
+	if err := p.Terminate(t, 30*time.Second); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, p.Logs.String())
 	}
 	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, `"route":"/api/discovery/:resource"`} {
 		if !strings.Contains(p.Logs.String(), want) {

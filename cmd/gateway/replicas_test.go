@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/resources/session/redis/redistest"

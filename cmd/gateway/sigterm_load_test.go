@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 )
 
 // TestSIGTERMUnderLoad sends SIGTERM while clients keep creating documents:
@@ -76,16 +77,8 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	gatewaytest.WaitFor(t, time.Minute, "30 creates before SIGTERM", func() bool { return created.Load() >= 30 })
 	shuttingDown.Store(true)
-	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
-	waited := make(chan error, 1)
-	go func() { waited <- p.Cmd.Wait() }()
-	select {
-	case err := <-waited:
-		if err != nil {
-			t.Errorf("exit: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("no exit after SIGTERM")
+	if err := p.Terminate(t, 30*time.Second); err != nil {
+		t.Errorf("exit: %v", err)
 	}
 	close(stop)
 	wg.Wait()

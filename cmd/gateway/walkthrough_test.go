@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 	"net"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 )
 
 // TestREADMEWalkthrough runs the README's walkthrough block as written, in

@@ -73,6 +73,18 @@ func openLocal(ctx context.Context) (*local, error) {
 
 func (l *local) close() { _ = l.closeDoc() }
 
+// withLocal runs f on the configured stores, opened for a minute at most.
+func withLocal(f func(ctx context.Context, l *local) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := openLocal(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+	return f(ctx, l)
+}
+
 func readPassword(stdin io.Reader, fromStdin bool, env string) (string, error) {
 	if fromStdin {
 		line, err := bufio.NewReader(stdin).ReadString('\n')
@@ -106,30 +118,25 @@ func bootstrap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := account.ValidateCredentials(*user, pass); err != nil {
 		return errors.New(resources.ErrorMessage(err))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	l, err := openLocal(ctx)
-	if err != nil {
-		return err
-	}
-	defer l.close()
-	id, err := l.accounts.Create(ctx, *user, pass, 0)
-	var dup *resources.DuplicateError
-	if errors.As(err, &dup) {
-		return fmt.Errorf("the username %s is taken; use 'gatewayctl set-level %s 0' to promote that user", *user, *user)
-	}
-	if err != nil {
-		return err
-	}
-	err = l.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		return resources.WriteAudit(ctx, tx, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "bootstrap", Target: id,
-			Detail: resources.Document{"username": *user}, At: time.Now()})
+	return withLocal(func(ctx context.Context, l *local) error {
+		id, err := l.accounts.Create(ctx, *user, pass, 0)
+		var dup *resources.DuplicateError
+		if errors.As(err, &dup) {
+			return fmt.Errorf("the username %s is taken; use 'gatewayctl set-level %s 0' to promote that user", *user, *user)
+		}
+		if err != nil {
+			return err
+		}
+		err = l.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+			return resources.WriteAudit(ctx, tx, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "bootstrap", Target: id,
+				Detail: resources.Document{"username": *user}, At: time.Now()})
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created level-0 user %s (%s)\n", *user, id)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created level-0 user %s (%s)\n", *user, id)
-	return nil
 }
 
 // setLevel sets any user's level, 0 included, and ends their sessions.
@@ -148,24 +155,19 @@ func setLevel(args []string, stdout, stderr io.Writer) error {
 	if err != nil || !policy.Level(level).Valid() {
 		return fmt.Errorf("level %q is not 0 to 5", fs.Arg(1))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	l, err := openLocal(ctx)
-	if err != nil {
-		return err
-	}
-	defer l.close()
-	sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
-	if err != nil {
-		return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the level is not changed: %w", err)
-	}
-	defer func() { _ = closeSessions() }()
-	changed, err := admin.New(admin.Deps{Store: l.store, Registry: l.reg, Sessions: sessions}).SetLevelByOperator(ctx, cliActor(), fs.Arg(0), level)
-	if err != nil {
-		return errors.New(resources.ErrorMessage(err))
-	}
-	fmt.Fprintf(stdout, "%s: level %d (%s) → %d (%s); the user's sessions ended\n", fs.Arg(0), changed.From, policy.Level(changed.From), level, policy.Level(level))
-	return nil
+	return withLocal(func(ctx context.Context, l *local) error {
+		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		if err != nil {
+			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the level is not changed: %w", err)
+		}
+		defer func() { _ = closeSessions() }()
+		changed, err := admin.New(admin.Deps{Store: l.store, Registry: l.reg, Sessions: sessions}).SetLevelByOperator(ctx, cliActor(), fs.Arg(0), level)
+		if err != nil {
+			return errors.New(resources.ErrorMessage(err))
+		}
+		fmt.Fprintf(stdout, "%s: level %d (%s) → %d (%s); the user's sessions ended\n", fs.Arg(0), changed.From, policy.Level(changed.From), level, policy.Level(level))
+		return nil
+	})
 }
 
 // check is one line of the doctor's report.

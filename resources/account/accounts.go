@@ -113,7 +113,12 @@ func stampOf(storedHash string) string {
 // that lands at any moment of a login either sees the session (and ends it)
 // or is seen here.
 func (a *Accounts) Current(ctx context.Context, p resources.Principal) error {
-	u, err := resources.LoadUser(ctx, a.store, p.UserID)
+	return a.currentIn(ctx, a.store, p)
+}
+
+// currentIn is Current, reading through g (a store or a transaction).
+func (a *Accounts) currentIn(ctx context.Context, g resources.Getter, p resources.Principal) error {
+	u, err := resources.LoadUser(ctx, g, p.UserID)
 	if errors.Is(err, resources.ErrNotFound) {
 		return errBadCredentials()
 	}
@@ -221,18 +226,31 @@ func busy(err error) error {
 	return err
 }
 
-// SetPassword replaces a user's password hash.
-func (a *Accounts) SetPassword(ctx context.Context, userID, password string) error {
+// SetPassword replaces the password of the user p names, if the stored
+// credential is still the one p was authenticated with (its stamp): a
+// password changed meanwhile is never overwritten.
+func (a *Accounts) SetPassword(ctx context.Context, p resources.Principal, password string) error {
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
 		return busy(err)
 	}
-	_, err = a.store.Update(ctx, resources.UsersCollection, userID,
-		resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil)
-	return err
+	return a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if err := a.currentIn(ctx, tx, p); err != nil {
+			return err
+		}
+		_, err := tx.Update(ctx, resources.UsersCollection, p.UserID,
+			resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil)
+		return err
+	})
 }
 
-// Delete removes a user.
-func (a *Accounts) Delete(ctx context.Context, userID string) error {
-	return a.store.Delete(ctx, resources.UsersCollection, userID)
+// Delete removes the user p names, if its stored credential and level are
+// still the ones p was authenticated with.
+func (a *Accounts) Delete(ctx context.Context, p resources.Principal) error {
+	return a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if err := a.currentIn(ctx, tx, p); err != nil {
+			return err
+		}
+		return tx.Delete(ctx, resources.UsersCollection, p.UserID)
+	})
 }

@@ -9,26 +9,19 @@ import (
 )
 
 // ChangePassword checks the old password from an encrypted payload, sets
-// the new one and revokes every other session of the user.
+// the new one and revokes every other session of the user. The new hash is
+// written only over the one the old password matched: of two changes racing
+// each other, the second finds the password changed and fails.
 func (a *Service) ChangePassword(ctx context.Context, p resources.Principal, payload string, ip string) error {
-	if err := mustBeUser(p); err != nil {
-		return err
-	}
-	m, err := a.openPayload(ctx, payload)
+	m, checked, err := a.confirmed(ctx, p, payload, ip, "old_password", "new_password")
 	if err != nil {
-		return err
-	}
-	if err := allowOnly(m, "old_password", "new_password"); err != nil {
-		return err
-	}
-	if _, err := a.checkPassword(ctx, p.Username, textField(m, "old_password"), ip); err != nil {
 		return err
 	}
 	next := textField(m, "new_password")
 	if err := a.CheckNewPassword(p.Username, next); err != nil {
 		return err
 	}
-	if err := a.accounts.SetPassword(ctx, p.UserID, next); err != nil {
+	if err := a.accounts.SetPassword(ctx, checked, next); err != nil {
 		return err
 	}
 	_, err = a.sessions.RevokeUser(ctx, p.UserID, p.SessionID)
@@ -36,30 +29,41 @@ func (a *Service) ChangePassword(ctx context.Context, p resources.Principal, pay
 }
 
 // DeleteAccount checks the password from an encrypted payload and removes
-// the account and all its sessions. Level-0 accounts are removed with the
-// operator's CLI, so the last DBA cannot vanish through the API.
+// the account and all its sessions, if the password is still the one
+// checked. Level-0 accounts are removed with the operator's CLI, so the
+// last DBA cannot vanish through the API.
 func (a *Service) DeleteAccount(ctx context.Context, p resources.Principal, payload string, ip string) error {
-	if err := mustBeUser(p); err != nil {
-		return err
-	}
-	m, err := a.openPayload(ctx, payload)
+	_, checked, err := a.confirmed(ctx, p, payload, ip, "password")
 	if err != nil {
 		return err
 	}
-	if err := allowOnly(m, "password"); err != nil {
-		return err
-	}
-	if _, err := a.checkPassword(ctx, p.Username, textField(m, "password"), ip); err != nil {
-		return err
-	}
-	if p.Level == 0 {
+	if checked.Level == 0 {
 		return resources.Errorf(resources.EPERMISSION, "a level-0 account is removed with the operator's CLI")
 	}
-	if err := a.accounts.Delete(ctx, p.UserID); err != nil && !errors.Is(err, resources.ErrNotFound) {
+	if err := a.accounts.Delete(ctx, checked); err != nil {
 		return err
 	}
 	_, err = a.sessions.RevokeUser(ctx, p.UserID, "")
 	return err
+}
+
+// confirmed opens an encrypted payload holding the caller's password under
+// passwordKey (and the other keys named), and checks the password as a
+// login does, throttled. It returns the payload and the principal the
+// password matched, stamped with the credential it matched.
+func (a *Service) confirmed(ctx context.Context, p resources.Principal, payload, ip, passwordKey string, keys ...string) (map[string]any, resources.Principal, error) {
+	if err := mustBeUser(p); err != nil {
+		return nil, resources.Principal{}, err
+	}
+	m, err := a.openPayload(ctx, payload)
+	if err != nil {
+		return nil, resources.Principal{}, err
+	}
+	if err := allowOnly(m, append(keys, passwordKey)...); err != nil {
+		return nil, resources.Principal{}, err
+	}
+	checked, err := a.checkPassword(ctx, p.Username, textField(m, passwordKey), ip)
+	return m, checked, err
 }
 
 // Me returns the caller's account: id, username, email, level and its

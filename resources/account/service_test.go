@@ -2,7 +2,9 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,5 +176,55 @@ func TestPasswordChangeAndDeletion(t *testing.T) {
 	}
 	if _, err := a.svc.CheckToken(ctx, first.AccessToken); errCode(err) != resources.EAUTHENTICATION {
 		t.Errorf("a session of a deleted account: %v", err)
+	}
+}
+
+// TestRacingPasswordChanges: two sessions change the password at once with
+// the same old one: exactly one change takes, and the password is the one
+// it set.
+func TestRacingPasswordChanges(t *testing.T) {
+	a := newApp(t, account.Config{})
+	ctx := context.Background()
+	for round := range 8 {
+		name := "racer_" + strings.Repeat("r", round+1)
+		creds := map[string]any{"username": name, "password": "the old password"}
+		first, err := a.svc.Register(ctx, a.seal(t, creds), from("10.0.1.1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, _ := a.svc.Login(ctx, a.seal(t, creds), from("10.0.1.2"))
+		var callers []resources.Principal
+		var bodies []string
+		for i, tk := range []account.Tokens{first, second} {
+			p, err := a.svc.CheckToken(ctx, tk.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			callers = append(callers, p)
+			bodies = append(bodies, a.seal(t, map[string]any{"old_password": "the old password", "new_password": fmt.Sprintf("new password number %d", i)}))
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range callers {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = a.svc.ChangePassword(ctx, callers[i], bodies[i], "10.0.1.3") }()
+		}
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			if err == nil {
+				if won >= 0 {
+					t.Fatalf("round %d: both changes took", round)
+				}
+				won = i
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: no change took: %v", round, errs)
+		}
+		_, err = a.svc.Login(ctx, a.seal(t, map[string]any{"username": name, "password": fmt.Sprintf("new password number %d", won)}), from("10.0.1.4"))
+		if err != nil {
+			t.Errorf("round %d: the winner's password does not log in: %v", round, err)
+		}
 	}
 }

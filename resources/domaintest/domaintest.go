@@ -19,13 +19,16 @@ import (
 
 // Kit is a set of real parts on fresh files, closed when the test ends.
 type Kit struct {
-	Store    resources.Store
+	Store    *sqlite.Store
 	Sessions *sessionsqlite.Store
-	Registry *resources.Registry
-	Policy   *policy.Holder
-	Keyring  *crypto.Keyring
-	Hasher   *crypto.Hasher
-	Ctx      context.Context
+	// DBPath and SessionsPath are the two SQLite files, for tests that
+	// look inside them or lock them.
+	DBPath, SessionsPath string
+	Registry             *resources.Registry
+	Policy               *policy.Holder
+	Keyring              *crypto.Keyring
+	Hasher               *crypto.Hasher
+	Ctx                  context.Context
 }
 
 // MustOpen builds a kit; extra, when not empty, is a resources file.
@@ -45,7 +48,8 @@ func MustOpen(tb testing.TB, extra string) *Kit {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "gateway.db"), 2)
+	dbPath, sessionsPath := filepath.Join(dir, "gateway.db"), filepath.Join(dir, "sessions.db")
+	st, err := sqlite.Open(ctx, dbPath, 2)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func MustOpen(tb testing.TB, extra string) *Kit {
 	if err := resources.NewService(st, reg, holder, resources.ServiceConfig{}).Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	sessions, err := sessionsqlite.Open(ctx, filepath.Join(dir, "sessions.db"), time.Minute)
+	sessions, err := sessionsqlite.Open(ctx, sessionsPath, time.Minute)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -62,11 +66,12 @@ func MustOpen(tb testing.TB, extra string) *Kit {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	hasher, err := crypto.NewHasher(crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 4)
+	hasher, err := crypto.NewHasher(crypto.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, 2)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Kit{Store: st, Sessions: sessions, Registry: reg, Policy: holder, Keyring: keyring, Hasher: hasher, Ctx: ctx}
+	return &Kit{Store: st, Sessions: sessions, DBPath: dbPath, SessionsPath: sessionsPath, Registry: reg, Policy: holder,
+		Keyring: keyring, Hasher: hasher, Ctx: ctx}
 }
 
 // User stores an account of the level with a balance, as the account

@@ -107,8 +107,8 @@ func (s *Store) Get(ctx context.Context, coll, id string) (resources.Document, e
 	return normalize(m).(map[string]any), nil
 }
 
-// Find runs a validated query.
-func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
+// cursor starts a validated query.
+func (s *Store) cursor(ctx context.Context, coll string, q resources.Query) (*mongo.Cursor, error) {
 	filter, err := Filter(q)
 	if err != nil {
 		return nil, err
@@ -118,8 +118,14 @@ func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]res
 		return nil, err
 	}
 	cur, err := s.db.Collection(coll).Find(ctx, filter, options.Find().SetSort(order).SetLimit(int64(q.Limit)))
+	return cur, classify(err)
+}
+
+// Find runs a validated query.
+func (s *Store) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
+	cur, err := s.cursor(ctx, coll, q)
 	if err != nil {
-		return nil, classify(err)
+		return nil, err
 	}
 	var raw []bson.M
 	if err := cur.All(ctx, &raw); err != nil {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/tnt/gateway/resources"
 )
@@ -21,17 +20,9 @@ var _ resources.RawFinder = (*Store)(nil)
 // what makes the query path cheap (BenchmarkRawJSON against
 // BenchmarkDecodeThenMarshal).
 func (s *Store) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
-	filter, err := Filter(q)
+	cur, err := s.cursor(ctx, coll, q)
 	if err != nil {
 		return nil, err
-	}
-	order, err := Sort(q)
-	if err != nil {
-		return nil, err
-	}
-	cur, err := s.db.Collection(coll).Find(ctx, filter, options.Find().SetSort(order).SetLimit(int64(q.Limit)))
-	if err != nil {
-		return nil, classify(err)
 	}
 	defer func() { _ = cur.Close(context.WithoutCancel(ctx)) }()
 	var out [][]byte
@@ -53,25 +44,36 @@ var errRawType = errors.New("mongo: a stored value has a type the gateway never 
 // gateway stores are accepted (strings, 32- and 64-bit integers, doubles,
 // booleans, null, arrays, documents); any other is an error, never a guess.
 func RawJSON(dst []byte, doc bson.Raw) ([]byte, error) {
+	return appendMembers(dst, doc, true)
+}
+
+// appendMembers writes the elements of a document (keys and values, as an
+// object) or of an array (values only, as a list).
+func appendMembers(dst []byte, doc bson.Raw, keyed bool) ([]byte, error) {
 	elems, err := doc.Elements()
 	if err != nil {
 		return nil, fmt.Errorf("mongo: stored document: %w", err)
 	}
-	dst = append(dst, '{')
+	open, end := byte('['), byte(']')
+	if keyed {
+		open, end = '{', '}'
+	}
+	dst = append(dst, open)
 	for i, e := range elems {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst, err = appendString(dst, e.Key())
-		if err != nil {
-			return nil, err
+		if keyed {
+			if dst, err = appendString(dst, e.Key()); err != nil {
+				return nil, err
+			}
+			dst = append(dst, ':')
 		}
-		dst = append(dst, ':')
 		if dst, err = appendValue(dst, e.Value()); err != nil {
 			return nil, err
 		}
 	}
-	return append(dst, '}'), nil
+	return append(dst, end), nil
 }
 
 func appendValue(dst []byte, v bson.RawValue) ([]byte, error) {
@@ -89,22 +91,9 @@ func appendValue(dst []byte, v bson.RawValue) ([]byte, error) {
 	case bson.TypeNull:
 		return append(dst, "null"...), nil
 	case bson.TypeEmbeddedDocument:
-		return RawJSON(dst, v.Document())
+		return appendMembers(dst, v.Document(), true)
 	case bson.TypeArray:
-		vals, err := v.Array().Values()
-		if err != nil {
-			return nil, fmt.Errorf("mongo: stored array: %w", err)
-		}
-		dst = append(dst, '[')
-		for i, e := range vals {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = appendValue(dst, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendMembers(dst, bson.Raw(v.Array()), false)
 	}
 	return nil, fmt.Errorf("%w: %s", errRawType, v.Type)
 }

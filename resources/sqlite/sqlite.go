@@ -251,62 +251,51 @@ func (s ops) Get(ctx context.Context, coll, id string) (resources.Document, erro
 
 // Find runs a validated query.
 func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
-	t, err := table(coll)
-	if err != nil {
-		return nil, err
-	}
-	where, args, order, err := buildQuery(q)
-	if err != nil {
-		return nil, err
-	}
-	stmt := `SELECT doc FROM ` + t + where + order + ` LIMIT ?`
-	rows, err := s.readQuery(ctx, stmt, append(args, q.Limit)...)
-	if err != nil {
-		return nil, classify(err)
-	}
-	defer func() { _ = rows.Close() }()
 	docs := make([]resources.Document, 0, min(q.Limit, 64))
-	for rows.Next() {
-		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, classify(err)
-		}
-		d, err := decode(body)
-		if err != nil {
-			return nil, err
-		}
+	err := s.query(ctx, coll, q, func(body []byte) error {
+		d, err := decode(string(body))
 		docs = append(docs, d)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(err)
-	}
-	return docs, nil
+		return err
+	})
+	return docs, err
 }
 
 // FindRaw runs a validated query and returns the documents as stored JSON.
 func (s ops) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
+	docs := make([][]byte, 0, min(q.Limit, 64))
+	err := s.query(ctx, coll, q, func(body []byte) error {
+		docs = append(docs, body)
+		return nil
+	})
+	return docs, err
+}
+
+// query runs a validated query and hands each stored document to each, in
+// the query's order.
+func (s ops) query(ctx context.Context, coll string, q resources.Query, each func(body []byte) error) error {
 	t, err := table(coll)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	where, args, order, err := buildQuery(q)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rows, err := s.readQuery(ctx, `SELECT doc FROM `+t+where+order+` LIMIT ?`, append(args, q.Limit)...)
 	if err != nil {
-		return nil, classify(err)
+		return classify(err)
 	}
 	defer func() { _ = rows.Close() }()
-	docs := make([][]byte, 0, min(q.Limit, 64))
 	for rows.Next() {
 		var body []byte
 		if err := rows.Scan(&body); err != nil {
-			return nil, classify(err)
+			return classify(err)
 		}
-		docs = append(docs, body)
+		if err := each(body); err != nil {
+			return err
+		}
 	}
-	return docs, classify(rows.Err())
+	return classify(rows.Err())
 }
 
 // Update sets and removes top-level fields in one statement.

@@ -49,83 +49,70 @@ func Outcome(err error) string {
 	return "error"
 }
 
+// timeCall runs f and records it under op.
+func timeCall[T any](obs Observer, op string, f func() (T, error)) (T, error) {
+	start := time.Now()
+	v, err := f()
+	obs.ObserveStore(op, Outcome(err), time.Since(start))
+	return v, err
+}
+
+// timeErr is timeCall for a call with an error only.
+func timeErr(obs Observer, op string, f func() error) error {
+	_, err := timeCall(obs, op, func() (struct{}, error) { return struct{}{}, f() })
+	return err
+}
+
 type store struct {
 	resources.Store
 	obs Observer
 }
 
-func (t *store) observe(op string, start time.Time, err error) {
-	t.obs.ObserveStore(op, Outcome(err), time.Since(start))
-}
-
 func (t *store) Insert(ctx context.Context, coll string, doc resources.Document) error {
-	start := time.Now()
-	err := t.Store.Insert(ctx, coll, doc)
-	t.observe("insert", start, err)
-	return err
+	return timeErr(t.obs, "insert", func() error { return t.Store.Insert(ctx, coll, doc) })
 }
 
 func (t *store) Get(ctx context.Context, coll, id string) (resources.Document, error) {
-	start := time.Now()
-	d, err := t.Store.Get(ctx, coll, id)
-	t.observe("get", start, err)
-	return d, err
+	return timeCall(t.obs, "get", func() (resources.Document, error) { return t.Store.Get(ctx, coll, id) })
 }
 
 func (t *store) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
-	start := time.Now()
-	ds, err := t.Store.Find(ctx, coll, q)
-	t.observe("find", start, err)
-	return ds, err
+	return timeCall(t.obs, "find", func() ([]resources.Document, error) { return t.Store.Find(ctx, coll, q) })
 }
 
 func (t *store) Update(ctx context.Context, coll, id string, set resources.Document, unset []string) (resources.Document, error) {
-	start := time.Now()
-	d, err := t.Store.Update(ctx, coll, id, set, unset)
-	t.observe("update", start, err)
-	return d, err
+	return timeCall(t.obs, "update", func() (resources.Document, error) { return t.Store.Update(ctx, coll, id, set, unset) })
 }
 
 func (t *store) Delete(ctx context.Context, coll, id string) error {
-	start := time.Now()
-	err := t.Store.Delete(ctx, coll, id)
-	t.observe("delete", start, err)
-	return err
+	return timeErr(t.obs, "delete", func() error { return t.Store.Delete(ctx, coll, id) })
 }
 
 func (t *store) Drop(ctx context.Context, coll string) error {
-	start := time.Now()
-	err := t.Store.Drop(ctx, coll)
-	t.observe("drop", start, err)
-	return err
+	return timeErr(t.obs, "drop", func() error { return t.Store.Drop(ctx, coll) })
 }
 
 func (t *store) Ping(ctx context.Context) error {
-	start := time.Now()
-	err := t.Store.Ping(ctx)
-	t.observe("ping", start, err)
-	return err
+	return timeErr(t.obs, "ping", func() error { return t.Store.Ping(ctx) })
 }
 
 // WithTx times the whole transaction (retries included) and every
 // operation inside it.
 func (t *store) WithTx(ctx context.Context, fn func(ctx context.Context, tx resources.Tx) error) error {
-	start := time.Now()
-	err := t.Store.WithTx(ctx, func(ctx context.Context, inner resources.Tx) error {
-		return fn(ctx, &tx{Tx: inner, obs: t.obs, prefix: "tx_"})
+	return timeErr(t.obs, "transaction", func() error {
+		return t.Store.WithTx(ctx, func(ctx context.Context, inner resources.Tx) error {
+			return fn(ctx, &tx{Tx: inner, obs: t.obs, prefix: "tx_"})
+		})
 	})
-	t.observe("transaction", start, err)
-	return err
 }
 
 // ReadSnapshot times the whole snapshot read and every read inside it.
 func (t *store) ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r resources.Tx) error) error {
-	start := time.Now()
-	err := t.Store.ReadSnapshot(ctx, func(ctx context.Context, inner resources.Tx) error {
-		return fn(ctx, &tx{Tx: inner, obs: t.obs, prefix: "snapshot_"})
+	return timeErr(t.obs, "snapshot", func() error {
+		return t.Store.ReadSnapshot(ctx, func(ctx context.Context, inner resources.Tx) error {
+			return fn(ctx, &tx{Tx: inner, obs: t.obs, prefix: "snapshot_"})
+		})
 	})
-	t.observe("snapshot", start, err)
-	return err
 }
 
 // rawStore is a timed store whose backend serves queries as raw JSON.
@@ -135,10 +122,7 @@ type rawStore struct {
 }
 
 func (t *rawStore) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
-	start := time.Now()
-	out, err := t.raw.FindRaw(ctx, coll, q)
-	t.observe("find", start, err)
-	return out, err
+	return timeCall(t.obs, "find", func() ([][]byte, error) { return t.raw.FindRaw(ctx, coll, q) })
 }
 
 // tx times the operations of a transaction, under op names with a prefix.
@@ -148,48 +132,26 @@ type tx struct {
 	prefix string
 }
 
-func (t *tx) observe(op string, start time.Time, err error) {
-	t.obs.ObserveStore(t.prefix+op, Outcome(err), time.Since(start))
-}
-
 func (t *tx) Get(ctx context.Context, coll, id string) (resources.Document, error) {
-	start := time.Now()
-	d, err := t.Tx.Get(ctx, coll, id)
-	t.observe("get", start, err)
-	return d, err
+	return timeCall(t.obs, t.prefix+"get", func() (resources.Document, error) { return t.Tx.Get(ctx, coll, id) })
 }
 
 func (t *tx) Insert(ctx context.Context, coll string, doc resources.Document) error {
-	start := time.Now()
-	err := t.Tx.Insert(ctx, coll, doc)
-	t.observe("insert", start, err)
-	return err
+	return timeErr(t.obs, t.prefix+"insert", func() error { return t.Tx.Insert(ctx, coll, doc) })
 }
 
 func (t *tx) Update(ctx context.Context, coll, id string, set resources.Document, unset []string) (resources.Document, error) {
-	start := time.Now()
-	d, err := t.Tx.Update(ctx, coll, id, set, unset)
-	t.observe("update", start, err)
-	return d, err
+	return timeCall(t.obs, t.prefix+"update", func() (resources.Document, error) { return t.Tx.Update(ctx, coll, id, set, unset) })
 }
 
 func (t *tx) Find(ctx context.Context, coll string, q resources.Query) ([]resources.Document, error) {
-	start := time.Now()
-	ds, err := t.Tx.Find(ctx, coll, q)
-	t.observe("find", start, err)
-	return ds, err
+	return timeCall(t.obs, t.prefix+"find", func() ([]resources.Document, error) { return t.Tx.Find(ctx, coll, q) })
 }
 
 func (t *tx) Delete(ctx context.Context, coll, id string) error {
-	start := time.Now()
-	err := t.Tx.Delete(ctx, coll, id)
-	t.observe("delete", start, err)
-	return err
+	return timeErr(t.obs, t.prefix+"delete", func() error { return t.Tx.Delete(ctx, coll, id) })
 }
 
 func (t *tx) Drop(ctx context.Context, coll string) error {
-	start := time.Now()
-	err := t.Tx.Drop(ctx, coll)
-	t.observe("drop", start, err)
-	return err
+	return timeErr(t.obs, t.prefix+"drop", func() error { return t.Tx.Drop(ctx, coll) })
 }

@@ -62,13 +62,7 @@ type Adjustment struct {
 // user of a lower level than the caller, never the caller's own, with a
 // reason; the change and its audit entry commit together.
 func (w *Wallet) AdjustBalance(ctx context.Context, p resources.Principal, req AdjustRequest) (Receipt, error) {
-	if err := w.require(p, objUsers, ActBalance); err != nil {
-		return Receipt{}, err
-	}
-	if err := req.validate(); err != nil {
-		return Receipt{}, err
-	}
-	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("adjust_balance", req), false, func(ctx context.Context, tx resources.Tx) (any, error) {
+	return w.run(ctx, p, objUsers, ActBalance, "adjust_balance", req, false, func(ctx context.Context, tx resources.Tx) (any, error) {
 		u, err := resources.LoadUser(ctx, tx, req.UserID)
 		if errors.Is(err, resources.ErrNotFound) {
 			return nil, resources.Errorf(resources.ENOTFOUND, "profile with _id %s cannot be found", req.UserID)

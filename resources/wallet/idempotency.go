@@ -68,6 +68,30 @@ func validKey(key string) bool {
 	return true
 }
 
+// request is a money request: its rules, and the client's key.
+type request interface {
+	validate() error
+	key() string
+}
+
+func (r PurchaseRequest) key() string { return r.IdempotencyKey }
+func (r TransferRequest) key() string { return r.IdempotencyKey }
+func (r AdjustRequest) key() string   { return r.IdempotencyKey }
+
+// run is a money call that needs a right and makes its writes once per
+// Idempotency-Key: the caller's right, the request's rules, then fn in a
+// transaction (see idempotent). op names the call in the request's hash.
+func (w *Wallet) run(ctx context.Context, p resources.Principal, object, action, op string, req request, created bool,
+	fn func(ctx context.Context, tx resources.Tx) (any, error)) (Receipt, error) {
+	if err := w.require(p, object, action); err != nil {
+		return Receipt{}, err
+	}
+	if err := req.validate(); err != nil {
+		return Receipt{}, err
+	}
+	return w.idempotent(ctx, p, req.key(), requestHash(op, req), created, fn)
+}
+
 // idempotent runs fn in a store transaction at most once per (caller, key):
 // the result is stored in the same transaction as fn's writes, so a retry
 // after a success, a crash or a lost response replays the first answer and

@@ -13,13 +13,7 @@ import (
 // Purchase buys items for the caller: all or none. Stock is reserved and the
 // buyer debited in one transaction; the record is signed and pending.
 func (w *Wallet) Purchase(ctx context.Context, p resources.Principal, req PurchaseRequest) (Receipt, error) {
-	if err := w.require(p, objWallet, ActPurchase); err != nil {
-		return Receipt{}, err
-	}
-	if err := req.validate(); err != nil {
-		return Receipt{}, err
-	}
-	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("purchase", req), true, func(ctx context.Context, tx resources.Tx) (any, error) {
+	return w.run(ctx, p, objWallet, ActPurchase, "purchase", req, true, func(ctx context.Context, tx resources.Tx) (any, error) {
 		now := w.now()
 		rec := record{ID: resources.NewID(now), Kind: kindPurchase, User: p.UserID, Status: statusPending, Code: verificationCode(),
 			Address: req.Address, Phone: req.Phone, CreatedAt: resources.FormatTime(now)}
@@ -61,13 +55,7 @@ func (w *Wallet) Purchase(ctx context.Context, p resources.Principal, req Purcha
 // verify right) presents the buyer's verification code; the sellers are
 // credited in the same transaction.
 func (w *Wallet) Verify(ctx context.Context, p resources.Principal, req VerifyRequest) (Receipt, error) {
-	if p.IsGuest() {
-		return Receipt{}, resources.Errorf(resources.EAUTHENTICATION, "authentication is required")
-	}
-	if err := checkID("transaction_id", req.TransactionID); err != nil {
-		return Receipt{}, err
-	}
-	rec, err := loadPurchase(ctx, w.store, req.TransactionID)
+	rec, err := w.purchaseFor(ctx, p, req.TransactionID)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -95,11 +83,8 @@ func (w *Wallet) Verify(ctx context.Context, p resources.Principal, req VerifyRe
 		return Receipt{}, resources.Errorf(resources.EVALUE, "verification_code does not match")
 	}
 	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("verify", req), false, func(ctx context.Context, tx resources.Tx) (any, error) {
-		rec, err := loadPurchase(ctx, tx, rec.ID)
+		rec, err := pendingIn(ctx, tx, rec.ID)
 		if err != nil {
-			return nil, err
-		}
-		if err := requirePending(rec); err != nil {
 			return nil, err
 		}
 		for seller, amount := range rec.sellers() {
@@ -114,13 +99,7 @@ func (w *Wallet) Verify(ctx context.Context, p resources.Principal, req VerifyRe
 // Cancel cancels a pending purchase: the buyer (while pending) or a level
 // with the cancel right. The buyer is refunded and the stock restored.
 func (w *Wallet) Cancel(ctx context.Context, p resources.Principal, req CancelRequest) (Receipt, error) {
-	if p.IsGuest() {
-		return Receipt{}, resources.Errorf(resources.EAUTHENTICATION, "authentication is required")
-	}
-	if err := checkID("transaction_id", req.TransactionID); err != nil {
-		return Receipt{}, err
-	}
-	rec, err := loadPurchase(ctx, w.store, req.TransactionID)
+	rec, err := w.purchaseFor(ctx, p, req.TransactionID)
 	if err != nil {
 		return Receipt{}, err
 	}
@@ -132,11 +111,8 @@ func (w *Wallet) Cancel(ctx context.Context, p resources.Principal, req CancelRe
 			Resource: objWallet, Action: ActCancel}
 	}
 	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("cancel", req), false, func(ctx context.Context, tx resources.Tx) (any, error) {
-		rec, err := loadPurchase(ctx, tx, rec.ID)
+		rec, err := pendingIn(ctx, tx, rec.ID)
 		if err != nil {
-			return nil, err
-		}
-		if err := requirePending(rec); err != nil {
 			return nil, err
 		}
 		if err := credit(ctx, tx, rec.User, rec.Total, "the buyer's account no longer exists"); err != nil {
@@ -163,9 +139,24 @@ func (w *Wallet) Cancel(ctx context.Context, p resources.Principal, req CancelRe
 	})
 }
 
-func requirePending(rec record) error {
-	if rec.Status != statusPending {
-		return resources.Errorf(resources.ECONFLICT, "the transaction is %s; only a pending one can change", rec.Status)
+// purchaseFor loads the purchase a signed-in caller names by id; whether
+// the caller may act on it is the caller's route's to decide.
+func (w *Wallet) purchaseFor(ctx context.Context, p resources.Principal, id string) (record, error) {
+	if p.IsGuest() {
+		return record{}, resources.Errorf(resources.EAUTHENTICATION, "authentication is required")
 	}
-	return nil
+	if err := checkID("transaction_id", id); err != nil {
+		return record{}, err
+	}
+	return loadPurchase(ctx, w.store, id)
+}
+
+// pendingIn reads a purchase inside a transaction and refuses it unless it
+// is still pending: only pending → completed | cancelled exists.
+func pendingIn(ctx context.Context, tx resources.Tx, id string) (record, error) {
+	rec, err := loadPurchase(ctx, tx, id)
+	if err == nil && rec.Status != statusPending {
+		err = resources.Errorf(resources.ECONFLICT, "the transaction is %s; only a pending one can change", rec.Status)
+	}
+	return rec, err
 }

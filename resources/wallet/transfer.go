@@ -10,13 +10,7 @@ import (
 // Transfer moves money from the caller to another user, both balances in
 // one transaction.
 func (w *Wallet) Transfer(ctx context.Context, p resources.Principal, req TransferRequest) (Receipt, error) {
-	if err := w.require(p, objWallet, ActTransfer); err != nil {
-		return Receipt{}, err
-	}
-	if err := req.validate(); err != nil {
-		return Receipt{}, err
-	}
-	return w.idempotent(ctx, p, req.IdempotencyKey, requestHash("transfer", req), true, func(ctx context.Context, tx resources.Tx) (any, error) {
+	return w.run(ctx, p, objWallet, ActTransfer, "transfer", req, true, func(ctx context.Context, tx resources.Tx) (any, error) {
 		to, err := findRecipient(ctx, tx, req.Recipient)
 		if err != nil {
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -100,5 +101,22 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 			t.Fatalf("waited %s for %s", timeout, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Terminate sends SIGTERM and waits for the process to exit, failing the
+// test if it does not within timeout; it returns the exit error.
+func (p *Proc) Terminate(t testing.TB, timeout time.Duration) error {
+	t.Helper()
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	waited := make(chan error, 1)
+	go func() { waited <- p.Cmd.Wait() }()
+	select {
+	case err := <-waited:
+		return err
+	case <-time.After(timeout):
+		_ = p.Cmd.Process.Kill()
+		t.Fatalf("no exit %s after SIGTERM:\n%s", timeout, p.Logs.String())
+		return nil
 	}
 }
