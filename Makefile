@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load lint fuzz vet fmt
+.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -43,3 +43,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadArchive$$' -fuzztime $(FUZZTIME) ./resources
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAuthHeader$$' -fuzztime $(FUZZTIME) ./gateway
 	$(GO) test -run '^$$' -fuzz '^FuzzOpenPayload$$' -fuzztime $(FUZZTIME) ./crypto
+
+## layers: what each layer depends on among the module's packages (go list -deps);
+## resources TestImportDirection fails the tests if the direction breaks
+layers:
+	@for p in cmd/gateway gateway resources/account resources/wallet resources/admin resources policy crypto; do \
+	  echo "$$p →"; \
+	  $(GO) list -deps -f '{{.ImportPath}}' ./$$p | grep '^github.com/tnt/gateway/' | grep -v "^github.com/tnt/gateway/$$p$$" | \
+	    grep -v -e '/session/' -e '/sqlite$$' -e '/mongo$$' -e '/wechat$$' -e '/timed$$' -e '/internal/' | sed 's|github.com/tnt/gateway/|    |'; \
+	done

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -86,5 +87,19 @@ func TestImportDirection(t *testing.T) {
 	}
 	if gw := pkgs["gateway"]; !slices.Contains(gw.Deps, module+"/resources/wallet") || !slices.Contains(pkgs["cmd/gateway"].Deps, module+"/gateway") {
 		t.Error("the layers are not wired as drawn: cmd/gateway → gateway → resources/wallet")
+	}
+}
+
+// TestREADMENamesEveryPackage: the README's layout table has a line for
+// every package of the module.
+func TestREADMENamesEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range listPackages(t) {
+		if !strings.Contains(string(readme), "| `"+name+"` |") {
+			t.Errorf("the README's layout table does not name %s", name)
+		}
 	}
 }
