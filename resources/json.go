@@ -127,7 +127,7 @@ func (d *decoder) array(depth int) (any, error) {
 	return arr, nil
 }
 
-// quoteName renders client-supplied text for an error message: plain names
+// QuoteName renders client-supplied text for an error message: plain names
 // as they are, anything else quoted and cut short, so a message never
 // carries control characters or a megabyte of input.
 func QuoteName(s string) string {

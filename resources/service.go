@@ -160,7 +160,7 @@ func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) er
 	return nil
 }
 
-// findPage runs q for one page: it asks the store for one document more
+// FindPage runs q for one page: it asks the store for one document more
 // than the page holds, and when that one exists, returns the cursor of the
 // next page.
 func FindPage(ctx context.Context, store Store, coll string, q Query) ([]Document, string, error) {
@@ -363,7 +363,7 @@ func storeError(sc *Schema, err error, id any, vals Document) error {
 	return err
 }
 
-// clipText bounds client text echoed in a message; JSON encoding of the
+// ClipText bounds client text echoed in a message; JSON encoding of the
 // response makes any character in it safe.
 func ClipText(s string) string {
 	const max = 200
