@@ -77,7 +77,7 @@ func TestEveryErrorCode(t *testing.T) {
 		{name: "contains on a number", path: "/api/merchandise", user: "admin", body: `{"operation":"query","data":{"price":{"contains":"1"}}}`,
 			status: 400, code: "InvalidResourceValueError"},
 		{name: "duplicate name", path: "/api/gym", user: "admin", body: `{"operation":"create","data":{"name":"Iron Temple"}}`,
-			status: 409, code: "DuplicateResourceCreationError", contains: []string{`"Resource exists with name Iron Temple for gym"`}},
+			status: 409, code: "DuplicateResourceCreationError", contains: []string{`"Resource exists with name <Iron Temple> for gym"`}},
 		{name: "unknown id", method: "GET", path: "/api/gym/0123456789abcdef01234567", user: "admin", status: 404,
 			code: "ResourceNotFoundError", contains: []string{"0123456789abcdef01234567"}},
 		{name: "update unknown id", path: "/api/gym", user: "admin", body: `{"operation":"update","data":{"_id":"0123456789abcdef01234567","address":"x"}}`,

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -53,11 +54,19 @@ type response struct {
 }
 
 // writeJSON sends v as JSON with the status.
+// Text is written as it is (no \u003c for <): the answers are JSON, never
+// HTML, browsers are told not to sniff them, and the original clients read
+// messages with literal angle brackets.
 func writeJSON(c *gin.Context, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := buf.Bytes()
+	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"success":false,"data":null,"exceptionMessage":"Internal error.","errorCode":"InternalError"}`)
+	} else {
+		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	c.Data(status, "application/json; charset=utf-8", b)
 }
@@ -109,8 +118,18 @@ func answerPage(c *gin.Context, res resources.Result, err error) error {
 	return nil
 }
 
-// wwwAuthenticate names the schemes a client may answer a 401 with.
-const wwwAuthenticate = `Bearer realm="gateway", tnt-admin-auth-scheme realm="admin"`
+// challenge names the scheme a client may answer a 401 with: the login
+// routes name their own scheme, every other route a bearer token or the
+// admin scheme.
+func challenge(route string) string {
+	switch route {
+	case "/api/auth":
+		return `tnt-user-auth-scheme realm="user"`
+	case "/api/admin/auth":
+		return `tnt-admin-auth-scheme realm="admin"`
+	}
+	return `Bearer realm="gateway", tnt-admin-auth-scheme realm="admin"`
+}
 
 // fail writes the error envelope for err. Application errors keep their code
 // and message; anything else becomes InternalError, and its detail goes to
@@ -125,7 +144,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 		s.log.WarnContext(c.Request.Context(), "store unavailable", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
 		c.Header("Retry-After", "5")
 	case resources.EAUTHENTICATION:
-		c.Header("WWW-Authenticate", wwwAuthenticate)
+		c.Header("WWW-Authenticate", challenge(c.FullPath()))
 	case resources.ERATELIMITED:
 		c.Header("Retry-After", "60")
 	}

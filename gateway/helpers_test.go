@@ -100,7 +100,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if opt.sessions != nil {
 		sessionStore = opt.sessions
 	}
-	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens,
+	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
 		Payloads: keyring, WeChat: wc}, opt.auth)
 	if err != nil {
 		tb.Fatal(err)

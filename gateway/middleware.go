@@ -49,6 +49,7 @@ func withRequestID(c *gin.Context) {
 	}
 	c.Set(ctxRequestID, id)
 	c.Header("X-Request-Id", id)
+	c.Header("X-Content-Type-Options", "nosniff")
 	c.Next()
 }
 

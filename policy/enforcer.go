@@ -89,6 +89,9 @@ type decisionKey struct {
 type Enforcer struct {
 	rules     []Rule
 	decisions map[decisionKey]bool
+	// groups are the names that stand for groups of resources, not for
+	// a resource or an object of their own.
+	groups map[string]bool
 }
 
 // NewEnforcer builds an enforcer with Casbin from the model and rules.
@@ -138,7 +141,13 @@ func NewEnforcer(cfg Config) (*Enforcer, error) {
 			return nil, fmt.Errorf("policy %s rules: %w", t, err)
 		}
 	}
-	e := &Enforcer{rules: cfg.Rules, decisions: make(map[decisionKey]bool)}
+	e := &Enforcer{rules: cfg.Rules, decisions: make(map[decisionKey]bool), groups: map[string]bool{}}
+	for _, g := range cfg.Groups {
+		e.groups[g] = true
+	}
+	for res := range cfg.Groups {
+		delete(e.groups, res)
+	}
 	for l := DBA; l <= Guest; l++ {
 		for obj := range objects {
 			for act := range actions {
@@ -160,6 +169,21 @@ func NewEnforcer(cfg Config) (*Enforcer, error) {
 // refused.
 func (e *Enforcer) Allowed(l Level, object, action string) bool {
 	return e.decisions[decisionKey{l, object, action}]
+}
+
+// Permissions lists what a level may do, as "object:action", sorted: every
+// resource and every object of the administration and the wallet, never a
+// group name (a right on a group shows as the right on each of its
+// resources).
+func (e *Enforcer) Permissions(l Level) []string {
+	var out []string
+	for k := range e.decisions {
+		if k.level == l && !e.groups[k.object] {
+			out = append(out, k.object+":"+k.action)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Lines returns the policy as Casbin CSV lines, sorted.

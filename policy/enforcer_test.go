@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -131,5 +132,28 @@ func TestHolderRefusesLockoutAndBadPolicies(t *testing.T) {
 	old, _ := h.Build(lines)
 	if h.Apply(old, 1) || !h.Allowed(Guest, "gym", "query") {
 		t.Error("an older version replaced a newer one")
+	}
+}
+
+// TestPermissions: what a level may do, as a client shows it: resources and
+// objects, never group names, and more for higher levels.
+func TestPermissions(t *testing.T) {
+	e := defaultEnforcer(t)
+	user := e.Permissions(User)
+	for _, want := range []string{"gym:query", "profile:update_own", "transaction_record:query_own", "wallet:purchase"} {
+		if !slices.Contains(user, want) {
+			t.Errorf("a User's permissions lack %s: %v", want, user)
+		}
+	}
+	for _, p := range user {
+		if strings.HasPrefix(p, "data:") || strings.HasPrefix(p, "ledger:") || strings.HasPrefix(p, "profiles:") {
+			t.Errorf("a group name among the permissions: %s", p)
+		}
+		if p == "gym:update" || p == "database:backup" {
+			t.Errorf("a User holds %s", p)
+		}
+	}
+	if !slices.IsSorted(user) || len(e.Permissions(DBA)) <= len(user) || !slices.Contains(e.Permissions(DBA), "database:backup") {
+		t.Errorf("DBA %v, User %v", e.Permissions(DBA), user)
 	}
 }

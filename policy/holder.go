@@ -35,6 +35,9 @@ func (h *Holder) Allowed(l Level, object, action string) bool {
 	return h.cur.Load().Allowed(l, object, action)
 }
 
+// Permissions lists what a level may do under the policy in force.
+func (h *Holder) Permissions(l Level) []string { return h.cur.Load().Permissions(l) }
+
 // Lines returns the policy in force as CSV lines.
 func (h *Holder) Lines() []string { return h.cur.Load().Lines() }
 

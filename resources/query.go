@@ -177,6 +177,9 @@ func (f *Field) literal(v any) (any, error) {
 	switch f.Type {
 	case TypeString:
 		if s, ok := v.(string); ok && len(s) <= 4*defaultMaxLength {
+			if f.Lowercase {
+				s = strings.ToLower(s)
+			}
 			return s, nil
 		}
 		return nil, Errorf(EVALUE, "%s must be compared with a string", f.path)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	"github.com/tnt/gateway/policy"
 )
 
 //go:embed builtin.json
@@ -18,8 +20,9 @@ type Registry struct {
 }
 
 // NewRegistry builds the registry from the built-in schemas and, when extra
-// is not empty, the resources file's declarations. A declaration that clashes
-// with a built-in resource, an API path word or another collection is refused.
+// is not empty, the resources file's declarations. An entry named like a
+// built-in resource extends it (see extend); a declaration that clashes with
+// an API path word or another collection is refused.
 func NewRegistry(extra []byte) (*Registry, error) {
 	schemas, err := decodeSchemas([]byte(builtinSchemas))
 	if err != nil {
@@ -31,7 +34,18 @@ func NewRegistry(extra []byte) (*Registry, error) {
 		if err != nil {
 			return nil, err
 		}
-		schemas = append(schemas, more...)
+		for _, s := range more {
+			if s == nil {
+				return nil, fmt.Errorf("resources file: empty declaration")
+			}
+			if i := slices.IndexFunc(schemas[:builtin], func(b *Schema) bool { return b.Name == s.Name }); i >= 0 {
+				if err := extend(schemas[i], s); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			schemas = append(schemas, s)
+		}
 	}
 	r := &Registry{byName: make(map[string]*Schema)}
 	collections := make(map[string]string)
@@ -52,6 +66,7 @@ func NewRegistry(extra []byte) (*Registry, error) {
 			return nil, fmt.Errorf("resource %s: collection %s already belongs to %s", s.Name, s.Collection, other)
 		}
 		collections[s.Collection] = s.Name
+		s.builtin = i < builtin
 		r.byName[s.Name] = s
 		r.names = append(r.names, s.Name)
 	}
@@ -77,6 +92,26 @@ func (r *Registry) Groups() map[string]string {
 	out := make(map[string]string, len(r.byName))
 	for n, s := range r.byName {
 		out[n] = s.Group
+	}
+	return out
+}
+
+// SharedOwnedDocuments lists the declared resources whose documents level-4
+// users create and every level-4 user may query under the policy: one
+// customer's documents open to every other. It is a mistake of
+// configuration more often than a choice: such a resource wants a group of
+// its own with query_own (API.md §5). Built-in resources are catalogues by
+// design and are not listed.
+func (r *Registry) SharedOwnedDocuments(auth Authorizer) []string {
+	var out []string
+	for _, name := range r.names {
+		s := r.byName[name]
+		if s.builtin || s.Owner != FieldOwner {
+			continue
+		}
+		if auth.Allowed(policy.User, name, ActCreate) && auth.Allowed(policy.User, name, ActQuery) {
+			out = append(out, name)
+		}
 	}
 	return out
 }

@@ -58,10 +58,20 @@ type Field struct {
 	MaxItems  *int              `json:"maxItems,omitempty"`
 	Items     *Field            `json:"items,omitempty"`
 	Fields    map[string]*Field `json:"fields,omitempty"`
+	// Unique says no two documents hold the same value (a top-level
+	// string; documents without it take no part).
+	Unique bool `json:"unique,omitempty"`
+	// Lowercase stores and compares the text in lower case, so that
+	// values differing only in case are the same value (an email).
+	Lowercase bool `json:"lowercase,omitempty"`
 
 	path  string
 	re    *regexp.Regexp
 	names []string // sorted keys of Fields
+	// also are the patterns a resources file added to a built-in field;
+	// values must match every one (alsoRe, compiled).
+	also   []string
+	alsoRe []*regexp.Regexp
 }
 
 // Path is the field's dot path from the document root.
@@ -83,6 +93,7 @@ type Schema struct {
 	public     map[string]bool
 	system     map[string]*Field
 	hasPrivate bool
+	builtin    bool
 }
 
 // Limits every schema field obeys unless it declares tighter ones.
@@ -140,6 +151,9 @@ func (s *Schema) Compile() error {
 	for _, n := range names {
 		s.hasPrivate = s.hasPrivate || s.Fields[n].Private
 	}
+	if err := checkUniqueFields(s.Name, "", s.Fields); err != nil {
+		return err
+	}
 	s.system = map[string]*Field{
 		FieldID:        {Type: TypeString, ReadOnly: true, Indexed: true, path: FieldID},
 		FieldCreatedAt: {Type: TypeString, ReadOnly: true, Indexed: true, path: FieldCreatedAt},
@@ -170,6 +184,26 @@ func (s *Schema) Compile() error {
 			s.public[p] = true
 		default:
 			return fmt.Errorf("resource %s: public field %q is not declared", s.Name, p)
+		}
+	}
+	return nil
+}
+
+// checkUniqueFields allows "unique" on top-level string fields only, and
+// "lowercase" on string fields only.
+func checkUniqueFields(resource, prefix string, fields map[string]*Field) error {
+	for name, f := range fields {
+		if f.Unique && (prefix != "" || f.Type != TypeString) {
+			return fmt.Errorf("resource %s: field %s: only a top-level string field can be unique", resource, prefix+name)
+		}
+		if f.Lowercase && f.Type != TypeString {
+			return fmt.Errorf("resource %s: field %s: only a string field can be lowercase", resource, prefix+name)
+		}
+		if f.Unique {
+			f.Indexed = true
+		}
+		if err := checkUniqueFields(resource, prefix+name+".", f.Fields); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -225,12 +259,19 @@ func (f *Field) compile(resource string) error {
 		n := defaultMaxLength
 		f.MaxLength = &n
 	}
-	if f.Pattern != "" {
-		re, err := regexp.Compile(f.Pattern)
+	for i, p := range append([]string{f.Pattern}, f.also...) {
+		if p == "" {
+			continue
+		}
+		re, err := regexp.Compile(p)
 		if err != nil {
 			return fmt.Errorf("resource %s: field %s: bad pattern: %w", resource, f.path, err)
 		}
-		f.re = re
+		if i == 0 {
+			f.re = re
+		} else {
+			f.alsoRe = append(f.alsoRe, re)
+		}
 	}
 	if f.Format != "" && f.Format != "date" {
 		return fmt.Errorf("resource %s: field %s: unknown format %q", resource, f.path, f.Format)
@@ -273,6 +314,21 @@ func (s *Schema) IsPublic(name string) bool { return s.public[name] }
 
 // FieldNames returns the declared top-level field names in sorted order.
 func (s *Schema) FieldNames() []string { return s.names }
+
+// UniquePaths returns the paths no two documents may share: the schema's
+// unique key first, then every field declared unique, in name order.
+func (s *Schema) UniquePaths() []string {
+	var out []string
+	if s.Unique != "" {
+		out = append(out, s.Unique)
+	}
+	for _, n := range s.names {
+		if f := s.Fields[n]; f.Unique && n != s.Unique {
+			out = append(out, n)
+		}
+	}
+	return out
+}
 
 // IndexedPaths returns the dot paths the stores index for queries.
 func (s *Schema) IndexedPaths() []string {

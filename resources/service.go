@@ -358,9 +358,16 @@ func storeError(sc *Schema, err error, id any, vals Document) error {
 	case errors.Is(err, ErrNotFound):
 		return notFound(sc, id)
 	case errors.As(err, &dup):
-		return Errorf(EDUPLICATE, "Resource exists with name %s for %s", ClipText(AsString(vals[dup.Field])), sc.Name)
+		return Duplicate(sc.Name, AsString(vals[dup.Field]))
 	}
 	return err
+}
+
+// Duplicate is the error for a value a unique key already holds, in the
+// words the original clients expect: the value between literal angle
+// brackets (`Resource exists with name <Iron Temple> for gym`).
+func Duplicate(resource, value string) error {
+	return Errorf(EDUPLICATE, "Resource exists with name <%s> for %s", ClipText(value), resource)
 }
 
 // ClipText bounds client text echoed in a message; JSON encoding of the

@@ -27,11 +27,13 @@ type Getter interface {
 	Get(ctx context.Context, coll, id string) (Document, error)
 }
 
-// CollectionSpec tells a store what a collection needs: its unique key and
-// the paths queries filter and sort on.
+// CollectionSpec tells a store what a collection needs: its unique keys
+// and the paths queries filter and sort on.
 type CollectionSpec struct {
-	Name    string
-	Unique  string
+	Name string
+	// Unique lists the paths whose values no two documents share (a
+	// document without the path takes no part).
+	Unique  []string
 	Indexed []string
 }
 
@@ -82,7 +84,7 @@ type Tx interface {
 
 // SpecFor returns the collection spec a resource needs.
 func SpecFor(s *Schema) CollectionSpec {
-	return CollectionSpec{Name: s.Collection, Unique: s.Unique, Indexed: s.IndexedPaths()}
+	return CollectionSpec{Name: s.Collection, Unique: s.UniquePaths(), Indexed: s.IndexedPaths()}
 }
 
 // RawFinder is a store that can return query results as the JSON text it

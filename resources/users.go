@@ -78,8 +78,14 @@ func LoadUser(ctx context.Context, g Getter, id string) (User, error) {
 // FindUser reads the account with the username; found is false when there
 // is none.
 func FindUser(ctx context.Context, f Finder, username string) (u User, found bool, err error) {
+	return FindUserBy(ctx, f, FieldUsername, username)
+}
+
+// FindUserBy reads the account whose unique field (username, email) holds
+// value, as stored; found is false when there is none.
+func FindUserBy(ctx context.Context, f Finder, field, value string) (u User, found bool, err error) {
 	docs, err := f.Find(ctx, UsersCollection, Query{
-		Conditions: []Condition{{Path: FieldUsername, Op: Equals, Value: username}},
+		Conditions: []Condition{{Path: field, Op: Equals, Value: value}},
 		SortPath:   FieldID, Limit: 1,
 	})
 	if err != nil || len(docs) == 0 {

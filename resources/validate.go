@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,9 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 		s, ok := v.(string)
 		if !ok {
 			return nil, Errorf(EVALUE, "%s must be a string", f.path)
+		}
+		if f.Lowercase {
+			s = strings.ToLower(s)
 		}
 		return s, f.checkString(s)
 	case TypeInt:
@@ -51,6 +55,14 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 		return checkObject(resource, f.names, f.Fields, m, false)
 	case TypeArray:
 		arr, ok := v.([]any)
+		if str, isText := v.(string); isText && f.Items.Type == TypeString {
+			// A list of strings also takes one string, as the original
+			// clients send it: "" is the empty list, "u" is ["u"].
+			arr, ok = []any{}, true
+			if str != "" {
+				arr = []any{str}
+			}
+		}
 		if !ok {
 			return nil, Errorf(EVALUE, "%s must be a list", f.path)
 		}
@@ -96,6 +108,11 @@ func (f *Field) checkString(s string) error {
 	if f.re != nil && !f.re.MatchString(s) {
 		return Errorf(EVALUE, "%s does not match the pattern %s", f.path, f.Pattern)
 	}
+	for i, re := range f.alsoRe {
+		if !re.MatchString(s) {
+			return Errorf(EVALUE, "%s does not match the pattern %s", f.path, f.also[i])
+		}
+	}
 	if f.Format == "date" {
 		if _, err := time.Parse(time.DateOnly, s); err != nil {
 			return Errorf(EVALUE, "%s must be a date as YYYY-MM-DD", f.path)
@@ -117,6 +134,12 @@ func (f *Field) checkRange(x float64) error {
 // checkObject validates a nested object: every key declared, every value
 // valid, every required key present (nested objects are written whole).
 func checkObject(resource string, names []string, fields map[string]*Field, m map[string]any, partial bool) (Document, error) {
+	return checkObjectGiven(resource, names, fields, m, partial, nil)
+}
+
+// checkObjectGiven is checkObject where the fields named in given are
+// supplied apart from m: they count as present and m may not hold them.
+func checkObjectGiven(resource string, names []string, fields map[string]*Field, m map[string]any, partial bool, given []string) (Document, error) {
 	out := make(Document, len(m))
 	for _, k := range sortedKeys(m) {
 		f := fields[k]
@@ -138,7 +161,7 @@ func checkObject(resource string, names []string, fields map[string]*Field, m ma
 	if !partial {
 		for _, n := range names {
 			f := fields[n]
-			if _, ok := out[n]; !ok {
+			if _, ok := out[n]; !ok && !slices.Contains(given, n) {
 				if f.Required && f.Default == nil {
 					return nil, Errorf(ECREATION, "%s is required for creating %s", f.path, resource)
 				}
@@ -169,6 +192,17 @@ func (s *Schema) ValidateCreate(data map[string]any) (Document, error) {
 		return nil, err
 	}
 	return checkObject(s.Name, s.names, s.Fields, data, false)
+}
+
+// ValidateCreateGiven checks the fields of a new document whose fields named
+// in given (read-only ones included) the gateway supplies itself, as a
+// registration supplies the username: data may not hold them, and they
+// count as present. Every other rule is ValidateCreate's.
+func (s *Schema) ValidateCreateGiven(data map[string]any, given ...string) (Document, error) {
+	if err := s.refuseManaged(data); err != nil {
+		return nil, err
+	}
+	return checkObjectGiven(s.Name, s.names, s.Fields, data, false, given)
 }
 
 // Update is a validated partial update: fields to set and fields to remove.

@@ -95,7 +95,7 @@ func TestRegistryFromFile(t *testing.T) {
 	}
 	bad := map[string]string{
 		"reserved name":    `{"resources":[{"name":"admin","fields":{"a":{"type":"string"}}}]}`,
-		"built-in clash":   `{"resources":[{"name":"gym","fields":{"a":{"type":"string"}}}]}`,
+		"built-in clash":   `{"resources":[{"name":"gym","unique":"a","fields":{"a":{"type":"string","required":true}}}]}`,
 		"bad field name":   `{"resources":[{"name":"x","fields":{"$where":{"type":"string"}}}]}`,
 		"dotted name":      `{"resources":[{"name":"x","fields":{"a.b":{"type":"string"}}}]}`,
 		"unknown type":     `{"resources":[{"name":"x","fields":{"a":{"type":"date"}}}]}`,

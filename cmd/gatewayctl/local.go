@@ -41,13 +41,7 @@ func openLocal(ctx context.Context) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	var extra []byte
-	if cfg.ResourcesFile != "" {
-		if extra, err = os.ReadFile(cfg.ResourcesFile); err != nil {
-			return nil, fmt.Errorf("resources file: %w", err)
-		}
-	}
-	reg, err := resources.NewRegistry(extra)
+	reg, err := config.Registry(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -231,17 +225,30 @@ func doctor(args []string, stdout, stderr io.Writer) error {
 	}
 
 	add(keyringCheck(cfg))
-	for _, f := range []struct{ name, path string }{{"resources file", cfg.ResourcesFile}, {"policy file", cfg.PolicyFile}} {
-		if f.path == "" {
-			continue
-		}
-		_, err := os.ReadFile(f.path)
-		add(check{name: f.name, ok: err == nil, info: f.path + errText(err)})
-	}
+	add(resourcesCheck(cfg))
 	if *base != "" {
 		add(clockCheck(ctx, *base))
 	}
 	return report(stdout, checks)
+}
+
+// resourcesCheck builds the resources and the policy as the gateway does,
+// and warns of customers' documents every user may read.
+func resourcesCheck(cfg config.Config) check {
+	reg, err := config.Registry(cfg)
+	if err != nil {
+		return check{name: "resources and policy", info: err.Error()}
+	}
+	holder, err := config.Policy(cfg, reg)
+	if err != nil {
+		return check{name: "resources and policy", info: err.Error()}
+	}
+	info := fmt.Sprintf("%d resources, %d policy lines", len(reg.Names()), len(holder.Lines()))
+	if shared := reg.SharedOwnedDocuments(holder); len(shared) > 0 {
+		return check{name: "resources and policy", ok: true, warn: true, info: info + "; users create documents of " + strings.Join(shared, ", ") +
+			" and every user may read every one of them: give each a group of its own and grant query_own (API.md §5)"}
+	}
+	return check{name: "resources and policy", ok: true, info: info}
 }
 
 func keyringCheck(cfg config.Config) check {

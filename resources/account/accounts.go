@@ -143,21 +143,23 @@ func errBadCredentials() error {
 // making many calls pays argon2id once; the user is still read on every call,
 // so a level change, password change or deletion applies at once.
 func (a *Accounts) Authenticate(ctx context.Context, username, password string) (resources.Principal, error) {
-	return a.authenticate(ctx, username, password, true)
+	return a.authenticate(ctx, byUsername(username), password, true)
 }
 
 // AuthenticateFresh is Authenticate without the cache: every call pays the
 // password hash. Logins use it, so that a login always costs what a guess
 // costs and the hashing bound protects the service.
 func (a *Accounts) AuthenticateFresh(ctx context.Context, username, password string) (resources.Principal, error) {
-	return a.authenticate(ctx, username, password, false)
+	return a.authenticate(ctx, byUsername(username), password, false)
 }
 
-func (a *Accounts) authenticate(ctx context.Context, username, password string, cached bool) (resources.Principal, error) {
-	if len(username) > 64 || len(password) > 4*MaxPasswordLen {
+// authenticate checks a password for the account an identity names (by
+// username or by email).
+func (a *Accounts) authenticate(ctx context.Context, id identity, password string, cached bool) (resources.Principal, error) {
+	if len(id.value) > 254 || len(password) > 4*MaxPasswordLen {
 		return resources.Principal{}, errBadCredentials()
 	}
-	u, found, err := resources.FindUser(ctx, a.store, username)
+	u, found, err := resources.FindUserBy(ctx, a.store, id.field, id.value)
 	if err != nil {
 		return resources.Principal{}, err
 	}
@@ -171,7 +173,7 @@ func (a *Accounts) authenticate(ctx context.Context, username, password string, 
 	if !cached {
 		cache = nil
 	}
-	key := cache.key(username, password)
+	key := cache.key(id.field+":"+id.value, password)
 	if !cache.hit(key, u.PasswordHash, a.now()) {
 		ok, rehash, err := a.hasher.Verify(ctx, u.PasswordHash, password)
 		if err != nil {

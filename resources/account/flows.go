@@ -6,15 +6,12 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
-	"regexp"
 	"strings"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/session"
 )
-
-var emailPattern = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$`)
 
 // allowOnly refuses payload keys beyond the expected ones, so a typo or an
 // attempt to smuggle "level" is an error.
@@ -32,12 +29,13 @@ func allowOnly(m map[string]any, keys ...string) error {
 }
 
 // Register creates a level-4 user from an encrypted payload and logs it in.
+// Beside the username and password the payload may hold any writable field
+// of the profile (an email, names, a birthday), validated by the profile's
+// schema; fields a resources file makes required must be there. Emails are
+// unique across accounts whatever their case.
 func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tokens, error) {
 	m, err := a.openPayload(ctx, payload)
 	if err != nil {
-		return Tokens{}, err
-	}
-	if err := allowOnly(m, "username", "password", "email"); err != nil {
 		return Tokens{}, err
 	}
 	username, password := textField(m, "username"), textField(m, "password")
@@ -50,18 +48,26 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 	if err := a.CheckNewPassword(username, password); err != nil {
 		return Tokens{}, err
 	}
-	extra := resources.Document{}
-	if email, has := m["email"]; has {
-		s, ok := email.(string)
-		if !ok || len(s) > 254 || !emailPattern.MatchString(s) {
-			return Tokens{}, resources.Errorf(resources.EVALUE, "email is not a valid address")
+	fields := make(map[string]any, len(m))
+	for k, v := range m {
+		switch k {
+		case "username", "password", "ts", "nonce":
+		default:
+			fields[k] = v
 		}
-		extra["email"] = s
 	}
-	p, err := a.accounts.CreateWith(ctx, username, password, 4, extra)
+	profile, err := a.profile.ValidateCreateGiven(fields, resources.FieldUsername)
+	if err != nil {
+		return Tokens{}, err
+	}
+	p, err := a.accounts.CreateWith(ctx, username, password, 4, profile)
 	var dup *resources.DuplicateError
 	if errors.As(err, &dup) {
-		return Tokens{}, resources.Errorf(resources.EDUPLICATE, "Resource exists with name %s for profile", username)
+		taken := username
+		if dup.Field != resources.FieldUsername {
+			taken = resources.AsString(profile[dup.Field])
+		}
+		return Tokens{}, resources.Duplicate("profile", taken)
 	}
 	if err != nil {
 		return Tokens{}, err
@@ -69,21 +75,41 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 	return a.startSession(ctx, p, crypto.KindAccess, dev)
 }
 
-// Login checks encrypted credentials and starts a session.
+// Login checks encrypted credentials and starts a session. The credentials
+// name the account by "username" or by "email" (exactly one); every failure
+// is the same 401.
 func (a *Service) Login(ctx context.Context, payload string, dev Device) (Tokens, error) {
 	m, err := a.openPayload(ctx, payload)
 	if err != nil {
 		return Tokens{}, err
 	}
-	username, password := textField(m, "username"), textField(m, "password")
-	if username == "" || password == "" {
+	id, ok := credentialsIdentity(m)
+	password := textField(m, "password")
+	if !ok || password == "" {
 		return Tokens{}, errBadCredentials()
 	}
-	p, err := a.checkPassword(ctx, username, password, dev.IP)
+	p, err := a.checkPassword(ctx, id, password, dev.IP)
 	if err != nil {
 		return Tokens{}, err
 	}
 	return a.startSession(ctx, p, crypto.KindAccess, dev)
+}
+
+// credentialsIdentity reads the account a login names: a username or an
+// email, exactly one of them.
+func credentialsIdentity(m map[string]any) (identity, bool) {
+	username, email := textField(m, "username"), textField(m, fieldEmail)
+	_, hasUsername := m["username"]
+	_, hasEmail := m[fieldEmail]
+	switch {
+	case hasUsername && hasEmail:
+		return identity{}, false
+	case username != "":
+		return byUsername(username), true
+	case email != "":
+		return byEmail(email), true
+	}
+	return identity{}, false
 }
 
 // AdminSession issues a month-long admin token, bound to a new session, to

@@ -62,12 +62,14 @@ func (a *Service) confirmed(ctx context.Context, p resources.Principal, payload,
 	if err := allowOnly(m, append(keys, passwordKey)...); err != nil {
 		return nil, resources.Principal{}, err
 	}
-	checked, err := a.checkPassword(ctx, p.Username, textField(m, passwordKey), ip)
+	checked, err := a.checkPassword(ctx, byUsername(p.Username), textField(m, passwordKey), ip)
 	return m, checked, err
 }
 
 // Me returns the caller's account: id, username, email, level and its
-// name, balance, creation time and profile fields; never a credential.
+// name, balance, creation time and profile fields, never a credential; and
+// what the caller may do under the policy in force (roles, and permissions
+// as "resource:action"), so an app shows only what will not answer 403.
 func (a *Service) Me(ctx context.Context, p resources.Principal) (resources.Document, error) {
 	if err := mustBeUser(p); err != nil {
 		return nil, err
@@ -80,7 +82,13 @@ func (a *Service) Me(ctx context.Context, p resources.Principal) (resources.Docu
 		return nil, err
 	}
 	stored := u.Document()
-	out := resources.Document{resources.FieldID: u.ID, resources.FieldCreatedAt: u.CreatedAt, "level_name": policy.Level(u.Level).String()}
+	role := policy.Level(u.Level)
+	permissions := []string{}
+	if a.rights != nil {
+		permissions = append(permissions, a.rights.Permissions(role)...)
+	}
+	out := resources.Document{resources.FieldID: u.ID, resources.FieldCreatedAt: u.CreatedAt, "level_name": role.String(),
+		"roles": []string{role.String()}, "permissions": permissions}
 	for _, name := range a.profile.FieldNames() {
 		if v, ok := stored[name]; ok {
 			out[name] = v

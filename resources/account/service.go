@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/crypto"
+	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/session"
 )
@@ -81,6 +82,7 @@ type Device struct {
 // and reuse detection, and the session and account routes.
 type Service struct {
 	store    resources.Store
+	rights   Rights
 	profile  *resources.Schema
 	accounts *Accounts
 	sessions session.Store
@@ -90,6 +92,11 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	blocked  blocklist
+}
+
+// Rights lists a level's permissions as "object:action" (*policy.Holder).
+type Rights interface {
+	Permissions(l policy.Level) []string
 }
 
 // Deps are the parts the service works with.
@@ -102,6 +109,9 @@ type Deps struct {
 	Payloads PayloadOpener
 	// WeChat may be nil: WeChat login then answers 503.
 	WeChat WeChatExchanger
+	// Rights says what a level may do under the policy in force
+	// (*policy.Holder), for the caller's own account.
+	Rights Rights
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -119,7 +129,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	profile, _ := d.Registry.Schema("profile")
-	return &Service{store: d.Store, profile: profile, accounts: d.Accounts, sessions: d.Sessions, tokens: d.Tokens,
+	return &Service{store: d.Store, rights: d.Rights, profile: profile, accounts: d.Accounts, sessions: d.Sessions, tokens: d.Tokens,
 		payloads: d.Payloads, wechat: d.WeChat, cfg: cfg, now: d.Now, blocked: loadBlocklist()}, nil
 }
 

@@ -142,7 +142,7 @@ func (a *Service) CheckToken(ctx context.Context, token string) (resources.Princ
 // AuthenticateAdmin checks the admin header's username and password, with
 // the same throttling as logins, and requires a level of 0 to 2.
 func (a *Service) AuthenticateAdmin(ctx context.Context, username, password, ip string) (resources.Principal, error) {
-	p, err := a.checkPasswordCached(ctx, username, password, ip, true)
+	p, err := a.checkPasswordCached(ctx, byUsername(username), password, ip, true)
 	if err != nil {
 		return resources.Principal{}, err
 	}

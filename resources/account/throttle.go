@@ -2,20 +2,45 @@ package account
 
 import (
 	"context"
+	"regexp"
+	"strings"
 
 	"github.com/tnt/gateway/resources"
 )
 
+// identity names an account in credentials: by username, or by email (as
+// stored: in lower case).
+type identity struct {
+	field, value string
+}
+
+func byUsername(name string) identity { return identity{resources.FieldUsername, name} }
+
+func byEmail(email string) identity { return identity{fieldEmail, strings.ToLower(email)} }
+
+// fieldEmail is the profile's email, unique across accounts.
+const fieldEmail = "email"
+
+var emailPattern = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$`)
+
+// possible reports whether an account could have this identity at all.
+func (id identity) possible() bool {
+	if id.field == fieldEmail {
+		return len(id.value) <= 254 && emailPattern.MatchString(id.value)
+	}
+	return usernamePattern.MatchString(id.value)
+}
+
 // failureKeys names the failed-login counters of an attempt: one per client
-// address, and one per (canonical username, client address). Failures are
-// never counted per username alone, so nobody can lock an account's owner
-// out from elsewhere (NIST SP 800-63B §5.2.2); a username that cannot exist
-// (it fails the pattern, such as a case variant of a real one) is counted
-// against the client only, and grows no state of its own.
-func failureKeys(username, ip string) (user, client string) {
+// address, and one per (identity, client address). Failures are never
+// counted per account alone, so nobody can lock an account's owner out from
+// elsewhere (NIST SP 800-63B §5.2.2); an identity no account can have (a
+// case variant of a username, a malformed email) is counted against the
+// client only, and grows no state of its own.
+func failureKeys(id identity, ip string) (user, client string) {
 	client = "fail:ip:" + ip
-	if usernamePattern.MatchString(username) {
-		user = "fail:u:" + username + ":" + ip
+	if id.possible() {
+		user = "fail:" + id.field[:1] + ":" + id.value + ":" + ip
 	}
 	return user, client
 }
@@ -24,8 +49,8 @@ func failureKeys(username, ip string) (user, client string) {
 // often in the window, or has failed too often for this username (429 with
 // Retry-After). Counters live in the session store, so every replica shares
 // them.
-func (a *Service) throttle(ctx context.Context, username, ip string) error {
-	user, client := failureKeys(username, ip)
+func (a *Service) throttle(ctx context.Context, id identity, ip string) error {
+	user, client := failureKeys(id, ip)
 	for _, c := range []struct {
 		key   string
 		limit int64
@@ -44,8 +69,8 @@ func (a *Service) throttle(ctx context.Context, username, ip string) error {
 	return nil
 }
 
-func (a *Service) recordFailure(ctx context.Context, username, ip string) {
-	user, client := failureKeys(username, ip)
+func (a *Service) recordFailure(ctx context.Context, id identity, ip string) {
+	user, client := failureKeys(id, ip)
 	if user != "" {
 		_, _, _ = a.sessions.Hit(ctx, user, a.cfg.FailWindow)
 	}
@@ -56,26 +81,22 @@ func (a *Service) recordFailure(ctx context.Context, username, ip string) {
 // limit, counted when wrong, the user's count from this client cleared when
 // right. Only the admin header (checked on every call of a console) uses the
 // credential cache; logins always hash.
-func (a *Service) checkPassword(ctx context.Context, username, password, ip string) (resources.Principal, error) {
-	return a.checkPasswordCached(ctx, username, password, ip, false)
+func (a *Service) checkPassword(ctx context.Context, id identity, password, ip string) (resources.Principal, error) {
+	return a.checkPasswordCached(ctx, id, password, ip, false)
 }
 
-func (a *Service) checkPasswordCached(ctx context.Context, username, password, ip string, cached bool) (resources.Principal, error) {
-	if err := a.throttle(ctx, username, ip); err != nil {
+func (a *Service) checkPasswordCached(ctx context.Context, id identity, password, ip string, cached bool) (resources.Principal, error) {
+	if err := a.throttle(ctx, id, ip); err != nil {
 		return resources.Principal{}, err
 	}
-	authenticate := a.accounts.AuthenticateFresh
-	if cached {
-		authenticate = a.accounts.Authenticate
-	}
-	p, err := authenticate(ctx, username, password)
+	p, err := a.accounts.authenticate(ctx, id, password, cached)
 	if resources.ErrorCode(err) == resources.EAUTHENTICATION {
-		a.recordFailure(ctx, username, ip)
+		a.recordFailure(ctx, id, ip)
 	}
 	if err != nil {
 		return resources.Principal{}, err
 	}
-	if user, _ := failureKeys(username, ip); user != "" {
+	if user, _ := failureKeys(id, ip); user != "" {
 		_ = a.sessions.Reset(ctx, user)
 	}
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,7 +28,7 @@ type Store struct {
 	db     *mongo.Database
 
 	mu     sync.RWMutex
-	unique map[string]string
+	unique map[string][]string
 }
 
 var _ resources.Store = (*Store)(nil)
@@ -43,7 +44,7 @@ func Open(uri, db string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongo: connect: %w", err)
 	}
-	return &Store{client: client, db: client.Database(db), unique: make(map[string]string)}, nil
+	return &Store{client: client, db: client.Database(db), unique: make(map[string][]string)}, nil
 }
 
 // Close disconnects.
@@ -55,14 +56,14 @@ func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) 
 // EnsureCollection creates the unique and query indexes of a collection.
 func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionSpec) error {
 	var models []mongo.IndexModel
-	if spec.Unique != "" {
-		if err := checkPath(spec.Unique); err != nil {
+	for _, u := range spec.Unique {
+		if err := checkPath(u); err != nil {
 			return err
 		}
 		models = append(models, mongo.IndexModel{
-			Keys: bson.D{{Key: spec.Unique, Value: 1}},
-			Options: options.Index().SetUnique(true).SetName("u_" + spec.Unique).
-				SetPartialFilterExpression(bson.D{{Key: spec.Unique, Value: bson.D{{Key: "$type", Value: "string"}}}}),
+			Keys: bson.D{{Key: u, Value: 1}},
+			Options: options.Index().SetUnique(true).SetName(uniqueIndex(u)).
+				SetPartialFilterExpression(bson.D{{Key: u, Value: bson.D{{Key: "$type", Value: "string"}}}}),
 		})
 	}
 	for _, p := range spec.Indexed {
@@ -186,9 +187,9 @@ func (s *Store) writeError(coll string, err error) error {
 	}
 	if mongo.IsDuplicateKeyError(err) {
 		s.mu.RLock()
-		field := s.unique[coll]
+		keys := s.unique[coll]
 		s.mu.RUnlock()
-		return &resources.DuplicateError{Field: field}
+		return &resources.DuplicateError{Field: collided(err.Error(), keys)}
 	}
 	return classify(err)
 }
@@ -239,4 +240,25 @@ func (s *Store) ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r
 	}
 	defer sess.EndSession(context.WithoutCancel(ctx))
 	return fn(mongo.NewSessionContext(ctx, sess), s)
+}
+
+// uniqueIndex names the unique index of a path.
+func uniqueIndex(path string) string { return "u_" + path }
+
+// collided names the unique key a duplicate-key error is about: the server's
+// message names the index ("... index: u_email dup key ..."); an _id
+// collision or an unknown index is the first key.
+func collided(message string, keys []string) string {
+	for _, k := range keys {
+		if strings.Contains(message, "index: "+uniqueIndex(k)+" ") {
+			return k
+		}
+	}
+	if strings.Contains(message, "index: _id_ ") {
+		return resources.FieldID
+	}
+	if len(keys) > 0 {
+		return keys[0]
+	}
+	return ""
 }

@@ -123,3 +123,19 @@ func TestNormalize(t *testing.T) {
 		t.Errorf("array lost: %s", b)
 	}
 }
+
+// TestCollidedKey: a duplicate-key error names its index; the store turns
+// it back into the unique key the client's message names.
+func TestCollidedKey(t *testing.T) {
+	keys := []string{"username", "email"}
+	for msg, want := range map[string]string{
+		"E11000 duplicate key error collection: gw.users index: u_email dup key: { email: \"a@b.c\" }":   "email",
+		"E11000 duplicate key error collection: gw.users index: u_username dup key: { username: \"x\" }": "username",
+		"E11000 duplicate key error collection: gw.users index: _id_ dup key: { _id: \"1\" }":            "_id",
+		"E11000 duplicate key error, index unknown":                                                      "username",
+	} {
+		if got := collided(msg, keys); got != want {
+			t.Errorf("%q: %q, want %q", msg, got, want)
+		}
+	}
+}

@@ -28,7 +28,7 @@ type Store struct {
 	read  *sql.DB
 
 	mu     sync.RWMutex
-	unique map[string]string // collection → unique key path
+	unique map[string][]string // collection → unique key paths
 }
 
 // dbtx is what the document operations need of a database or transaction.
@@ -42,7 +42,7 @@ type dbtx interface {
 // for the store, one transaction for both inside WithTx.
 type ops struct {
 	r, w   dbtx
-	unique func(coll string) string
+	unique func(coll string) []string
 	// stmts caches prepared read statements by SQL text (nil inside a
 	// transaction, whose statements live and die with it).
 	stmts *stmtCache
@@ -115,8 +115,8 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, unique: make(map[string]string)}
-	s.ops = ops{w: write, unique: s.uniqueKey}
+	s := &Store{write: write, unique: make(map[string][]string)}
+	s.ops = ops{w: write, unique: s.uniqueKeys}
 	// The first connection creates the file and switches it to WAL before
 	// any reader opens it.
 	if err := write.PingContext(ctx); err != nil {
@@ -180,13 +180,13 @@ func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionS
 		return err
 	}
 	stmts := []string{fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (id TEXT PRIMARY KEY, doc TEXT NOT NULL) STRICT`, t)}
-	if spec.Unique != "" {
-		e, err := expr(spec.Unique)
+	for _, u := range spec.Unique {
+		e, err := expr(u)
 		if err != nil {
 			return err
 		}
 		stmts = append(stmts, fmt.Sprintf(`CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s)`,
-			indexName(spec.Name, "u", spec.Unique), t, e))
+			indexName(spec.Name, "u", u), t, e))
 	}
 	for _, p := range spec.Indexed {
 		e, err := expr(p)
@@ -386,7 +386,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) uniqueKey(coll string) string {
+func (s *Store) uniqueKeys(coll string) []string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.unique[coll]
@@ -398,9 +398,19 @@ func (s ops) writeError(coll string, err error) error {
 	}
 	var se *msqlite.Error
 	if errors.As(err, &se) && (se.Code() == codeConstraintUnique || se.Code() == codeConstraintPrimaryKey) {
-		field := s.unique(coll)
 		if se.Code() == codeConstraintPrimaryKey {
-			field = resources.FieldID
+			return &resources.DuplicateError{Field: resources.FieldID}
+		}
+		// The message names the index that refused the write.
+		keys := s.unique(coll)
+		for _, k := range keys {
+			if strings.Contains(se.Error(), strings.Trim(indexName(coll, "u", k), `"`)) {
+				return &resources.DuplicateError{Field: k}
+			}
+		}
+		field := ""
+		if len(keys) > 0 {
+			field = keys[0]
 		}
 		return &resources.DuplicateError{Field: field}
 	}
@@ -416,7 +426,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(ctx context.Context, tx reso
 		return classify(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKey}); err != nil {
+	if err := fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKeys}); err != nil {
 		return err
 	}
 	return classify(tx.Commit())
@@ -430,5 +440,5 @@ func (s *Store) ReadSnapshot(ctx context.Context, fn func(ctx context.Context, r
 		return classify(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	return fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKey})
+	return fn(ctx, ops{r: tx, w: tx, unique: s.uniqueKeys})
 }

@@ -28,7 +28,7 @@ func TestConformance(t *testing.T) {
 func TestPersistsAcrossReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gateway.db")
 	ctx := context.Background()
-	spec := resources.CollectionSpec{Name: "gym", Unique: "name"}
+	spec := resources.CollectionSpec{Name: "gym", Unique: []string{"name"}}
 	s, err := sqlite.Open(ctx, path, 2)
 	if err != nil {
 		t.Fatal(err)

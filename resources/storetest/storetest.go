@@ -22,7 +22,7 @@ type Opener func(tb testing.TB) resources.Store
 const coll = "things"
 
 func spec() resources.CollectionSpec {
-	return resources.CollectionSpec{Name: coll, Unique: "name", Indexed: []string{"kind.name", "n", "owner", "created_at"}}
+	return resources.CollectionSpec{Name: coll, Unique: []string{"name", "email"}, Indexed: []string{"kind.name", "n", "owner", "created_at"}}
 }
 
 func prepared(t *testing.T, open Opener) (resources.Store, context.Context) {
@@ -66,6 +66,85 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentTransactions", func(t *testing.T) { testConcurrentTransactions(t, open) })
 	t.Run("ReadSnapshot", func(t *testing.T) { testReadSnapshot(t, open) })
 	t.Run("FindRaw", func(t *testing.T) { testFindRaw(t, open) })
+	t.Run("SecondUniqueKey", func(t *testing.T) { testSecondUniqueKey(t, open) })
+	t.Run("OwnerScope", func(t *testing.T) { testOwnerScope(t, open) })
+}
+
+// testSecondUniqueKey: a collection with two unique keys refuses a second
+// document with either, names the key that collided, and lets any number
+// of documents go without the second key.
+func testSecondUniqueKey(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	withEmail := func(i int, name, email string) resources.Document {
+		d := doc(i, name)
+		if email != "" {
+			d["email"] = email
+		}
+		return d
+	}
+	if err := s.Insert(ctx, coll, withEmail(1, "a", "a@example.org")); err != nil {
+		t.Fatal(err)
+	}
+	var dup *resources.DuplicateError
+	if err := s.Insert(ctx, coll, withEmail(2, "b", "a@example.org")); !errors.As(err, &dup) || dup.Field != "email" {
+		t.Errorf("a taken email: %v, want DuplicateError on email", err)
+	}
+	if err := s.Insert(ctx, coll, withEmail(3, "a", "c@example.org")); !errors.As(err, &dup) || dup.Field != "name" {
+		t.Errorf("a taken name: %v, want DuplicateError on name", err)
+	}
+	for i, n := range []string{"d", "e"} {
+		if err := s.Insert(ctx, coll, withEmail(4+i, n, "")); err != nil {
+			t.Errorf("a document without an email: %v", err)
+		}
+	}
+	if _, err := s.Update(ctx, coll, fmt.Sprintf("%024x", 5), resources.Document{"email": "a@example.org"}, nil); !errors.As(err, &dup) || dup.Field != "email" {
+		t.Errorf("update onto a taken email: %v", err)
+	}
+	if _, err := s.Update(ctx, coll, fmt.Sprintf("%024x", 5), resources.Document{"email": "d@example.org"}, nil); err != nil {
+		t.Errorf("update onto a free email: %v", err)
+	}
+	got := find(t, s, resources.Query{Conditions: []resources.Condition{{Path: "email", Op: resources.Equals, Value: "d@example.org"}}, Limit: 5})
+	if !slices.Equal(got, []string{"d"}) {
+		t.Errorf("find by the second key: %v", got)
+	}
+}
+
+// testOwnerScope: the condition the engine adds for a caller who may see
+// only its own documents (query_own) keeps every page, and every cursor, to
+// that owner's documents.
+func testOwnerScope(t *testing.T, open Opener) {
+	s, ctx := prepared(t, open)
+	seed(t, s, ctx, "a", "b", "c", "d", "e", "f", "g")
+	own := resources.Condition{Path: resources.FieldOwner, Op: resources.Equals, Value: "owner1"}
+	var all []string
+	q := resources.Query{Conditions: []resources.Condition{own}, SortPath: "n", SortDesc: true, Limit: 1}
+	for range 10 {
+		docs, err := s.Find(ctx, coll, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(docs) == 0 {
+			break
+		}
+		for _, d := range docs {
+			if d[resources.FieldOwner] != "owner1" {
+				t.Fatalf("another owner's document in a scoped page: %v", d)
+			}
+			all = append(all, resources.AsString(d["name"]))
+		}
+		last := docs[len(docs)-1]
+		q.After = &resources.Cursor{Value: last["n"], ID: resources.AsString(last[resources.FieldID])}
+	}
+	if !slices.Equal(all, []string{"e", "b"}) {
+		t.Errorf("owner1's documents page by page: %v, want [e b]", all)
+	}
+	// A cursor taken from another owner's document still yields only the
+	// caller's documents after it.
+	q = resources.Query{Conditions: []resources.Condition{own}, SortPath: resources.FieldID, Limit: 10,
+		After: &resources.Cursor{ID: fmt.Sprintf("%024x", 1)}}
+	if got := find(t, s, q); !slices.Equal(got, []string{"b", "e"}) {
+		t.Errorf("after another owner's document: %v", got)
+	}
 }
 
 // testFindRaw: a backend with a raw-JSON query path returns the same

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/mongo"
 	"github.com/tnt/gateway/resources/session"
@@ -72,4 +73,46 @@ func OpenSessions(ctx context.Context, cfg Config) (session.Store, func() error,
 		return nil, nil, err
 	}
 	return s, s.Close, nil
+}
+
+// Registry builds the resources: the built-in ones and those of the
+// configured resources file.
+func Registry(cfg Config) (*resources.Registry, error) {
+	var extra []byte
+	if cfg.ResourcesFile != "" {
+		b, err := os.ReadFile(cfg.ResourcesFile)
+		if err != nil {
+			return nil, fmt.Errorf("resources file: %w", err)
+		}
+		extra = b
+	}
+	return resources.NewRegistry(extra)
+}
+
+// Policy builds the policy from the built-in or configured files; a policy
+// stored through the API replaces it once the administration syncs it.
+func Policy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
+	model, text := policy.DefaultModel(), policy.DefaultPolicy()
+	if cfg.PolicyModelFile != "" {
+		b, err := os.ReadFile(cfg.PolicyModelFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy model file: %w", err)
+		}
+		model = string(b)
+	}
+	if cfg.PolicyFile != "" {
+		b, err := os.ReadFile(cfg.PolicyFile)
+		if err != nil {
+			return nil, fmt.Errorf("policy file: %w", err)
+		}
+		text = string(b)
+	}
+	rules, err := policy.ParseRules(text)
+	if err != nil {
+		return nil, err
+	}
+	return policy.NewHolder(policy.Config{
+		Model: model, Rules: rules, Groups: reg.Groups(),
+		Actions: resources.EngineActions(),
+	})
 }

@@ -11,13 +11,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
-	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
@@ -45,53 +43,21 @@ func every(ctx context.Context, log *slog.Logger, period time.Duration, f func(c
 	}
 }
 
-// loadPolicy builds the policy from the built-in or configured files; a
-// policy stored through the API replaces it once SyncPolicy runs.
-func loadPolicy(cfg config.Config, reg *resources.Registry) (*policy.Holder, error) {
-	model, text := policy.DefaultModel(), policy.DefaultPolicy()
-	if cfg.PolicyModelFile != "" {
-		b, err := os.ReadFile(cfg.PolicyModelFile)
-		if err != nil {
-			return nil, fmt.Errorf("policy model file: %w", err)
-		}
-		model = string(b)
-	}
-	if cfg.PolicyFile != "" {
-		b, err := os.ReadFile(cfg.PolicyFile)
-		if err != nil {
-			return nil, fmt.Errorf("policy file: %w", err)
-		}
-		text = string(b)
-	}
-	rules, err := policy.ParseRules(text)
-	if err != nil {
-		return nil, err
-	}
-	return policy.NewHolder(policy.Config{
-		Model: model, Rules: rules, Groups: reg.Groups(),
-		Actions: resources.EngineActions(),
-	})
-}
-
 // Run builds stores → services → router and serves until ctx ends. When
 // onListen is set it receives the bound address (tests listen on :0).
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func(addr string)) error {
 	log.Info("starting", slog.Any("config", cfg))
-	var extra []byte
-	if cfg.ResourcesFile != "" {
-		b, err := os.ReadFile(cfg.ResourcesFile)
-		if err != nil {
-			return fmt.Errorf("resources file: %w", err)
-		}
-		extra = b
-	}
-	reg, err := resources.NewRegistry(extra)
+	reg, err := config.Registry(cfg)
 	if err != nil {
 		return err
 	}
-	enforcer, err := loadPolicy(cfg, reg)
+	enforcer, err := config.Policy(cfg, reg)
 	if err != nil {
 		return err
+	}
+	for _, name := range reg.SharedOwnedDocuments(enforcer) {
+		log.Warn("every user may read every document of this resource, which users create: one customer's documents are open to all; "+
+			"declare it with a group of its own and grant query_own (API.md §5)", slog.String("resource", name))
 	}
 	metrics := gateway.NewMetrics()
 	rawStore, closeStore, err := config.OpenStore(ctx, cfg)
@@ -134,7 +100,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if cfg.WeChatAppID != "" {
 		wc = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret)
 	}
-	auth, err := account.New(account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens,
+	auth, err := account.New(account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens, Rights: enforcer,
 		Payloads: keyring, WeChat: wc}, account.Config{
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
 		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
