@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,9 @@ type options struct {
 	// hashing replaces the light test parameters of argon2id (race tests
 	// use the production ones, so that a login spends real time hashing).
 	hashing *crypto.Argon2Params
+	// resourcesFile and policyFile are an operator's configuration (paths);
+	// the coach declaration and the default policy when empty.
+	resourcesFile, policyFile string
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -72,7 +76,20 @@ func MustStartGateway(tb testing.TB) *env { return MustStartGatewayWith(tb, opti
 // MustStartGatewayWith is MustStartGateway with options.
 func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	tb.Helper()
-	kit := domaintest.MustOpen(tb, coachFile)
+	resourcesText, policyText := coachFile, ""
+	for _, f := range []struct {
+		path string
+		text *string
+	}{{opt.resourcesFile, &resourcesText}, {opt.policyFile, &policyText}} {
+		if f.path != "" {
+			b, err := os.ReadFile(f.path)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			*f.text = string(b)
+		}
+	}
+	kit := domaintest.MustOpenWith(tb, resourcesText, policyText)
 	ctx, reg, enf := kit.Ctx, kit.Registry, kit.Policy
 	metrics := gateway.NewMetrics()
 	ist := timed.Wrap(kit.Store, metrics)

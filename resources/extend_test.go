@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
 )
 
@@ -104,5 +105,32 @@ func TestImageURLsAsOneString(t *testing.T) {
 	}
 	if _, err := gym.ValidateCreate(resources.Document{"name": "G", "location": "here"}); resources.ErrorCode(err) != resources.EVALUE {
 		t.Errorf("text for an object: %v", err)
+	}
+}
+
+// TestSharedOwnedDocuments: an order resource users create, left in the
+// data group every user may query, is found out; in a group of its own with
+// query_own it is not.
+func TestSharedOwnedDocuments(t *testing.T) {
+	for name, c := range map[string]struct {
+		file, extra string
+		shared      bool
+	}{
+		"in the data group":     {`{"resources":[{"name":"order","fields":{"note":{"type":"string"}}}]}`, "p, user, order, create", true},
+		"in a group of its own": {`{"resources":[{"name":"order","group":"orders","fields":{"note":{"type":"string"}}}]}`, "p, user, orders, create\np, user, orders, query_own", false},
+		"a catalogue":           {`{"resources":[{"name":"coach","fields":{"note":{"type":"string"}}}]}`, "", false},
+	} {
+		reg, err := resources.NewRegistry([]byte(c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, _ := policy.ParseRules(policy.DefaultPolicy() + "\n" + c.extra)
+		h, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(reg.SharedOwnedDocuments(h)) > 0; got != c.shared {
+			t.Errorf("%s: shared %v, want %v", name, got, c.shared)
+		}
 	}
 }

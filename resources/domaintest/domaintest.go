@@ -34,13 +34,23 @@ type Kit struct {
 // MustOpen builds a kit; extra, when not empty, is a resources file.
 func MustOpen(tb testing.TB, extra string) *Kit {
 	tb.Helper()
+	return MustOpenWith(tb, extra, "")
+}
+
+// MustOpenWith builds a kit with a resources file and a policy file (the
+// default policy when empty), as an operator's configuration gives them.
+func MustOpenWith(tb testing.TB, resourcesFile, policyFile string) *Kit {
+	tb.Helper()
 	ctx := context.Background()
 	dir := tb.TempDir()
-	reg, err := resources.NewRegistry([]byte(extra))
+	reg, err := resources.NewRegistry([]byte(resourcesFile))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	rules, err := policy.ParseRules(policy.DefaultPolicy())
+	if policyFile == "" {
+		policyFile = policy.DefaultPolicy()
+	}
+	rules, err := policy.ParseRules(policyFile)
 	if err != nil {
 		tb.Fatal(err)
 	}
