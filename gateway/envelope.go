@@ -61,12 +61,11 @@ func writeJSON(c *gin.Context, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	b := buf.Bytes()
-	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		b = []byte(`{"success":false,"data":null,"exceptionMessage":"Internal error.","errorCode":"InternalError"}`)
-	} else {
+	b := []byte(`{"success":false,"data":null,"exceptionMessage":"Internal error.","errorCode":"InternalError"}`)
+	if err := enc.Encode(v); err == nil {
 		b = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	} else {
+		status = http.StatusInternalServerError
 	}
 	c.Data(status, "application/json; charset=utf-8", b)
 }
