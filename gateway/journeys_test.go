@@ -409,3 +409,22 @@ func TestMobileClientJourney(t *testing.T) {
 		t.Errorf("a Guest query: %d %q", r.status, r.header.Get("WWW-Authenticate"))
 	}
 }
+
+// TestPermissionsFollowThePolicy: the permissions /api/account/me shows are
+// the policy in force: a right taken away is gone on the next call.
+func TestPermissionsFollowThePolicy(t *testing.T) {
+	e := MustStartGateway(t)
+	app := newAppClient(t, e.srv.URL)
+	me := bearer(e.signUp(t, app, map[string]any{"username": "perm_user", "password": "a fine long password"}).AccessToken)
+	perms := func() []string { return toStrings(dataOf(t, e.call(t, "GET", "/api/account/me", "", "", me...))["permissions"]) }
+	if !slices.Contains(perms(), "wallet:transfer") {
+		t.Fatalf("a User's permissions: %v", perms())
+	}
+	lines, _ := e.policyLines(t)
+	if r := e.putPolicy(t, "sysadmin", slices.DeleteFunc(lines, func(l string) bool { return l == "p, user, wallet, transfer" })); r.status != 200 {
+		t.Fatal(r.raw)
+	}
+	if slices.Contains(perms(), "wallet:transfer") {
+		t.Error("a right taken away still shows on the next call")
+	}
+}

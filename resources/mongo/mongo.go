@@ -55,10 +55,29 @@ func (s *Store) DropDatabase(ctx context.Context) error { return s.db.Drop(ctx) 
 
 // EnsureCollection creates the unique and query indexes of a collection.
 func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionSpec) error {
+	models, err := IndexModels(spec)
+	if err != nil {
+		return err
+	}
+	if len(models) > 0 {
+		if _, err := s.db.Collection(spec.Name).Indexes().CreateMany(ctx, models); err != nil {
+			return classify(err)
+		}
+	}
+	s.mu.Lock()
+	s.unique[spec.Name] = spec.Unique
+	s.mu.Unlock()
+	return nil
+}
+
+// IndexModels are the indexes a collection needs: one unique index per
+// unique key, partial so that documents without the key take no part, and
+// one index per queried path, with _id to order ties.
+func IndexModels(spec resources.CollectionSpec) ([]mongo.IndexModel, error) {
 	var models []mongo.IndexModel
 	for _, u := range spec.Unique {
 		if err := checkPath(u); err != nil {
-			return err
+			return nil, err
 		}
 		models = append(models, mongo.IndexModel{
 			Keys: bson.D{{Key: u, Value: 1}},
@@ -71,22 +90,14 @@ func (s *Store) EnsureCollection(ctx context.Context, spec resources.CollectionS
 			continue
 		}
 		if err := checkPath(p); err != nil {
-			return err
+			return nil, err
 		}
 		models = append(models, mongo.IndexModel{
 			Keys:    bson.D{{Key: p, Value: 1}, {Key: "_id", Value: 1}},
 			Options: options.Index().SetName("i_" + p),
 		})
 	}
-	if len(models) > 0 {
-		if _, err := s.db.Collection(spec.Name).Indexes().CreateMany(ctx, models); err != nil {
-			return classify(err)
-		}
-	}
-	s.mu.Lock()
-	s.unique[spec.Name] = spec.Unique
-	s.mu.Unlock()
-	return nil
+	return models, nil
 }
 
 // Insert stores a new document.

@@ -2,10 +2,12 @@ package mongo
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/tnt/gateway/resources"
 )
@@ -137,5 +139,36 @@ func TestCollidedKey(t *testing.T) {
 		if got := collided(msg, keys); got != want {
 			t.Errorf("%q: %q, want %q", msg, got, want)
 		}
+	}
+}
+
+// TestIndexModels: the profile's two unique keys each get a partial unique
+// index (accounts without an email take no part), and queried paths an
+// index ordered by _id; a hostile path is refused.
+func TestIndexModels(t *testing.T) {
+	models, err := IndexModels(resources.CollectionSpec{Name: "users", Unique: []string{"username", "email"}, Indexed: []string{"level", "_id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range models {
+		keys, _ := bson.MarshalExtJSON(m.Keys, false, false)
+		opts := &options.IndexOptions{}
+		for _, set := range m.Options.List() {
+			_ = set(opts)
+		}
+		partial, _ := bson.MarshalExtJSON(opts.PartialFilterExpression, false, false)
+		got = append(got, fmt.Sprintf("%s %s unique=%v partial=%s", *opts.Name, keys, opts.Unique != nil && *opts.Unique, partial))
+	}
+	want := []string{
+		`u_username {"username":1} unique=true partial={"username":{"$type":"string"}}`,
+		`u_email {"email":1} unique=true partial={"email":{"$type":"string"}}`,
+		`i_level {"level":1,"_id":1} unique=false partial=`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("indexes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := IndexModels(resources.CollectionSpec{Name: "x", Unique: []string{"$where"}}); err == nil {
+		t.Error("a hostile unique path was accepted")
 	}
 }
