@@ -416,7 +416,9 @@ func TestPermissionsFollowThePolicy(t *testing.T) {
 	e := MustStartGateway(t)
 	app := newAppClient(t, e.srv.URL)
 	me := bearer(e.signUp(t, app, map[string]any{"username": "perm_user", "password": "a fine long password"}).AccessToken)
-	perms := func() []string { return toStrings(dataOf(t, e.call(t, "GET", "/api/account/me", "", "", me...))["permissions"]) }
+	perms := func() []string {
+		return toStrings(dataOf(t, e.call(t, "GET", "/api/account/me", "", "", me...))["permissions"])
+	}
 	if !slices.Contains(perms(), "wallet:transfer") {
 		t.Fatalf("a User's permissions: %v", perms())
 	}
