@@ -142,24 +142,25 @@ func TestOthersRecordsAnswerAsMissing(t *testing.T) {
 // TestNonceSpellingsReplay: one nonce written with padding, or with other
 // unused trailing bits, is the same nonce: none of the spellings replays.
 func TestNonceSpellingsReplay(t *testing.T) {
-	e := MustStartGateway(t)
-	app := newAppClient(t, e.srv.URL)
-	e.register(t, app, "nonce_user", "a fine long password")
-	raw := bytes.Repeat([]byte{0x5a}, 16)
-	nonce := base64.RawURLEncoding.EncodeToString(raw) // 22 characters, 4 unused bits at the end
-	last := nonce[len(nonce)-1]
-	sibling := nonce[:len(nonce)-1] + string(last+1) // differs only in the unused bits
-	login := func(n string) int {
-		return e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "nonce_user", "password": "a fine long password", "nonce": n})).status
-	}
-	if s := login(nonce); s != 200 {
-		t.Fatalf("first use of the nonce: %d", s)
-	}
-	for _, spelling := range []string{nonce, nonce + "=", nonce + "==", sibling} {
-		if s := login(spelling); s != 401 {
-			t.Errorf("the nonce spelled %q: %d", spelling, s)
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		e.register(t, app, "nonce_user", "a fine long password")
+		raw := bytes.Repeat([]byte{0x5a}, 16)
+		nonce := base64.RawURLEncoding.EncodeToString(raw) // 22 characters, 4 unused bits at the end
+		last := nonce[len(nonce)-1]
+		sibling := nonce[:len(nonce)-1] + string(last+1) // differs only in the unused bits
+		login := func(n string) int {
+			return e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "nonce_user", "password": "a fine long password", "nonce": n})).status
 		}
-	}
+		if s := login(nonce); s != 200 {
+			t.Fatalf("first use of the nonce: %d", s)
+		}
+		for _, spelling := range []string{nonce, nonce + "=", nonce + "==", sibling} {
+			if s := login(spelling); s != 401 {
+				t.Errorf("the nonce spelled %q: %d", spelling, s)
+			}
+		}
+	})
 }
 
 // TestIDLikeUsernameInTransfers: a username that is another user's id
@@ -188,31 +189,32 @@ func TestIDLikeUsernameInTransfers(t *testing.T) {
 // does not let a refresh of another through, and the refused attempt does
 // not spend the refresh token.
 func TestCSRFTokenBelongsToItsSession(t *testing.T) {
-	e := MustStartGateway(t)
-	app := newAppClient(t, e.srv.URL)
-	e.register(t, app, "csrf_user", "a fine long password")
-	cookies := func() (refresh, csrf string) {
-		r := e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "csrf_user", "password": "a fine long password"}), "X-Refresh-Transport", "cookie")
-		for _, c := range (&http.Response{Header: r.header}).Cookies() {
-			switch c.Name {
-			case "refresh_token":
-				refresh = c.Value
-			case "csrf_token":
-				csrf = c.Value
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		e.register(t, app, "csrf_user", "a fine long password")
+		cookies := func() (refresh, csrf string) {
+			r := e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "csrf_user", "password": "a fine long password"}), "X-Refresh-Transport", "cookie")
+			for _, c := range (&http.Response{Header: r.header}).Cookies() {
+				switch c.Name {
+				case "refresh_token":
+					refresh = c.Value
+				case "csrf_token":
+					csrf = c.Value
+				}
 			}
+			return refresh, csrf
 		}
-		return refresh, csrf
-	}
-	refreshA, csrfA := cookies()
-	_, csrfB := cookies()
-	r := e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", "refresh_token="+refreshA+"; csrf_token="+csrfB, "X-CSRF-Token", csrfB)
-	if r.status != 403 {
-		t.Errorf("session A refreshed with session B's CSRF token: %d %s", r.status, r.raw)
-	}
-	r = e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", "refresh_token="+refreshA+"; csrf_token="+csrfA, "X-CSRF-Token", csrfA)
-	if r.status != 200 {
-		t.Errorf("session A with its own CSRF token after the refused attempt: %d %s", r.status, r.raw)
-	}
+		refreshA, csrfA := cookies()
+		_, csrfB := cookies()
+		r := e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", "refresh_token="+refreshA+"; csrf_token="+csrfB, "X-CSRF-Token", csrfB)
+		if r.status != 403 {
+			t.Errorf("session A refreshed with session B's CSRF token: %d %s", r.status, r.raw)
+		}
+		r = e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", "refresh_token="+refreshA+"; csrf_token="+csrfA, "X-CSRF-Token", csrfA)
+		if r.status != 200 {
+			t.Errorf("session A with its own CSRF token after the refused attempt: %d %s", r.status, r.raw)
+		}
+	})
 }
 
 // TestHeadOnGetRoutes: every GET route answers HEAD with the GET's status and
