@@ -179,7 +179,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, srv *gatewa
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", slog.Duration("grace", cfg.ShutdownGrace))
+	log.Info("shutting down", slog.String("grace", cfg.ShutdownGrace.String()))
 	srv.Drain()
 	if cfg.DrainDelay > 0 {
 		time.Sleep(cfg.DrainDelay)
