@@ -207,8 +207,14 @@ func (s *Server) logout(c *gin.Context) error {
 	return nil
 }
 
+// clearCookies drops the browser's refresh and CSRF cookies when the caller
+// uses the cookie transport. The refresh cookie is scoped to the refresh route,
+// so on every other route a browser sends only the CSRF cookie; either one
+// marks a cookie client.
 func (s *Server) clearCookies(c *gin.Context) {
-	if _, err := c.Cookie(cookieRefresh); err == nil {
+	_, errRefresh := c.Cookie(cookieRefresh)
+	_, errCSRF := c.Cookie(cookieCSRF)
+	if errRefresh == nil || errCSRF == nil {
 		c.SetCookie(cookieRefresh, "", -1, refreshCookiePath, "", !s.cfg.InsecureCookies, true)
 		c.SetCookie(cookieCSRF, "", -1, "/", "", !s.cfg.InsecureCookies, false)
 	}

@@ -412,6 +412,25 @@ func TestCookieTransport(t *testing.T) {
 	if r.status != 200 || strings.Contains(r.raw, "refresh_token") || !strings.Contains(r.header.Get("Set-Cookie"), "refresh_token=") {
 		t.Errorf("cookie refresh: %d %s", r.status, r.raw)
 	}
+
+	// Logging out from a browser: the refresh cookie is scoped to the refresh
+	// route, so only the CSRF cookie comes along; both must be dropped.
+	access := tokensOf(t, r).AccessToken
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		if c.Name == "csrf_token" {
+			csrf = c
+		}
+	}
+	out := e.call(t, "DELETE", "/api/session", "", "", append(bearer(access), "Cookie", "csrf_token="+csrf.Value)...)
+	cleared := map[string]bool{}
+	for _, c := range (&http.Response{Header: out.header}).Cookies() {
+		if c.MaxAge < 0 && c.Value == "" {
+			cleared[c.Name] = true
+		}
+	}
+	if out.status != 200 || !cleared["refresh_token"] || !cleared["csrf_token"] {
+		t.Errorf("logout from a browser: %d, cookies dropped %v, Set-Cookie %q", out.status, cleared, out.header.Values("Set-Cookie"))
+	}
 }
 
 func TestWeChatLogin(t *testing.T) {
