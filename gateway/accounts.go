@@ -163,6 +163,7 @@ func (s *Server) adminLogin(c *gin.Context) error {
 // refresh serves POST /api/token/refresh, from the body or, for browsers,
 // from the httpOnly cookie with the CSRF header matching the CSRF cookie
 // (and, checked by the account service, belonging to the cookie's session).
+// A cookie refresh from another origin is refused before the token is spent.
 func (s *Server) refresh(c *gin.Context) error {
 	m, err := s.readObject(c, "refresh_token")
 	if err != nil && c.Request.ContentLength != 0 {
@@ -174,6 +175,9 @@ func (s *Server) refresh(c *gin.Context) error {
 		cookie, err := c.Cookie(cookieRefresh)
 		if err != nil || cookie == "" {
 			return resources.Errorf(resources.EINVALIDREQUEST, "refresh_token is required for the request")
+		}
+		if s.crossOrigin.Check(c.Request) != nil {
+			return resources.Errorf(resources.EPERMISSION, "a cookie refresh must come from the gateway's own origin")
 		}
 		csrf, _ := c.Cookie(cookieCSRF)
 		header := c.GetHeader(headerCSRF)

@@ -408,7 +408,13 @@ func TestCookieTransport(t *testing.T) {
 	if r := e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", cookie, "X-CSRF-Token", "forged"); r.status != 403 {
 		t.Errorf("cookie refresh with a wrong CSRF header: %d", r.status)
 	}
-	r = e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", cookie, "X-CSRF-Token", csrf.Value)
+	// Another origin is refused before the refresh token is spent.
+	for _, h := range [][]string{{"Origin", "https://evil.example"}, {"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}} {
+		if r := e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", cookie, "X-CSRF-Token", csrf.Value, h[0], h[1]); r.status != 403 {
+			t.Errorf("cookie refresh with %s: %s: %d %s", h[0], h[1], r.status, r.raw)
+		}
+	}
+	r = e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", cookie, "X-CSRF-Token", csrf.Value, "Origin", e.srv.URL)
 	if r.status != 200 || strings.Contains(r.raw, "refresh_token") || !strings.Contains(r.header.Get("Set-Cookie"), "refresh_token=") {
 		t.Errorf("cookie refresh: %d %s", r.status, r.raw)
 	}

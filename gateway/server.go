@@ -61,18 +61,21 @@ type Deps struct {
 
 // Server is the gateway's HTTP handler.
 type Server struct {
-	cfg      Config
-	ops      operations
-	auth     accountService
-	keys     keyPublisher
-	wallet   walletService
-	admin    adminService
-	ready    func(ctx context.Context) error
-	log      *slog.Logger
-	metrics  *Metrics
-	engine   *gin.Engine
-	limiter  *rateLimiter
-	draining atomic.Bool
+	cfg     Config
+	ops     operations
+	auth    accountService
+	keys    keyPublisher
+	wallet  walletService
+	admin   adminService
+	ready   func(ctx context.Context) error
+	log     *slog.Logger
+	metrics *Metrics
+	engine  *gin.Engine
+	limiter *rateLimiter
+	// crossOrigin refuses a cookie-transport refresh sent from another
+	// origin (by Sec-Fetch-Site, or Origin against Host).
+	crossOrigin *http.CrossOriginProtection
+	draining    atomic.Bool
 }
 
 // New builds the router.
@@ -97,6 +100,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
+	s.crossOrigin = http.NewCrossOriginProtection()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
