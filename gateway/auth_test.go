@@ -389,15 +389,7 @@ func TestCookieTransport(t *testing.T) {
 	if r.status != 200 || strings.Contains(r.raw, "refresh_token") {
 		t.Fatalf("cookie login: %d %s", r.status, r.raw)
 	}
-	var refresh, csrf *http.Cookie
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		switch c.Name {
-		case "refresh_token":
-			refresh = c
-		case "csrf_token":
-			csrf = c
-		}
-	}
+	refresh, csrf := r.cookies()["refresh_token"], r.cookies()["csrf_token"]
 	if refresh == nil || !refresh.HttpOnly || !refresh.Secure || refresh.SameSite != http.SameSiteStrictMode || csrf == nil || csrf.HttpOnly {
 		t.Fatalf("cookies: %+v %+v", refresh, csrf)
 	}
@@ -422,17 +414,13 @@ func TestCookieTransport(t *testing.T) {
 	// Logging out from a browser: the refresh cookie is scoped to the refresh
 	// route, so only the CSRF cookie comes along; both must be dropped.
 	access := tokensOf(t, r).AccessToken
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == "csrf_token" {
-			csrf = c
-		}
+	if renewed := r.cookies()["csrf_token"]; renewed != nil {
+		csrf = renewed
 	}
 	out := e.call(t, "DELETE", "/api/session", "", "", append(bearer(access), "Cookie", "csrf_token="+csrf.Value)...)
 	cleared := map[string]bool{}
-	for _, c := range (&http.Response{Header: out.header}).Cookies() {
-		if c.MaxAge < 0 && c.Value == "" {
-			cleared[c.Name] = true
-		}
+	for name, c := range out.cookies() {
+		cleared[name] = c.MaxAge < 0 && c.Value == ""
 	}
 	if out.status != 200 || !cleared["refresh_token"] || !cleared["csrf_token"] {
 		t.Errorf("logout from a browser: %d, cookies dropped %v, Set-Cookie %q", out.status, cleared, out.header.Values("Set-Cookie"))

@@ -195,6 +195,15 @@ type reply struct {
 	}
 }
 
+// cookies returns the cookies the reply sets, by name.
+func (r reply) cookies() map[string]*http.Cookie {
+	set := map[string]*http.Cookie{}
+	for _, c := range (&http.Response{Header: r.header}).Cookies() {
+		set[c.Name] = c
+	}
+	return set
+}
+
 // call sends one request as the named user ("" for a Guest).
 func (e *env) call(tb testing.TB, method, path, user, body string, headers ...string) reply {
 	tb.Helper()
