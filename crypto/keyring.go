@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +66,33 @@ type keySet struct {
 	decryption []rsaKey
 	signing    []edKey
 	records    []edKey
-	modTime    time.Time
+	// infos describe every key above, for operators.
+	infos   []KeyInfo
+	modTime time.Time
+}
+
+// KeyInfo describes one key of the keyring without its material: what it
+// is for, when it was made, whether it is the current key of its kind and,
+// for a rotated-out key, when it stops being accepted.
+type KeyInfo struct {
+	Kid     string    `json:"kid"`
+	Use     string    `json:"use"`
+	Current bool      `json:"current"`
+	Created time.Time `json:"created_at"`
+	// Expires is zero for a key in use without end.
+	Expires time.Time `json:"expires_at,omitzero"`
+}
+
+// Keys describes the keys in use: payload decryption, token signing and
+// record signing, current first within each use.
+func (k *Keyring) Keys() []KeyInfo { return slices.Clone(k.snapshot().infos) }
+
+func (k *Keyring) info(use string, i int, sk storedKey) KeyInfo {
+	in := KeyInfo{Kid: sk.Kid, Use: use, Current: i == 0, Created: sk.Created.UTC()}
+	if i > 0 && !sk.Retired.IsZero() {
+		in.Expires = sk.Retired.Add(k.cfg.Grace).UTC()
+	}
+	return in
 }
 
 // Keyring holds the RSA keys that decrypt client payloads and the Ed25519
@@ -229,6 +256,7 @@ func (k *Keyring) Reload() error {
 			return fmt.Errorf("keyring: decryption key %s is not RSA", sk.Kid)
 		}
 		set.decryption = append(set.decryption, rsaKey{kid: sk.Kid, key: rk})
+		set.infos = append(set.infos, k.info("payload", i, sk))
 	}
 	for i, sk := range f.Signing {
 		if i > 0 && !sk.Retired.IsZero() && now.Sub(sk.Retired) >= k.cfg.Grace {
@@ -243,8 +271,9 @@ func (k *Keyring) Reload() error {
 			return fmt.Errorf("keyring: signing key %s is not Ed25519", sk.Kid)
 		}
 		set.signing = append(set.signing, edKey{kid: sk.Kid, key: ek})
+		set.infos = append(set.infos, k.info("token", i, sk))
 	}
-	for _, sk := range f.Records {
+	for i, sk := range f.Records {
 		key, err := parsePEM(sk.PEM)
 		if err != nil {
 			return fmt.Errorf("keyring: record key %s: %w", sk.Kid, err)
@@ -254,6 +283,7 @@ func (k *Keyring) Reload() error {
 			return fmt.Errorf("keyring: record key %s is not Ed25519", sk.Kid)
 		}
 		set.records = append(set.records, edKey{kid: sk.Kid, key: ek})
+		set.infos = append(set.infos, k.info("record", i, sk))
 	}
 	if len(set.records) == 0 {
 		return fmt.Errorf("keyring %s holds no record key", k.cfg.Path)

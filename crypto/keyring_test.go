@@ -125,3 +125,34 @@ func TestRecordSignaturesSurviveRotation(t *testing.T) {
 		t.Error("record signature lost with a key rotation")
 	}
 }
+
+func TestKeysDescribeUseAgeAndEnd(t *testing.T) {
+	c := &clock{time.Now()}
+	k := MustOpenKeyring(t, c)
+	first := k.PayloadPublicKey().Kid
+	if err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	uses := map[string]int{}
+	for _, in := range k.Keys() {
+		uses[in.Use]++
+		if in.Created.IsZero() {
+			t.Errorf("key %s has no creation time", in.Kid)
+		}
+		if in.Use == "payload" && in.Kid == first {
+			if in.Current || in.Expires.IsZero() {
+				t.Errorf("rotated-out payload key: %+v", in)
+			}
+		}
+		if in.Current != in.Expires.IsZero() {
+			t.Errorf("a current key has an end, or a retired one none: %+v", in)
+		}
+	}
+	if uses["payload"] != 2 || uses["token"] != 2 || uses["record"] != 1 {
+		t.Errorf("keys by use: %v", uses)
+	}
+	b, _ := json.Marshal(k.Keys())
+	if strings.Contains(string(b), "PRIVATE") {
+		t.Errorf("key descriptions hold material: %s", b)
+	}
+}
