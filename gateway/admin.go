@@ -21,6 +21,10 @@ type adminService interface {
 	DropCollection(ctx context.Context, p resources.Principal, req admin.DropRequest) (admin.Dropped, error)
 	Policy(p resources.Principal) (admin.PolicyView, error)
 	ReplacePolicy(ctx context.Context, p resources.Principal, req admin.PolicyChange) (admin.PolicyView, error)
+	PreviewPolicy(ctx context.Context, p resources.Principal, req admin.PolicyChange) (admin.PolicyPreview, error)
+	UserSessions(ctx context.Context, p resources.Principal, req admin.UserSessionsRequest) ([]admin.UserSession, error)
+	RevokeUserSessions(ctx context.Context, p resources.Principal, req admin.UserSessionsRequest) (admin.SessionsRevoked, error)
+	CanSeeStatus(p resources.Principal) error
 	Audit(ctx context.Context, p resources.Principal, params map[string][]string) (resources.Result, error)
 	CanBackup(p resources.Principal) error
 	Backup(ctx context.Context, p resources.Principal, w io.Writer, ip string) error
@@ -39,6 +43,9 @@ func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
 	api.GET("/admin/users", s.handler(s.listUsers))
 	api.PUT("/admin/users/:id/level", s.handler(s.setLevel))
 	api.DELETE("/admin/users/:id", s.handler(s.deleteUser))
+	api.GET("/admin/users/:id/sessions", s.handler(s.userSessions))
+	api.DELETE("/admin/users/:id/sessions", s.handler(s.revokeUserSessions))
+	api.GET("/admin/status", s.handler(s.status))
 	api.DELETE("/admin/collections/:resource", s.handler(s.dropCollection))
 	api.GET("/admin/policy", s.handler(s.readPolicy))
 	api.PUT("/admin/policy", s.handler(s.replacePolicy))
@@ -105,8 +112,22 @@ func (s *Server) replacePolicy(c *gin.Context) error {
 		}
 		req.Lines[i] = line
 	}
+	if c.Query("dry_run") == "true" {
+		preview, err := s.admin.PreviewPolicy(c.Request.Context(), principal(c), req)
+		return answer(c, preview, err)
+	}
 	res, err := s.admin.ReplacePolicy(c.Request.Context(), principal(c), req)
 	return answer(c, res, err)
+}
+
+func (s *Server) userSessions(c *gin.Context) error {
+	list, err := s.admin.UserSessions(c.Request.Context(), principal(c), admin.UserSessionsRequest{UserID: c.Param("id"), IP: c.ClientIP()})
+	return answer(c, list, err)
+}
+
+func (s *Server) revokeUserSessions(c *gin.Context) error {
+	n, err := s.admin.RevokeUserSessions(c.Request.Context(), principal(c), admin.UserSessionsRequest{UserID: c.Param("id"), IP: c.ClientIP()})
+	return answer(c, n, err)
 }
 
 func (s *Server) audit(c *gin.Context) error {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/session"
 )
 
 // Administration rights (objects and actions of the policy).
@@ -26,8 +27,9 @@ const (
 	actRestore     = "restore"
 )
 
-// Sessions ends sessions (session.Store).
+// Sessions lists and ends sessions (session.Store).
 type Sessions interface {
+	List(ctx context.Context, userID string) ([]session.Session, error)
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
 	RevokeAll(ctx context.Context, keep string) (int, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tnt/gateway/policy"
@@ -67,13 +68,8 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 		return PolicyView{}, err
 	}
 	lines := req.Lines
-	if len(lines) == 0 || len(lines) > maxPolicyLines {
-		return PolicyView{}, InvalidField("lines")
-	}
-	for i, l := range lines {
-		if len(l) > maxPolicyLine {
-			return PolicyView{}, InvalidLine(i)
-		}
+	if err := boundLines(lines); err != nil {
+		return PolicyView{}, err
 	}
 	var version int64
 	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
@@ -100,6 +96,88 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 		return PolicyView{}, err
 	}
 	return PolicyView{Lines: a.policy.Lines(), Version: version}, nil
+}
+
+// boundLines refuses a policy too long, empty, or with a line too long.
+func boundLines(lines []string) error {
+	if len(lines) == 0 || len(lines) > maxPolicyLines {
+		return InvalidField("lines")
+	}
+	for i, l := range lines {
+		if len(l) > maxPolicyLine {
+			return InvalidLine(i)
+		}
+	}
+	return nil
+}
+
+// PolicyPreview is what replacing the policy would change: the lines it
+// would add and remove, in their order, each written as `p, admin, gym,
+// update` whatever its spacing.
+type PolicyPreview struct {
+	Version int64    `json:"version"`
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+}
+
+// PreviewPolicy checks a whole new policy exactly as ReplacePolicy would,
+// against the policy stored now, and answers what would change, or the
+// error ReplacePolicy would answer. Nothing is stored or audited.
+func (a *Admin) PreviewPolicy(ctx context.Context, p resources.Principal, req PolicyChange) (PolicyPreview, error) {
+	if err := a.require(p, objPolicy, actManage); err != nil {
+		return PolicyPreview{}, err
+	}
+	if err := boundLines(req.Lines); err != nil {
+		return PolicyPreview{}, err
+	}
+	var out PolicyPreview
+	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		current, stored, err := storedPolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if stored == 0 {
+			current = a.policy.Base()
+		}
+		if err := a.checkEdit(p, current, req.Lines); err != nil {
+			return err
+		}
+		out = PolicyPreview{Version: stored, Added: lineDiff(req.Lines, current), Removed: lineDiff(current, req.Lines)}
+		return nil
+	})
+	return out, err
+}
+
+// lineDiff lists the rules of a that b lacks, blank lines and comments
+// left out.
+func lineDiff(a, b []string) []string {
+	has := map[string]bool{}
+	for _, l := range b {
+		has[canonicalLine(l)] = true
+	}
+	out := []string{}
+	for _, l := range a {
+		l = canonicalLine(l)
+		if l == "" || strings.HasPrefix(l, "#") || has[l] {
+			continue
+		}
+		has[l] = true
+		out = append(out, l)
+	}
+	return out
+}
+
+// canonicalLine writes a policy line with one space after each comma.
+func canonicalLine(l string) string {
+	l = strings.TrimSpace(l)
+	if strings.HasPrefix(l, "#") {
+		return l
+	}
+	parts := strings.Split(l, ",")
+	for i, part := range parts {
+		parts[i] = strings.TrimSpace(part)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // policySetting is the stored policy, translated at the store edge.
