@@ -1,0 +1,57 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"net/url"
+	"runtime/debug"
+	"strings"
+
+	"github.com/tnt/gateway/cmd/internal/config"
+)
+
+// logSetupLink tells the operator, once, how to make the first DBA: the
+// one-time setup link of the console, or the CLI. The token rides in the
+// link's fragment, which browsers never send to a server, so no access log
+// or proxy on the way records it.
+func logSetupLink(log *slog.Logger, cfg config.Config, addr, token string) {
+	base := cfg.PublicURL
+	if base == "" {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return
+		}
+		if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
+			host = "localhost"
+		}
+		base = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + "/console/")
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		log.Error("GATEWAY_PUBLIC_URL is not an http(s) URL; no setup link is shown: create the first DBA with gatewayctl bootstrap")
+		return
+	}
+	u.Fragment = "setup=" + token
+	msg := "no level-0 user yet: open the one-time setup link to create the first DBA, or run gatewayctl bootstrap"
+	if !cfg.Console {
+		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
+		return
+	}
+	log.Warn(msg, slog.String("setup_link", u.String()), slog.String("valid_for", cfg.SetupTTL.String()))
+}
+
+// version names the build: the module version and the commit it was built
+// from, when the toolchain recorded them.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
+}

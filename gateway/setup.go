@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
+)
+
+// setupService is the first run's one-time link (*account.Setup); nil when
+// the gateway started with a level-0 user.
+type setupService interface {
+	Pending(ctx context.Context) (bool, error)
+	Complete(ctx context.Context, req account.SetupRequest) (resources.Principal, error)
+}
+
+// bindSetupRoutes registers the first-run routes: whether the setup link
+// can still be used, and the creation of the first DBA with it.
+func (s *Server) bindSetupRoutes(api *gin.RouterGroup) {
+	api.GET("/setup", s.handler(s.setupState))
+	api.POST("/setup", s.handler(s.completeSetup))
+}
+
+func (s *Server) setupState(c *gin.Context) error {
+	pending := false
+	if s.setup != nil {
+		var err error
+		if pending, err = s.setup.Pending(c.Request.Context()); err != nil {
+			return err
+		}
+	}
+	ok(c, http.StatusOK, map[string]bool{"pending": pending}, "")
+	return nil
+}
+
+func (s *Server) completeSetup(c *gin.Context) error {
+	m, err := s.readRequest(c, "token", "username", "password")
+	if err != nil {
+		return err
+	}
+	req := account.SetupRequest{}
+	for key, dst := range map[string]*string{"token": &req.Token, "username": &req.Username, "password": &req.Password} {
+		v, isText := m[key].(string)
+		if !isText {
+			return resources.Errorf(resources.EINVALIDREQUEST, "%s is required for the request", key)
+		}
+		*dst = v
+	}
+	if s.setup == nil {
+		return account.ErrSetupLink()
+	}
+	p, err := s.setup.Complete(c.Request.Context(), req)
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(c.Request.Context(), "first level-0 user created through the setup link", "username", p.Username, "request_id", requestID(c))
+	ok(c, http.StatusCreated, map[string]any{"_id": p.UserID, "username": p.Username, "level": p.Level}, "")
+	return nil
+}
