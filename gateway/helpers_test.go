@@ -145,8 +145,9 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}
 	e.admin = adm
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
-		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies}, gateway.Deps{
+		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: true}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
+		Stores: []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -8,9 +8,6 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-//go:embed docs.html
-var docsPage []byte
-
 // OpenAPI returns the API's OpenAPI 3.1 document.
 func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
 

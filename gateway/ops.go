@@ -16,6 +16,7 @@ import (
 type keyPublisher interface {
 	PayloadPublicKey() crypto.PublicKeyInfo
 	JWKS() jose.JSONWebKeySet
+	Keys() []crypto.KeyInfo
 }
 
 // bindOperationalRoutes registers what operators and tools read: liveness,
@@ -28,7 +29,6 @@ func (s *Server) bindOperationalRoutes(e *gin.Engine, api *gin.RouterGroup) {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	api.GET("/gpk", s.gpk)
 	api.GET("/openapi.json", s.openAPI)
-	api.GET("/docs", s.docs)
 }
 
 func (s *Server) healthz(c *gin.Context) {
@@ -65,9 +65,4 @@ func (s *Server) jwks(c *gin.Context) {
 func (s *Server) openAPI(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
 	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument)
-}
-
-func (s *Server) docs(c *gin.Context) {
-	c.Header("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", docsPage)
 }

@@ -34,6 +34,8 @@ type Config struct {
 	// InsecureCookies drops the Secure flag of the refresh cookies (plain
 	// HTTP development only).
 	InsecureCookies bool
+	// Console serves the admin console at /console/.
+	Console bool
 }
 
 // operations runs envelope operations (resources.Service).
@@ -55,7 +57,14 @@ type Deps struct {
 	// Metrics are the series to record into; new ones when nil.
 	Metrics *Metrics
 	// Ready reports whether every backing store is reachable.
-	Ready  func(ctx context.Context) error
+	Ready func(ctx context.Context) error
+	// Stores are the backing stores one by one, for the status report.
+	Stores []StoreCheck
+	// Version names the build, for the status report.
+	Version string
+	// Setup is the first run's one-time link; nil when a level-0 user
+	// existed at start.
+	Setup  setupService
 	Logger *slog.Logger
 }
 
@@ -68,6 +77,10 @@ type Server struct {
 	wallet  walletService
 	admin   adminService
 	ready   func(ctx context.Context) error
+	stores  []StoreCheck
+	version string
+	started time.Time
+	setup   setupService
 	log     *slog.Logger
 	metrics *Metrics
 	engine  *gin.Engine
@@ -95,7 +108,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.JSON.MaxDepth == 0 {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
-	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: deps.Metrics}
+	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: deps.Metrics,
+		stores: deps.Stores, version: deps.Version, started: time.Now(), setup: deps.Setup}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -124,7 +138,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	api := e.Group("/api", s.limitBody, s.authenticate)
 	s.bindOperationalRoutes(e, api)
+	s.bindWebRoutes(e, api)
 	s.bindAccountRoutes(api)
+	s.bindSetupRoutes(api)
 	s.bindWalletRoutes(api)
 	s.bindAdminRoutes(api)
 	s.bindResourceRoutes(api) // last: its /:resource patterns take what the others leave

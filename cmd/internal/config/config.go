@@ -61,6 +61,9 @@ type Config struct {
 	BulkTimeout       time.Duration `env:"GATEWAY_BULK_TIMEOUT" default:"10m" help:"deadline of a backup or a restore"`
 	RateLimit         int           `env:"GATEWAY_RATE_LIMIT" default:"200" min:"0" help:"requests per second one client address may make on one replica (0: no limit); 429 with \x60Retry-After\x60 beyond"`
 	RateBurst         int           `env:"GATEWAY_RATE_BURST" default:"400" help:"burst above the rate one client address may make"`
+	Console           bool          `env:"GATEWAY_CONSOLE" default:"on" help:"serve the admin console at \x60/console/\x60 (\x60on\x60 or \x60off\x60)"`
+	SetupTTL          time.Duration `env:"GATEWAY_SETUP_TTL" default:"1h" help:"how long the first run's one-time setup link works (logged while no level-0 user exists)"`
+	PublicURL         string        `env:"GATEWAY_PUBLIC_URL" show:"\x60http://localhost:<port>\x60" help:"the gateway's address as browsers reach it, for the setup link"`
 }
 
 // Setting documents one variable: its name, default and meaning, as the
@@ -121,9 +124,9 @@ func (s Setting) set(c *Config, v string) error {
 	case dst.Kind() == reflect.String:
 		dst.SetString(v)
 	case dst.Kind() == reflect.Bool:
-		b, err := strconv.ParseBool(v)
+		b, err := parseSwitch(v)
 		if err != nil {
-			return fmt.Errorf("want true or false")
+			return err
 		}
 		dst.SetBool(b)
 	case dst.Kind() == reflect.Int || dst.Kind() == reflect.Int64:
@@ -230,4 +233,19 @@ func MaskURI(raw string) string {
 		}
 	}
 	return u.Redacted()
+}
+
+// parseSwitch reads a boolean setting: true, false, on, off, 1 or 0.
+func parseSwitch(v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("want on or off")
+	}
+	return b, nil
 }

@@ -140,15 +140,38 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	ready := func(ctx context.Context) error {
 		return errors.Join(st.Ping(ctx), sessions.Ping(ctx))
 	}
-	srv, err := gateway.New(gateway.Config{
-		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
-		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
-		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-	}, gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log})
+	stores := []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: st.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessions.Ping}}
+	if cfg.MongoURI != "" {
+		stores[0].Backend = "mongodb"
+	}
+	if cfg.RedisURL != "" {
+		stores[1].Backend = "redis"
+	}
+	setup, setupToken, err := auth.NewSetup(ctx, cfg.SetupTTL)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, srv, onListen)
+	deps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
+		Stores: stores, Version: version()}
+	if setup != nil {
+		deps.Setup = setup // left a nil interface otherwise: no link to complete
+	}
+	srv, err := gateway.New(gateway.Config{
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
+		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
+		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Console: cfg.Console,
+	}, deps)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, srv, func(addr string) {
+		if setup != nil {
+			logSetupLink(log, cfg, addr, setupToken)
+		}
+		if onListen != nil {
+			onListen(addr)
+		}
+	})
 }
 
 // serve runs the HTTP server and shuts it down gracefully when ctx ends:

@@ -1,0 +1,225 @@
+package gateway_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/gateway"
+)
+
+// TestAdminUserSessions: a SystemAdmin lists a user's sessions and ends
+// them all; the user's token is refused on its next request, the act is
+// audited, and nobody reaches the sessions of a peer or a superior.
+func TestAdminUserSessions(t *testing.T) {
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		member, memberID := e.userWithLevel(t, app, "session_owner", 4)
+		list := e.call(t, "GET", "/api/admin/users/"+memberID+"/sessions", "sysadmin", "")
+		var sessions []map[string]any
+		if err := json.Unmarshal(list.body.Data, &sessions); err != nil || list.status != 200 || len(sessions) == 0 {
+			t.Fatalf("list: %d %s", list.status, list.raw)
+		}
+		if sessions[0]["sid"] == "" || sessions[0]["ip"] != "127.0.0.1" || strings.Contains(list.raw, "hash") {
+			t.Errorf("a session as the admin sees it: %s", list.raw)
+		}
+		for _, who := range []string{"admin", "coach", "member"} {
+			if r := e.call(t, "GET", "/api/admin/users/"+memberID+"/sessions", who, ""); r.status != 403 {
+				t.Errorf("%s lists a user's sessions: %d", who, r.status)
+			}
+		}
+		if r := e.call(t, "DELETE", "/api/admin/users/"+e.users["dba"].UserID+"/sessions", "sysadmin", ""); r.status != 403 {
+			t.Errorf("a SystemAdmin ends a DBA's sessions: %d %s", r.status, r.raw)
+		}
+		if r := e.call(t, "GET", "/api/admin/users/ffffffffffffffffffffffff/sessions", "sysadmin", ""); r.status != 404 {
+			t.Errorf("an unknown user: %d", r.status)
+		}
+		revoke := e.call(t, "DELETE", "/api/admin/users/"+memberID+"/sessions", "sysadmin", "")
+		if revoke.status != 200 || !strings.Contains(revoke.raw, `"revoked":1`) {
+			t.Fatalf("revoke: %d %s", revoke.status, revoke.raw)
+		}
+		if r := e.call(t, "GET", "/api/account/me", "", "", member...); r.status != 401 {
+			t.Errorf("the user's token after its sessions were ended: %d", r.status)
+		}
+		if r := e.call(t, "GET", "/api/admin/audit?action=revoke_sessions&target="+memberID, "sysadmin", ""); !strings.Contains(r.raw, `"sessions":1`) {
+			t.Errorf("revocation not audited: %s", r.raw)
+		}
+	})
+}
+
+// TestPolicyDryRun: a dry run answers what a replacement would change, or
+// the error it would get, and changes nothing.
+func TestPolicyDryRun(t *testing.T) {
+	e := MustStartGateway(t)
+	current := e.call(t, "GET", "/api/admin/policy", "sysadmin", "")
+	var view struct {
+		Lines   []string `json:"lines"`
+		Version int64    `json:"version"`
+	}
+	if err := json.Unmarshal(current.body.Data, &view); err != nil {
+		t.Fatal(err)
+	}
+	var proposed []string
+	for _, l := range view.Lines {
+		if strings.TrimSpace(l) != "p, user, wallet, transfer" {
+			proposed = append(proposed, l)
+		}
+	}
+	proposed = append(proposed, "p,poweruser,ledger,query")
+	body, _ := json.Marshal(map[string]any{"lines": proposed})
+	dry := e.call(t, "PUT", "/api/admin/policy?dry_run=true", "sysadmin", string(body))
+	var preview struct {
+		Added, Removed []string
+	}
+	if err := json.Unmarshal(dry.body.Data, &preview); err != nil || dry.status != 200 {
+		t.Fatalf("dry run: %d %s", dry.status, dry.raw)
+	}
+	if strings.Join(preview.Added, "|") != "p, poweruser, ledger, query" || strings.Join(preview.Removed, "|") != "p, user, wallet, transfer" {
+		t.Errorf("preview: %s", dry.raw)
+	}
+	after := e.call(t, "GET", "/api/admin/policy", "sysadmin", "")
+	if after.raw != current.raw {
+		t.Errorf("a dry run changed the policy:\n%s\n%s", current.raw, after.raw)
+	}
+	// A refused edit is refused the same way in a dry run.
+	escalate, _ := json.Marshal(map[string]any{"lines": append(append([]string{}, view.Lines...), "p, admin, database, restore")})
+	if r := e.call(t, "PUT", "/api/admin/policy?dry_run=true", "sysadmin", string(escalate)); r.status != 403 {
+		t.Errorf("a dry run of an escalation: %d %s", r.status, r.raw)
+	}
+	if r := e.call(t, "PUT", "/api/admin/policy?dry_run=true", "admin", string(body)); r.status != 403 {
+		t.Errorf("an Admin's dry run: %d", r.status)
+	}
+	if r := e.call(t, "GET", "/api/admin/audit?action=replace_policy", "sysadmin", ""); strings.Contains(r.raw, "replace_policy") {
+		t.Errorf("a dry run was audited as a replacement: %s", r.raw)
+	}
+}
+
+// TestAuditSinceUntil: the audit trail is cut by time, newest first.
+func TestAuditSinceUntil(t *testing.T) {
+	e := MustStartGateway(t)
+	app := newAppClient(t, e.srv.URL)
+	var stamps []string
+	for _, name := range []string{"first_timed", "second_timed", "third_timed"} {
+		_, id := e.userWithLevel(t, app, name, 4)
+		if r := e.call(t, "PUT", "/api/admin/users/"+id+"/level", "sysadmin", `{"level":3}`); r.status != 200 {
+			t.Fatal(r.raw)
+		}
+		entries := auditEntries(t, e, "action=set_level&find=1")
+		stamps = append(stamps, entries[0]["created_at"].(string))
+	}
+	got := auditEntries(t, e, "action=set_level&since="+url.QueryEscape(stamps[1]))
+	if len(got) != 2 || got[0]["created_at"] != stamps[2] || got[1]["created_at"] != stamps[1] {
+		t.Errorf("since the second: %v", got)
+	}
+	got = auditEntries(t, e, "action=set_level&until="+url.QueryEscape(stamps[2]))
+	if len(got) != 2 || got[0]["created_at"] != stamps[1] || got[1]["created_at"] != stamps[0] {
+		t.Errorf("until the third: %v", got)
+	}
+	got = auditEntries(t, e, "action=set_level&since="+url.QueryEscape(stamps[1])+"&until="+url.QueryEscape(stamps[2]))
+	if len(got) != 1 || got[0]["created_at"] != stamps[1] {
+		t.Errorf("between: %v", got)
+	}
+	for _, bad := range []string{"since=yesterday", "until=2026-13-01T00:00:00Z", "since=" + url.QueryEscape(time.Now().Format(time.RFC3339)) + "&sort=action"} {
+		if r := e.call(t, "GET", "/api/admin/audit?"+bad, "sysadmin", ""); r.status != 400 {
+			t.Errorf("%s: %d %s", bad, r.status, r.raw)
+		}
+	}
+}
+
+func auditEntries(t *testing.T, e *env, query string) []map[string]any {
+	t.Helper()
+	r := e.call(t, "GET", "/api/admin/audit?"+query, "sysadmin", "")
+	var entries []map[string]any
+	if err := json.Unmarshal(r.body.Data, &entries); err != nil || r.status != 200 {
+		t.Fatalf("audit ?%s: %d %s", query, r.status, r.raw)
+	}
+	return entries
+}
+
+// TestStatusReport: an operator sees each store, the build and the keys
+// with their ages; nothing in it is secret, and lower levels see none of it.
+func TestStatusReport(t *testing.T) {
+	e := MustStartGateway(t)
+	r := e.call(t, "GET", "/api/admin/status", "sysadmin", "")
+	var st struct {
+		Stores []struct {
+			Name string `json:"name"`
+			OK   bool   `json:"ok"`
+		} `json:"stores"`
+		Keys []struct {
+			Kid, Use string
+			Current  bool
+		} `json:"keys"`
+		GoVersion string `json:"go_version"`
+	}
+	if err := json.Unmarshal(r.body.Data, &st); err != nil || r.status != 200 {
+		t.Fatalf("status: %d %s", r.status, r.raw)
+	}
+	if len(st.Stores) != 2 || !st.Stores[0].OK || !st.Stores[1].OK || len(st.Keys) < 3 || !strings.HasPrefix(st.GoVersion, "go") {
+		t.Errorf("status: %s", r.raw)
+	}
+	for _, secret := range []string{"PRIVATE", e.dbPath, "password"} {
+		if strings.Contains(r.raw, secret) {
+			t.Errorf("status shows %q: %s", secret, r.raw)
+		}
+	}
+	if r := e.call(t, "GET", "/api/admin/status", "admin", ""); r.status != 403 {
+		t.Errorf("an Admin reads the status: %d", r.status)
+	}
+	if r := e.call(t, "GET", "/api/admin/status", "", ""); r.status != 401 {
+		t.Errorf("a guest reads the status: %d", r.status)
+	}
+}
+
+// TestConsoleAndDocsPages: / sends a browser to the console; the console
+// and the API reference are served from the binary with a strict
+// Content-Security-Policy and may not be framed.
+func TestConsoleAndDocsPages(t *testing.T) {
+	e := MustStartGateway(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var links map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&links)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" || links["docs"] != "/api/docs" {
+		t.Errorf("/: %d %s %v", resp.StatusCode, resp.Header.Get("Location"), links)
+	}
+	console, docs := gateway.Assets()
+	for _, page := range []string{"/console/", "/api/docs"} {
+		r := e.call(t, "GET", page, "", "")
+		csp := r.header.Get("Content-Security-Policy")
+		if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("%s: %d %s", page, r.status, r.header.Get("Content-Type"))
+		}
+		for _, want := range []string{"default-src 'none'", "script-src 'self';", "frame-ancestors 'none'"} {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: CSP %q lacks %q", page, csp, want)
+			}
+		}
+		if strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "http") {
+			t.Errorf("%s: CSP allows eval or a foreign origin: %q", page, csp)
+		}
+	}
+	if csp := e.call(t, "GET", "/console/", "", "").header.Get("Content-Security-Policy"); strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("the console allows inline code: %q", csp)
+	}
+	for _, f := range console {
+		if r := e.call(t, "GET", "/console/"+f, "", ""); r.status != 200 || r.raw == "" {
+			t.Errorf("console file %s: %d", f, r.status)
+		}
+	}
+	for _, f := range docs {
+		if r := e.call(t, "GET", "/api/docs/"+f, "", ""); r.status != 200 {
+			t.Errorf("docs file %s: %d", f, r.status)
+		}
+	}
+	if r := e.call(t, "GET", "/console/../../go.mod", "", ""); r.status == 200 && strings.Contains(r.raw, "module") {
+		t.Error("a path out of the console is served")
+	}
+}
