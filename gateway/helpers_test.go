@@ -45,6 +45,7 @@ type env struct {
 	sessions *sessionsqlite.Store
 	keyring  *crypto.Keyring
 	admin    *admin.Admin
+	reg      *resources.Registry
 	gw       *gateway.Server
 	users    map[string]resources.Principal
 	// dbPath and sessionsPath are the SQLite files, for tests that look
@@ -144,6 +145,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	e.admin = adm
+	e.reg = reg
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: true}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
@@ -157,6 +159,9 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	tb.Cleanup(e.srv.Close)
 	return e
 }
+
+// resources names the gateway's resources.
+func (e *env) resources() []string { return e.reg.Names() }
 
 // eachSessionStore runs a scenario twice: on the embedded session store and
 // on a real redis-server (skipped with a message where none is installed,

@@ -5,11 +5,15 @@ import (
 	"strings"
 )
 
+// openAPIDocument describes the routes that are the same on every
+// deployment; buildOpenAPI adds each resource's.
+//
 //go:embed openapi.json
 var openAPIDocument []byte
 
-// OpenAPI returns the API's OpenAPI 3.1 document.
-func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
+// OpenAPI returns the API's OpenAPI 3.1 document as served: the routes of
+// every deployment and the schemas and paths of this one's resources.
+func (s *Server) OpenAPI() []byte { return append([]byte(nil), s.openapi...) }
 
 // Route is one registered route, in OpenAPI's path syntax.
 type Route struct{ Method, Path string }

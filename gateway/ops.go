@@ -64,5 +64,5 @@ func (s *Server) jwks(c *gin.Context) {
 
 func (s *Server) openAPI(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
-	c.Data(http.StatusOK, "application/json; charset=utf-8", openAPIDocument)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", s.openapi)
 }

@@ -45,6 +45,8 @@ type operations interface {
 	Discover(ctx context.Context, p resources.Principal, resource string, data map[string]any) (resources.Result, error)
 	Discoverable(p resources.Principal) []resources.Document
 	Schema(resource string) (*resources.Schema, error)
+	Schemas() []*resources.Schema
+	MaxPage() int
 }
 
 // Deps are the parts the HTTP layer calls.
@@ -88,7 +90,10 @@ type Server struct {
 	// crossOrigin refuses a cookie-transport refresh sent from another
 	// origin (by Sec-Fetch-Site, or Origin against Host).
 	crossOrigin *http.CrossOriginProtection
-	draining    atomic.Bool
+	// openapi is the API description, generated at start from the
+	// registry.
+	openapi  []byte
+	draining atomic.Bool
 }
 
 // New builds the router.
@@ -114,6 +119,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
+	doc, err := buildOpenAPI(openAPIDocument, s.ops.Schemas(), s.ops.MaxPage())
+	if err != nil {
+		return nil, err
+	}
+	s.openapi = doc
 	s.crossOrigin = http.NewCrossOriginProtection()
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -76,6 +77,19 @@ type Field struct {
 
 // Path is the field's dot path from the document root.
 func (f *Field) Path() string { return f.path }
+
+// FieldNames returns an object field's sub-field names in sorted order.
+func (f *Field) FieldNames() []string { return f.names }
+
+// Patterns returns every pattern a value must match: the field's own and
+// those a resources file added to a built-in field.
+func (f *Field) Patterns() []string {
+	var out []string
+	if f.Pattern != "" {
+		out = append(out, f.Pattern)
+	}
+	return append(out, f.also...)
+}
 
 // Schema declares a resource: its fields and how the gateway treats it.
 type Schema struct {
@@ -314,6 +328,10 @@ func (s *Schema) IsPublic(name string) bool { return s.public[name] }
 
 // FieldNames returns the declared top-level field names in sorted order.
 func (s *Schema) FieldNames() []string { return s.names }
+
+// SystemFields returns the server-managed fields of the resource (`_id`,
+// `created_at`, …; `owner` where documents have one), by name.
+func (s *Schema) SystemFields() map[string]*Field { return maps.Clone(s.system) }
 
 // UniquePaths returns the paths no two documents may share: the schema's
 // unique key first, then every field declared unique, in name order.

@@ -342,6 +342,20 @@ func (s *Service) Discoverable(p Principal) []Document {
 // Schema exposes the registry's schemas to HTTP code (parameters of GET).
 func (s *Service) Schema(resource string) (*Schema, error) { return s.reg.Schema(resource) }
 
+// Schemas returns every resource's schema in the registry's order (the API
+// description is generated from them).
+func (s *Service) Schemas() []*Schema {
+	out := make([]*Schema, 0, len(s.reg.Names()))
+	for _, name := range s.reg.Names() {
+		sc, _ := s.reg.Schema(name)
+		out = append(out, sc)
+	}
+	return out
+}
+
+// MaxPage is the most documents one query page holds.
+func (s *Service) MaxPage() int { return s.cfg.MaxPage }
+
 func ownerOf(sc *Schema, doc Document) string {
 	return AsString(doc[sc.Owner])
 }
