@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/cmd/internal/gatewaytest"
+)
+
+// browserSession drives a real headless Chromium against a gateway and
+// collects every script error and Content-Security-Policy violation the
+// pages report.
+type browserSession struct {
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	shots string
+	// downloads is where the browser saves files.
+	downloads string
+	mu        sync.Mutex
+	problems  []string
+}
+
+// chromiumPath finds Debian's Chromium; the test skips without it, except
+// under CI, where .ci/run installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is needed for the console's browser tests; .ci/run installs it")
+	}
+	t.Skip("chromium is not installed: the console's browser tests are skipped (apt-get install chromium)")
+	return ""
+}
+
+func newBrowser(t *testing.T, base string) *browserSession {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-background-networking", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 6*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	shots := os.Getenv("GATEWAY_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b := &browserSession{t: t, ctx: ctx, base: base, shots: shots, downloads: t.TempDir()}
+	downloads := b.downloads
+	// The first action starts the browser, which lives as long as the
+	// context it runs with: the session's, not a step's.
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+			Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		})
+		return err
+	})); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleException {
+				// A refused request (a 4xx the test provoked) is the
+				// console's to show, not a fault of the page.
+				if !strings.Contains(m.Text, "status of 4") {
+					b.problem(string(m.Type) + ": " + m.Text)
+				}
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browserSession) problem(p string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.problems = append(b.problems, p)
+}
+
+// do runs browser actions, failing the test with the page's text when one
+// fails.
+func (b *browserSession) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		textCtx, cancelText := context.WithTimeout(b.ctx, 5*time.Second)
+		defer cancelText()
+		text, _ := chromedp.Run(textCtx, chromedp.Text(chromedp.CSS("body")))
+		b.t.Fatalf("browser: %v\npage text:\n%s", err, text)
+	}
+}
+
+// waitText waits until the element holds the text and no listing is
+// loading (a listing being replaced would take the element away).
+func (b *browserSession) waitText(sel, text string) {
+	b.t.Helper()
+	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q);
+		return !!e && e.textContent.includes(%q) && !document.querySelector('[aria-busy="true"]'); })()`, sel, text)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		page, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("body")))
+		b.t.Fatalf("waiting for %q in %s: %v\npage text:\n%s", text, sel, err, page)
+	}
+}
+
+// click clicks the first button or link showing exactly this text.
+func (b *browserSession) click(text string) {
+	b.t.Helper()
+	b.do(chromedp.Click(chromedp.Search(fmt.Sprintf(`//*[self::button or self::a][normalize-space()=%q]`, text))))
+}
+
+// clickCell clicks the table row whose cell shows exactly this text,
+// finding and clicking it in one step of the page.
+func (b *browserSession) clickCell(text string) {
+	b.t.Helper()
+	expr := fmt.Sprintf(`(() => { const td = [...document.querySelectorAll("#results td")].find((c) => c.textContent.trim() === %q);
+		if (!td || document.querySelector('[aria-busy="true"]')) return false; td.click(); return true; })()`, text)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		b.t.Fatalf("no row shows %q: %v", text, err)
+	}
+}
+
+// absent checks that no button or link shows this text.
+func (b *browserSession) absent(text string) {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`[...document.querySelectorAll("button, a")].filter((e) => e.textContent.trim() === %q).length`, text)))
+	if err != nil || n != 0 {
+		b.t.Errorf("%q is shown to this caller (%d, %v)", text, n, err)
+	}
+}
+
+// typeInto types text into the element.
+func (b *browserSession) typeInto(sel, text string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
+}
+
+// setValue sets a select's or an input's value.
+func (b *browserSession) setValue(sel, value string) {
+	b.t.Helper()
+	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SetValue(chromedp.CSS(sel), value))
+}
+
+// confirm types the word into the console's confirmation dialog.
+func (b *browserSession) confirm(word string) {
+	b.t.Helper()
+	b.typeInto(`dialog input[aria-label="Confirmation"]`, word)
+	b.click("Confirm")
+}
+
+// shot writes a PNG of the whole page.
+func (b *browserSession) shot(name string) {
+	b.t.Helper()
+	b.capture(name, chromedp.FullScreenshot(100))
+}
+
+// capture writes a PNG the action takes.
+func (b *browserSession) capture(name string, take chromedp.Action[[]byte]) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, take)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// open goes to a page. A view of the console is opened as a person would
+// follow a link inside it: by changing the fragment, with no page load.
+func (b *browserSession) open(path string) {
+	b.t.Helper()
+	if view, ok := strings.CutPrefix(path, "/console/"); ok && strings.HasPrefix(view, "#") {
+		if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`location.hash = %q`, view))); err != nil {
+			b.t.Fatal(err)
+		}
+		return
+	}
+	b.do(chromedp.Navigate(b.base + path))
+}
+
+// adminCall calls the API with the admin scheme.
+func adminCall(t *testing.T, method, url, user, pass, body string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "tnt-admin-auth-scheme "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var env struct {
+		Success bool           `json:"success"`
+		Data    map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil || !env.Success {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	return env.Data
+}
+
+// TestConsoleInBrowser walks the console in a real Chromium as a newcomer
+// and as each kind of administrator would: the first run's setup link,
+// then each view's main action, then a level-2 Admin who does not see the
+// SystemAdmin's or the DBA's actions. A screenshot of every view is
+// written (to GATEWAY_SCREENSHOTS when set).
+func TestConsoleInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
+			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
+		}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := MustRun(t, cfg)
+	link := regexp.MustCompile(`"setup_link":"(http://[^"]+#setup=[A-Za-z0-9_-]{43})"`).FindStringSubmatch(g.logs.String())
+	if link == nil {
+		t.Fatalf("no setup link in the start-up log:\n%s", g.logs.String())
+	}
+	if n := strings.Count(g.logs.String(), "setup_link"); n != 1 {
+		t.Errorf("the setup link is logged %d times", n)
+	}
+	b := newBrowser(t, g.url)
+
+	// The first run: the link makes the first DBA and signs them in.
+	const dba, dbaPass = "first_dba", "a first long password"
+	b.do(chromedp.Navigate(link[1]))
+	b.waitText("main", "Create the first administrator")
+	address, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(address, "setup=") {
+		t.Errorf("the setup token stays in the address bar: %s", address)
+	}
+	b.shot("setup")
+	b.typeInto("#setup-username", dba)
+	b.typeInto("#setup-password", dbaPass)
+	b.typeInto("#setup-again", dbaPass)
+	b.click("Create")
+	b.waitText("#who", dba)
+	b.waitText("#build", "version")
+	b.shot("overview")
+	// The link is spent: opening it again makes nobody.
+	b.do(chromedp.Navigate(link[1]))
+	b.waitText("main", "cannot be used")
+
+	// Users and data the other views act on, made through the API.
+	for _, name := range []string{"console_admin", "console_buyer"} {
+		if status, _ := payloadCall(t, g.url, "/api/register", map[string]any{"username": name, "password": "a fine long password"}); status != 201 {
+			t.Fatalf("register %s: %d", name, status)
+		}
+	}
+	users := adminCall(t, "GET", g.url+"/api/account/me", dba, dbaPass, "")
+	if users["level"] != float64(0) {
+		t.Fatalf("the setup made level %v", users["level"])
+	}
+
+	// Resources: a form made from the schema checks before sending, and
+	// the server's field error shows at its field.
+	b.open("/console/#/resources/gym")
+	b.click("New gym")
+	b.typeInto("#f-name", "Iron Temple")
+	b.typeInto("#f-phone", "call me")
+	b.click("Create")
+	b.waitText(`[data-path="phone"] .error`, "does not match")
+	b.setValue("#f-phone", "+1 555 0100")
+	b.click("Create")
+	b.waitText("#notice", "created")
+	b.waitText("#results", "Iron Temple")
+	b.click("New gym")
+	b.typeInto("#f-name", "Iron Temple")
+	b.click("Create")
+	b.waitText(`[data-path="name"] .error`, "Resource exists with name")
+	b.shot("resources")
+
+	// Users: promote console_admin to Admin (level 2), credit the buyer,
+	// end a user's sessions.
+	b.open("/console/#/users")
+	b.typeInto(`input[aria-label="Username contains"]`, "console_admin")
+	b.click("Search")
+	b.waitText("#results", "console_admin")
+	b.clickCell("console_admin")
+	b.waitText("main", "Sessions")
+	b.setValue(`select[aria-label="New level"]`, "2")
+	b.click("Change level")
+	b.waitText("#notice", "is now level 2")
+	b.shot("users")
+
+	b.setValue(`input[aria-label="Username contains"]`, "console_buyer")
+	b.click("Search")
+	b.waitText("#results", "console_buyer")
+	b.clickCell("console_buyer")
+	b.waitText("main", "End all sessions")
+	b.typeInto(`input[aria-label="Amount"]`, "500")
+	b.typeInto(`input[aria-label="Reason"]`, "welcome credit")
+	b.click("Apply")
+	b.waitText("#notice", "500")
+
+	// Transactions: the buyer purchases (through the API); the console
+	// verifies the purchase with the buyer's code.
+	merch := adminCall(t, "POST", g.url+"/api/merchandise", dba, dbaPass, `{"operation":"create","data":{"name":"Console Mat","price":120,"stock":3}}`)
+	_, tokens := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "console_buyer", "password": "a fine long password"})
+	req, _ := http.NewRequest("POST", g.url+"/api/perform_transaction", strings.NewReader(`{"items":[{"merchandise_id":"`+merch["_id"].(string)+`","quantity":1}]}`))
+	req.Header.Set("Authorization", "Bearer "+fmt.Sprint(tokens["access_token"]))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var purchase struct {
+		Data struct {
+			ID   string `json:"_id"`
+			Code string `json:"verification_code"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&purchase)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("purchase: %d", resp.StatusCode)
+	}
+	b.open("/console/#/transactions")
+	b.setValue(`select[aria-label="Status"]`, "pending")
+	b.click("Search")
+	b.waitText("#results", purchase.Data.ID)
+	b.clickCell(purchase.Data.ID)
+	b.typeInto(`input[aria-label="Verification code"]`, purchase.Data.Code)
+	b.click("Verify")
+	b.waitText("#notice", "verified")
+	b.waitText(".card pre", `"completed"`)
+	b.shot("transactions")
+
+	// Policy: an edit is checked and its diff shown before it is saved.
+	b.open("/console/#/policy")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#policy-lines")))
+	b.typeInto("#policy-lines", "\np, poweruser, ledger, query")
+	b.click("Check changes")
+	b.waitText("#policy-diff", "+ p, poweruser, ledger, query")
+	b.shot("policy")
+	b.click("Save")
+	b.waitText("#notice", "is in force")
+	lines := adminCall(t, "GET", g.url+"/api/admin/policy", dba, dbaPass, "")
+	if !strings.Contains(fmt.Sprint(lines["lines"]), "p, poweruser, ledger, query") {
+		t.Errorf("the saved policy lacks the new line: %v", lines["lines"])
+	}
+
+	// Audit trail: the level change above, found by its action.
+	b.open("/console/#/audit")
+	b.typeInto(`input[aria-label="Action"]`, "set_level")
+	b.click("Filter")
+	b.waitText("#results", "set_level")
+	b.shot("audit")
+
+	// Backup and restore: download the archive, then restore it after a
+	// confirmation.
+	b.open("/console/#/backup")
+	b.click("Download backup")
+	var archive string
+	gatewaytest.WaitFor(t, time.Minute, "the backup download", func() bool {
+		matches, _ := filepath.Glob(filepath.Join(b.downloads, "gateway-backup-*.jsonl.gz"))
+		if len(matches) == 1 {
+			archive = matches[0]
+		}
+		return archive != ""
+	})
+	b.do(chromedp.SetUploadFiles(chromedp.CSS("#restore-file"), []string{archive}))
+	b.click("Restore…")
+	b.confirm("restore")
+	b.waitText("#restore-result", "Restored.")
+	b.shot("backup")
+
+	// The overview again, with the request counters moving.
+	b.open("/console/#/overview")
+	b.waitText("#requests", "")
+	b.shot("overview")
+
+	// A level-2 Admin sees only what they may do.
+	b.click("Sign out")
+	b.typeInto("#username", "console_admin")
+	b.typeInto("#password", "a fine long password")
+	b.click("Sign in")
+	b.waitText("#who", "console_admin")
+	for _, hidden := range []string{"Policy", "Audit trail", "Backup"} {
+		b.absent(hidden)
+	}
+	b.open("/console/#/resources/gym")
+	b.waitText("#results", "Iron Temple")
+	b.absent("Drop data")
+	b.open("/console/#/users")
+	b.typeInto(`input[aria-label="Username contains"]`, "console_buyer")
+	b.click("Search")
+	b.waitText("#results", "console_buyer")
+	b.clickCell("console_buyer")
+	b.waitText("main", "Credit or debit")
+	b.absent("Change level")
+	b.absent("Delete user")
+	b.absent("End all sessions")
+	b.shot("users-as-admin")
+
+	// The API reference renders offline with the vendored Swagger UI.
+	b.open("/api/docs")
+	b.do(chromedp.WaitVisible(chromedp.CSS(".opblock")))
+	b.capture("docs", chromedp.CaptureScreenshot()) // the top of a long page
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll(".errors-wrapper, .version-pragma").length`)); err != nil || n != 0 {
+		t.Errorf("Swagger UI reports %d problems with the document (%v)", n, err)
+	}
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, p := range b.problems {
+		t.Errorf("the page reported: %s", p)
+	}
+	t.Logf("screenshots in %s", b.shots)
+}

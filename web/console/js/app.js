@@ -1,0 +1,95 @@
+// The console's shell: sign-in, the first-run setup, and the views a caller
+// may use, chosen from the permissions /api/account/me reports.
+
+import * as api from "./api.js";
+import { h, mount, notify } from "./dom.js";
+import { overview } from "./views/overview.js";
+import { resourcesView } from "./views/resources.js";
+import { usersView } from "./views/users.js";
+import { transactionsView } from "./views/transactions.js";
+import { policyView } from "./views/policy.js";
+import { auditView } from "./views/audit.js";
+import { backupView } from "./views/backup.js";
+import { signInView, setupView } from "./views/signin.js";
+
+// Each view: its route, its title, and whether a caller with these rights
+// sees it at all.
+const views = [
+  { route: "overview", title: "Overview", show: () => true, render: overview },
+  { route: "resources", title: "Resources", show: () => true, render: resourcesView },
+  { route: "users", title: "Users", show: (c) => c.can("users", "manage") || c.can("users", "balance"), render: usersView },
+  { route: "transactions", title: "Transactions", show: (c) => c.can("transaction_record", "query"), render: transactionsView },
+  { route: "policy", title: "Policy", show: (c) => c.can("policy", "manage"), render: policyView },
+  { route: "audit", title: "Audit trail", show: (c) => c.can("audit", "read"), render: auditView },
+  { route: "backup", title: "Backup", show: (c) => c.can("database", "backup") || c.can("database", "restore"), render: backupView },
+];
+
+let ctx = null; // the signed-in caller: {me, can, doc()}
+let shown = 0; // counts the views shown; a view renders only while it is the last
+
+async function signedIn() {
+  const me = await api.data("GET", "/api/account/me");
+  if (me.level > 2) {
+    await api.signOut();
+    throw new api.ApiError(403, "PermissionDeniedError", "the console is for levels 0 to 2 (DBA, SystemAdmin, Admin)");
+  }
+  const perms = new Set(me.permissions || []);
+  let docPromise = null;
+  ctx = {
+    me,
+    can: (object, action) => perms.has(object + ":" + action),
+    // The API description: the resources and their schemas.
+    doc: () => (docPromise = docPromise || fetch("/api/openapi.json", { cache: "no-store" }).then((r) => r.json())),
+  };
+}
+
+function renderNav(active) {
+  const nav = document.getElementById("nav");
+  nav.replaceChildren(...(ctx ? views.filter((v) => v.show(ctx)).map((v) =>
+    h("a", { href: "#/" + v.route, class: v.route === active ? "active" : null }, v.title)) : []));
+  const who = document.getElementById("who");
+  who.replaceChildren(...(ctx ? [
+    h("span", {}, `${ctx.me.username} · ${ctx.me.level_name}`),
+    h("button", { type: "button", onclick: async () => { await api.signOut(); ctx = null; location.hash = "#/"; route(); } }, "Sign out"),
+  ] : []));
+}
+
+async function route() {
+  const hash = location.hash.slice(1);
+  shown++; // whatever shows next, no earlier view may cover it
+  if (hash.startsWith("setup=")) {
+    const setupToken = decodeURIComponent(hash.slice("setup=".length));
+    // The token leaves the address bar and the history at once.
+    history.replaceState(null, "", location.pathname + "#/");
+    renderNav("");
+    return setupView(setupToken, () => route());
+  }
+  if (!ctx && api.token()) {
+    try { await signedIn(); } catch (err) { api.setToken(""); notify(err.message, "error"); }
+  }
+  if (!ctx) {
+    renderNav("");
+    return signInView(async (username, password) => {
+      await api.signIn(username, password);
+      await signedIn();
+      route();
+    });
+  }
+  const [name, ...rest] = hash.replace(/^\//, "").split("/");
+  const view = views.find((v) => v.route === name && v.show(ctx)) || views[0];
+  renderNav(view.route);
+  document.title = view.title + " · Gateway console";
+  // A view that finishes loading after the caller moved on must not cover
+  // the view they moved to: its mount does nothing once another is shown.
+  const mine = ++shown;
+  const viewCtx = { ...ctx, mount: (...nodes) => { if (mine === shown) mount(...nodes); } };
+  try {
+    await view.render(viewCtx, rest.map(decodeURIComponent));
+  } catch (err) {
+    viewCtx.mount(h("h1", {}, view.title), h("p", { class: "bad" }, err.message || String(err)));
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("gateway:signed-out", () => { ctx = null; notify("Signed out: the session ended.", "error"); route(); });
+route();
