@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers
+.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -31,6 +31,10 @@ bench:
 ## bench-load: the load harness; writes docs/PERFORMANCE.md
 bench-load:
 	$(GO) run ./cmd/loadgen -duration 5s -concurrency 32 -docs 2000 -out docs/PERFORMANCE.md
+
+## screenshots: the console's browser test, writing a screenshot of every view to docs/console
+screenshots:
+	GATEWAY_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run TestConsoleInBrowser ./cmd/gateway
 
 ## lint: golangci-lint v2 with the repository's configuration
 lint:

@@ -191,6 +191,10 @@ func (b *browserSession) shot(name string) {
 // capture writes a PNG the action takes.
 func (b *browserSession) capture(name string, take chromedp.Action[[]byte]) {
 	b.t.Helper()
+	// A toast left over from the step before is not part of the view.
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const n = document.querySelector("#notice"); if (n) n.hidden = true; return true; })()`)); err != nil {
+		b.t.Fatal(err)
+	}
 	png, err := chromedp.Run(b.ctx, take)
 	if err != nil {
 		b.t.Fatal(err)
