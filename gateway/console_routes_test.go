@@ -223,3 +223,46 @@ func TestConsoleAndDocsPages(t *testing.T) {
 		t.Error("a path out of the console is served")
 	}
 }
+
+// TestConsoleOff: with the console off, /console/ is gone and / points to
+// the API reference.
+func TestConsoleOff(t *testing.T) {
+	e := MustStartGatewayWith(t, options{noConsole: true})
+	if r := e.call(t, "GET", "/console/", "", ""); r.status != 404 {
+		t.Errorf("/console/ with the console off: %d", r.status)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Location") != "/api/docs" {
+		t.Errorf("/ with the console off points to %q", resp.Header.Get("Location"))
+	}
+	if r := e.call(t, "GET", "/api/docs", "", ""); r.status != 200 {
+		t.Errorf("the API reference with the console off: %d", r.status)
+	}
+}
+
+// TestSetupRoutesWithoutALink: a gateway that started with a level-0 user
+// has no setup to complete, and says so the same way whatever is sent.
+func TestSetupRoutesWithoutALink(t *testing.T) {
+	e := MustStartGateway(t)
+	if r := e.call(t, "GET", "/api/setup", "", ""); r.status != 200 || !strings.Contains(r.raw, `"pending":false`) {
+		t.Errorf("setup state: %d %s", r.status, r.raw)
+	}
+	for _, body := range []string{
+		`{"token":"` + strings.Repeat("A", 43) + `","username":"late_root","password":"a long root password"}`,
+		`{"token":"","username":"late_root","password":"a long root password"}`,
+	} {
+		if r := e.call(t, "POST", "/api/setup", "", body); r.status != 401 || r.body.ErrorCode != "AuthenticationError" {
+			t.Errorf("setup without a link: %d %s", r.status, r.raw)
+		}
+	}
+	for _, body := range []string{`{"token":"x"}`, `{"token":1,"username":"a","password":"b"}`, `{"token":"x","username":"late_root","password":"a long root password","level":0}`} {
+		if r := e.call(t, "POST", "/api/setup", "", body); r.status != 400 {
+			t.Errorf("setup with %s: %d %s", body, r.status, r.raw)
+		}
+	}
+}

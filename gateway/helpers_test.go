@@ -68,6 +68,8 @@ type options struct {
 	// resourcesFile and policyFile are an operator's configuration (paths);
 	// the coach declaration and the default policy when empty.
 	resourcesFile, policyFile string
+	// noConsole turns the admin console off.
+	noConsole bool
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -147,7 +149,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	e.admin = adm
 	e.reg = reg
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
-		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: true}, gateway.Deps{
+		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
 		Stores: []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
 	})

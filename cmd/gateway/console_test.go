@@ -321,6 +321,31 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitText(`[data-path="name"] .error`, "Resource exists with name")
 	b.shot("resources")
 
+	// Text a user supplied is shown as text: markup in a name stays inert.
+	const hostile = `<img src=x onerror="window.pwned=1">`
+	body, _ := json.Marshal(map[string]any{"operation": "create", "data": map[string]any{"name": hostile}})
+	adminCall(t, "POST", g.url+"/api/gym", dba, dbaPass, string(body))
+	b.click("Search")
+	b.waitText("#results", hostile)
+	if pwned, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.pwned === 1 || !!document.querySelector("#results img")`)); err != nil || pwned {
+		t.Errorf("a document's name was rendered as markup (%v)", err)
+	}
+	// Edit sends only what changed; delete asks for a typed confirmation.
+	b.clickCell("Iron Temple")
+	b.click("Edit")
+	b.setValue("#f-address", "1 Main Street")
+	b.click("Save changes")
+	b.waitText("#notice", "saved")
+	b.waitText(".card pre", "1 Main Street")
+	b.clickCell(hostile)
+	b.click("Delete")
+	b.confirm("delete")
+	b.waitText("#notice", "deleted")
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](fmt.Sprintf(`!document.querySelector("#results").textContent.includes(%q)`, hostile),
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("the deleted document stays listed: %v", err)
+	}
+
 	// Users: promote console_admin to Admin (level 2), credit the buyer,
 	// end a user's sessions.
 	b.open("/console/#/users")
