@@ -31,7 +31,14 @@ func ref(name string) map[string]any { return map[string]any{"$ref": "#/componen
 func errorRefs(codes ...string) map[string]any {
 	out := map[string]any{}
 	for _, c := range codes {
-		out[c] = map[string]any{"$ref": "#/components/responses/Error"}
+		name := "Error"
+		switch c {
+		case "429":
+			name = "RateLimited"
+		case "503":
+			name = "Unavailable"
+		}
+		out[c] = map[string]any{"$ref": "#/components/responses/" + name}
 	}
 	return out
 }

@@ -119,7 +119,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.limiter = newRateLimiter(cfg.RateLimit, cfg.RateBurst)
-	doc, err := buildOpenAPI(openAPIDocument, s.ops.Schemas(), s.ops.MaxPage())
+	var schemas []*resources.Schema
+	maxPage := 0
+	if s.ops != nil {
+		schemas, maxPage = s.ops.Schemas(), s.ops.MaxPage()
+	}
+	doc, err := buildOpenAPI(openAPIDocument, schemas, maxPage)
 	if err != nil {
 		return nil, err
 	}
