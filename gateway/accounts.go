@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -115,10 +116,20 @@ func (s *Server) payloadLogin(c *gin.Context, status int, login func(ctx context
 	}
 	t, err := login(c.Request.Context(), payload, device(c))
 	if err != nil {
-		return err
+		return s.loginFailed(err)
 	}
 	s.sendTokens(c, status, t)
 	return nil
+}
+
+// loginFailed counts a refused login or refresh under its reason
+// (gateway_auth_failures_total) and returns the error unchanged.
+func (s *Server) loginFailed(err error) error {
+	var f *account.Failure
+	if errors.As(err, &f) {
+		s.metrics.authFailures.WithLabelValues(f.Reason).Inc()
+	}
+	return err
 }
 
 // loginHeader serves GET /api/auth with the user scheme's header.
@@ -129,7 +140,7 @@ func (s *Server) loginHeader(c *gin.Context) error {
 	}
 	t, err := s.auth.Login(c.Request.Context(), a.credentials, device(c))
 	if err != nil {
-		return err
+		return s.loginFailed(err)
 	}
 	s.sendTokens(c, http.StatusOK, t)
 	return nil
@@ -177,18 +188,20 @@ func (s *Server) refresh(c *gin.Context) error {
 			return resources.Errorf(resources.EINVALIDREQUEST, "refresh_token is required for the request")
 		}
 		if s.crossOrigin.Check(c.Request) != nil {
-			return resources.Errorf(resources.EPERMISSION, "a cookie refresh must come from the gateway's own origin")
+			return s.loginFailed(&account.Failure{Reason: account.ReasonCSRF,
+				Err: resources.Errorf(resources.EPERMISSION, "a cookie refresh must come from the gateway's own origin")})
 		}
 		csrf, _ := c.Cookie(cookieCSRF)
 		header := c.GetHeader(headerCSRF)
 		if csrf == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(header)) != 1 {
-			return resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not match the csrf_token cookie")
+			return s.loginFailed(&account.Failure{Reason: account.ReasonCSRF,
+				Err: resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not match the csrf_token cookie")})
 		}
 		req = account.RefreshRequest{Token: cookie, ViaCookie: true, CSRF: header}
 	}
 	t, err := s.auth.Refresh(c.Request.Context(), req)
 	if err != nil {
-		return err
+		return s.loginFailed(err)
 	}
 	if req.ViaCookie {
 		c.Request.Header.Set(headerTransport, transportCookie)

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/resources/account"
 )
 
 // TestAdminUserSessions: a SystemAdmin lists a user's sessions and ends
@@ -264,5 +267,54 @@ func TestSetupRoutesWithoutALink(t *testing.T) {
 		if r := e.call(t, "POST", "/api/setup", "", body); r.status != 400 {
 			t.Errorf("setup with %s: %d %s", body, r.status, r.raw)
 		}
+	}
+}
+
+// authFailures reads gateway_auth_failures_total by reason from /metrics.
+func authFailures(t *testing.T, e *env) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	re := regexp.MustCompile(`(?m)^gateway_auth_failures_total\{reason="([a-z_]+)"\} ([0-9.e+]+)$`)
+	for _, m := range re.FindAllStringSubmatch(e.call(t, "GET", "/metrics", "", "").raw, -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		out[m[1]] = v
+	}
+	return out
+}
+
+// TestUserLoginFailuresAreCounted: each refused login or refresh is counted
+// under its reason, from a fixed set that every series starts at zero.
+func TestUserLoginFailuresAreCounted(t *testing.T) {
+	e := MustStartGatewayWith(t, options{auth: account.Config{FailuresPerUser: 2}})
+	app := newAppClient(t, e.srv.URL)
+	before := authFailures(t, e)
+	for _, reason := range account.Reasons() {
+		if _, ok := before[reason]; !ok {
+			t.Errorf("reason %s is not pre-seeded", reason)
+		}
+	}
+	e.register(t, app, "counted_user", "a fine long password")
+	wrong := func() int {
+		return e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "counted_user", "password": "not the password"})).status
+	}
+	if s := wrong(); s != 401 {
+		t.Fatalf("wrong password: %d", s)
+	}
+	wrong()
+	if s := wrong(); s != 429 {
+		t.Fatalf("third failure: %d", s)
+	}
+	e.payloadCall(t, "/api/auth", "not-a-payload")
+	e.call(t, "POST", "/api/token/refresh", "", `{"refresh_token":"`+strings.Repeat("a", 32)+"."+strings.Repeat("b", 43)+`"}`)
+	e.call(t, "POST", "/api/token/refresh", "", "", "Cookie", "refresh_token=x; csrf_token=y", "X-CSRF-Token", "z")
+	after := authFailures(t, e)
+	for reason, want := range map[string]float64{account.ReasonCredentials: 2, account.ReasonThrottled: 1, account.ReasonPayload: 1,
+		account.ReasonRefreshToken: 1, account.ReasonCSRF: 1} {
+		if got := after[reason] - before[reason]; got != want {
+			t.Errorf("%s: counted %v, want %v", reason, got, want)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("reasons grew from %d to %d: the label is not bounded", len(before), len(after))
 	}
 }

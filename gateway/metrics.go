@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tnt/gateway/resources/account"
 )
 
 // Metrics are the gateway's Prometheus series, on a registry of their own
@@ -47,7 +49,7 @@ func NewMetrics() *Metrics {
 		}, []string{"op", "outcome"}),
 	}
 	// Known reasons start at zero, so dashboards show a flat line, not a gap.
-	for _, r := range []string{"malformed_header", "admin_credentials", "bearer_token", "unsupported_scheme"} {
+	for _, r := range append([]string{"malformed_header", "admin_credentials", "bearer_token", "unsupported_scheme"}, account.Reasons()...) {
 		m.authFailures.WithLabelValues(r)
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials, m.store,

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,19 @@ func (h *Holder) Allowed(l Level, object, action string) bool {
 
 // Permissions lists what a level may do under the policy in force.
 func (h *Holder) Permissions(l Level) []string { return h.cur.Load().Permissions(l) }
+
+// Derived returns the g2 lines that place each resource in its group
+// (`g2, gym, data`), sorted. They come from the resource registry, not from
+// the policy text: they change when a resources file does, never through
+// an edit of the policy.
+func (h *Holder) Derived() []string {
+	out := make([]string, 0, len(h.cfg.Groups))
+	for res, group := range h.cfg.Groups {
+		out = append(out, Rule{Type: "g2", Fields: []string{res, group}}.String())
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Lines returns the policy in force as CSV lines.
 func (h *Holder) Lines() []string { return h.cur.Load().Lines() }

@@ -133,7 +133,7 @@ func (a *Accounts) currentIn(ctx context.Context, g resources.Getter, p resource
 
 // errBadCredentials is one answer for unknown users and wrong passwords.
 func errBadCredentials() error {
-	return resources.Errorf(resources.EAUTHENTICATION, "invalid username or password")
+	return failed(ReasonCredentials, resources.Errorf(resources.EAUTHENTICATION, "invalid username or password"))
 }
 
 // Authenticate checks a username and password and returns the principal

@@ -140,6 +140,9 @@ func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (
 		return Tokens{}, resources.Errorf(resources.EINVALIDREQUEST, "code is required for the request")
 	}
 	openid, err := a.wechat.Exchange(ctx, code)
+	if resources.ErrorCode(err) == resources.EAUTHENTICATION {
+		return Tokens{}, failed(ReasonWeChat, err)
+	}
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -166,7 +169,7 @@ func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (
 
 // errRefresh is the one answer for a refresh token that is not accepted.
 func errRefresh() error {
-	return resources.Errorf(resources.EAUTHENTICATION, "the refresh token is invalid")
+	return failed(ReasonRefreshToken, resources.Errorf(resources.EAUTHENTICATION, "the refresh token is invalid"))
 }
 
 // RefreshRequest is a refresh: the refresh token, and for a browser that
@@ -197,14 +200,14 @@ func (a *Service) Refresh(ctx context.Context, req RefreshRequest) (Tokens, erro
 			return Tokens{}, err
 		}
 		if s.CSRFHash == "" || subtle.ConstantTimeCompare([]byte(hashSecret(req.CSRF)), []byte(s.CSRFHash)) != 1 {
-			return Tokens{}, resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not belong to this session")
+			return Tokens{}, failed(ReasonCSRF, resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not belong to this session"))
 		}
 	}
 	next := newSecret()
 	s, err := a.sessions.Rotate(ctx, sid, hashSecret(secret), hashSecret(next))
 	switch {
 	case errors.Is(err, session.ErrReused):
-		return Tokens{}, resources.Errorf(resources.EAUTHENTICATION, "the refresh token was already used; the session is revoked")
+		return Tokens{}, failed(ReasonRefreshToken, resources.Errorf(resources.EAUTHENTICATION, "the refresh token was already used; the session is revoked"))
 	case errors.Is(err, session.ErrNotFound), errors.Is(err, session.ErrStale):
 		return Tokens{}, errRefresh()
 	case err != nil:

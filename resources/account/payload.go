@@ -12,7 +12,7 @@ import (
 
 // errPayload is the one answer for any encrypted payload that is refused.
 func errPayload() error {
-	return resources.Errorf(resources.EAUTHENTICATION, "the encrypted payload was refused")
+	return failed(ReasonPayload, resources.Errorf(resources.EAUTHENTICATION, "the encrypted payload was refused"))
 }
 
 // openPayload decrypts and checks an encrypted payload: a JSON object with

@@ -63,7 +63,7 @@ func (a *Service) throttle(ctx context.Context, id identity, ip string) error {
 			return err
 		}
 		if n >= c.limit {
-			return &resources.RetryError{Err: resources.Errorf(resources.ERATELIMITED, "too many failed logins; try again later"), After: left}
+			return failed(ReasonThrottled, &resources.RetryError{Err: resources.Errorf(resources.ERATELIMITED, "too many failed logins; try again later"), After: left})
 		}
 	}
 	return nil

@@ -16,6 +16,9 @@ type PolicyEditor interface {
 	// Lines and Version are the policy in force.
 	Lines() []string
 	Version() int64
+	// Derived are the g2 lines the resource registry adds (resource →
+	// group); no edit changes them.
+	Derived() []string
 	// Base is the configured policy, in force while none is stored.
 	Base() []string
 	// Parse checks that lines form a policy.
@@ -36,9 +39,13 @@ const (
 )
 
 // PolicyView is a policy and its stored version (0: the configured one).
+// Lines are what an editor replaces; Derived are the g2 lines that place
+// each resource in its group, from the registry: Lines and Derived together
+// are the whole Casbin policy in force.
 type PolicyView struct {
 	Lines   []string `json:"lines"`
 	Version int64    `json:"version"`
+	Derived []string `json:"derived"`
 }
 
 // PolicyChange replaces the whole policy.
@@ -55,7 +62,7 @@ func (a *Admin) Policy(p resources.Principal) (PolicyView, error) {
 	if err := a.require(p, objPolicy, actManage); err != nil {
 		return PolicyView{}, err
 	}
-	return PolicyView{Lines: a.policy.Lines(), Version: a.policy.Version()}, nil
+	return PolicyView{Lines: a.policy.Lines(), Version: a.policy.Version(), Derived: a.policy.Derived()}, nil
 }
 
 // ReplacePolicy checks a whole new policy, stores it with the next version
@@ -95,7 +102,7 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 	if err := a.policy.Put(lines, version); err != nil {
 		return PolicyView{}, err
 	}
-	return PolicyView{Lines: a.policy.Lines(), Version: version}, nil
+	return PolicyView{Lines: a.policy.Lines(), Version: version, Derived: a.policy.Derived()}, nil
 }
 
 // boundLines refuses a policy too long, empty, or with a line too long.

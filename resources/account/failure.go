@@ -1,0 +1,41 @@
+package account
+
+// Why a login, a registration's payload or a token refresh was refused.
+// The client sees only the error Failure wraps (one answer for many
+// causes); the reason is for the operator's metrics, and the set is fixed,
+// so a metric labelled with it stays small.
+const (
+	// ReasonPayload: the encrypted payload did not open, was stale or
+	// was seen before.
+	ReasonPayload = "payload"
+	// ReasonCredentials: no such user, or the wrong password.
+	ReasonCredentials = "user_credentials"
+	// ReasonThrottled: too many failed logins for the username or the
+	// client address.
+	ReasonThrottled = "throttled"
+	// ReasonRefreshToken: a malformed, unknown, expired or spent refresh
+	// token (a spent one also ends its session).
+	ReasonRefreshToken = "refresh_token"
+	// ReasonCSRF: a cookie refresh whose CSRF token is not its session's.
+	ReasonCSRF = "csrf"
+	// ReasonWeChat: WeChat refused the login code.
+	ReasonWeChat = "wechat"
+)
+
+// Reasons lists every reason a Failure may carry.
+func Reasons() []string {
+	return []string{ReasonPayload, ReasonCredentials, ReasonThrottled, ReasonRefreshToken, ReasonCSRF, ReasonWeChat}
+}
+
+// Failure is a refused login or refresh with its reason.
+type Failure struct {
+	Reason string
+	Err    error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+
+// Unwrap lets errors.As reach the client-facing error.
+func (f *Failure) Unwrap() error { return f.Err }
+
+func failed(reason string, err error) error { return &Failure{Reason: reason, Err: err} }
