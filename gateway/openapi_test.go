@@ -244,3 +244,67 @@ func TestDeclaredResourceIsDescribed(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryOperationIsComplete: in the served document every operation has
+// a unique operationId, 429 and 503 answers and a security
+// requirement (empty where no credential is needed), every tag a
+// description; servers and the licence are named.
+func TestEveryOperationIsComplete(t *testing.T) {
+	e := MustStartGateway(t)
+	var doc struct {
+		Info struct {
+			License struct{ Name string } `json:"license"`
+		} `json:"info"`
+		Servers []struct{ URL string } `json:"servers"`
+		Tags    []struct{ Name, Description string }
+		Paths   map[string]map[string]struct {
+			OperationID string                     `json:"operationId"`
+			Security    *[]map[string][]string     `json:"security"`
+			Responses   map[string]json.RawMessage `json:"responses"`
+			Tags        []string                   `json:"tags"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(e.gw.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Info.License.Name == "" || len(doc.Servers) == 0 {
+		t.Error("no licence or no servers")
+	}
+	tags := map[string]bool{}
+	for _, tag := range doc.Tags {
+		tags[tag.Name] = true
+		if tag.Description == "" {
+			t.Errorf("tag %s has no description", tag.Name)
+		}
+	}
+	ids := map[string]string{}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			where := strings.ToUpper(method) + " " + path
+			if op.OperationID == "" {
+				t.Errorf("%s has no operationId", where)
+			} else if other, dup := ids[op.OperationID]; dup {
+				t.Errorf("%s and %s share the operationId %s", where, other, op.OperationID)
+			}
+			ids[op.OperationID] = where
+			if op.Security == nil {
+				t.Errorf("%s has no security requirement", where)
+			}
+			// 429 is the 4XX every route may give (the per-address
+			// rate limit); routes that read input document their 400s.
+			for _, code := range []string{"429", "503"} {
+				if _, ok := op.Responses[code]; !ok {
+					t.Errorf("%s documents no %s", where, code)
+				}
+			}
+			for _, tag := range op.Tags {
+				if !tags[tag] {
+					t.Errorf("%s has the undeclared tag %s", where, tag)
+				}
+			}
+		}
+	}
+	if len(ids) < 60 {
+		t.Errorf("only %d operations", len(ids))
+	}
+}
