@@ -484,3 +484,31 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", b.shots)
 }
+
+// TestSetupLinkOnlyWhenNeeded: a gateway that has a level-0 user, or whose
+// console is off, makes no setup link; the latter says how to make one.
+func TestSetupLinkOnlyWhenNeeded(t *testing.T) {
+	withRoot := MustRun(t, testConfig(t, t.TempDir()))
+	if strings.Contains(withRoot.logs.String(), "setup_link") {
+		t.Error("a setup link while a level-0 user exists")
+	}
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048", "GATEWAY_CONSOLE": "off"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := MustRun(t, cfg)
+	if logs := off.logs.String(); strings.Contains(logs, "setup_link") || !strings.Contains(logs, "gatewayctl bootstrap") {
+		t.Errorf("console off, no administrator: %s", logs)
+	}
+	resp, err := http.Get(off.url + "/api/setup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"pending":false`) {
+		t.Errorf("setup state with the console off: %s", body)
+	}
+}

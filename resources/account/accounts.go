@@ -59,6 +59,9 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	return err == nil, err
 }
 
+// HasLevelZero reports whether a level-0 user exists.
+func (a *Accounts) HasLevelZero(ctx context.Context) (bool, error) { return a.hasLevelZero(ctx) }
+
 func (a *Accounts) hasLevelZero(ctx context.Context) (bool, error) {
 	found, err := a.store.Find(ctx, resources.UsersCollection, resources.Query{
 		Conditions: []resources.Condition{{Path: resources.FieldLevel, Op: resources.Equals, Value: int64(0)}},

@@ -198,7 +198,7 @@ func (c Config) LogValue() slog.Value {
 		case s.field.Tag.Get("mask") == "uri":
 			attrs = append(attrs, slog.String(key, MaskURI(f.String())))
 		case s.field.Type == durationType:
-			attrs = append(attrs, slog.String(key, time.Duration(f.Int()).String()))
+			attrs = append(attrs, slog.String(key, ShortDuration(time.Duration(f.Int()))))
 		case s.field.Type == levelType:
 			attrs = append(attrs, slog.String(key, slog.Level(f.Int()).String()))
 		default:
@@ -248,4 +248,17 @@ func parseSwitch(v string) (bool, error) {
 		return false, fmt.Errorf("want on or off")
 	}
 	return b, nil
+}
+
+// ShortDuration writes a duration as a person would: 720h, 5m, 1m30s, 0s —
+// without the zero minutes and seconds Go's own form adds (720h0m0s).
+func ShortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

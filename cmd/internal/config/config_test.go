@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoad(t *testing.T) {
@@ -96,6 +97,17 @@ func TestConfigLogsMasked(t *testing.T) {
 	for _, want := range []string{`"request_timeout":"30s"`, `"bootstrap_password_set":true`, `"log_level":"INFO"`, `"rate_limit":200`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("the log lacks %s: %s", want, line)
+		}
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		720 * time.Hour: "720h", 5 * time.Minute: "5m", time.Hour: "1h", 90 * time.Second: "1m30s",
+		30 * time.Second: "30s", 0: "0s", time.Hour + time.Second: "1h0m1s", 1500 * time.Millisecond: "1.5s",
+	} {
+		if got := ShortDuration(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
 		}
 	}
 }

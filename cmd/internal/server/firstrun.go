@@ -21,7 +21,7 @@ func logSetupLink(log *slog.Logger, cfg config.Config, addr, token string) {
 		if err != nil {
 			return
 		}
-		if ip := net.ParseIP(host); host == "" || ip == nil || ip.IsUnspecified() {
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 			host = "localhost"
 		}
 		base = "http://" + net.JoinHostPort(host, port)
@@ -32,12 +32,7 @@ func logSetupLink(log *slog.Logger, cfg config.Config, addr, token string) {
 		return
 	}
 	u.Fragment = "setup=" + token
-	msg := "no level-0 user yet: open the one-time setup link to create the first DBA, or run gatewayctl bootstrap"
-	if !cfg.Console {
-		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
-		return
-	}
-	log.Warn(msg, slog.String("setup_link", u.String()), slog.String("valid_for", cfg.SetupTTL.String()))
+	log.Warn("no level-0 user yet: open the one-time setup link to create the first DBA, or run gatewayctl bootstrap", slog.String("setup_link", u.String()), slog.String("valid_for", config.ShortDuration(cfg.SetupTTL)))
 }
 
 // version names the build: the module version and the commit it was built

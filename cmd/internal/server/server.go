@@ -147,9 +147,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if cfg.RedisURL != "" {
 		stores[1].Backend = "redis"
 	}
-	setup, setupToken, err := auth.NewSetup(ctx, cfg.SetupTTL)
-	if err != nil {
-		return err
+	// The first run's setup link goes through the console; without it the
+	// CLI is the way, and no token is made.
+	var setup *account.Setup
+	var setupToken string
+	if cfg.Console {
+		if setup, setupToken, err = auth.NewSetup(ctx, cfg.SetupTTL); err != nil {
+			return err
+		}
+	} else if exists, err := accounts.HasLevelZero(ctx); err == nil && !exists {
+		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
 	}
 	deps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
 		Stores: stores, Version: version()}
@@ -202,7 +209,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, srv *gatewa
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down", slog.String("grace", cfg.ShutdownGrace.String()))
+	log.Info("shutting down", slog.String("grace", config.ShortDuration(cfg.ShutdownGrace)))
 	srv.Drain()
 	if cfg.DrainDelay > 0 {
 		time.Sleep(cfg.DrainDelay)
