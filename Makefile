@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots
+.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots ts-client
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -35,6 +35,10 @@ bench-load:
 ## screenshots: the console's browser test, writing a screenshot of every view to docs/console
 screenshots:
 	GATEWAY_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run TestConsoleInBrowser ./cmd/gateway
+
+## ts-client: regenerate the typed client's types from a started gateway's document, then test it
+ts-client:
+	$(GO) test -count=1 -run TestTypedClientFromTheServedDocument ./cmd/gateway -update-client
 
 ## lint: golangci-lint v2 with the repository's configuration
 lint:

@@ -2049,6 +2049,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Envelope"] & {
                         data?: {
+                            /** @description The g2 lines that place each resource in its group (`g2, gym, data`), derived from the resource registry: no edit changes them. With `lines`, the whole Casbin policy in force under the shipped model. */
+                            readonly derived?: string[];
                             lines: string[];
                             version?: number;
                         };
@@ -2088,6 +2090,8 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Envelope"] & {
                         data?: {
+                            /** @description The g2 lines that place each resource in its group (`g2, gym, data`), derived from the resource registry: no edit changes them. With `lines`, the whole Casbin policy in force under the shipped model. */
+                            readonly derived?: string[];
                             lines: string[];
                             version?: number;
                         } | components["schemas"]["PolicyPreview"];
