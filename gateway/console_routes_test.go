@@ -225,6 +225,9 @@ func TestConsoleAndDocsPages(t *testing.T) {
 	if r := e.call(t, "GET", "/console/../../go.mod", "", ""); r.status == 200 && strings.Contains(r.raw, "module") {
 		t.Error("a path out of the console is served")
 	}
+	if r := e.call(t, "GET", "/console/js/", "", ""); r.status != 404 || strings.Contains(r.raw, "app.js") {
+		t.Errorf("a folder of the console is listed: %d %s", r.status, r.raw)
+	}
 }
 
 // TestConsoleOff: with the console off, /console/ is gone and / points to

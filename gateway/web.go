@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/web"
 )
 
@@ -77,6 +78,11 @@ func (s *Server) page(csp string, files http.Handler, path string) gin.HandlerFu
 			// FileServer answers /index.html with a redirect to ./; serve
 			// the directory instead.
 			r.URL.Path = strings.TrimSuffix(r.URL.Path, "index.html")
+		}
+		if r.URL.Path != "/" && strings.HasSuffix(r.URL.Path, "/") {
+			// Only the site's root has an index; no folder is listed.
+			s.fail(c, resources.Errorf(resources.ENOTFOUND, "no route for GET %s", clip(c.Request.URL.Path)))
+			return
 		}
 		files.ServeHTTP(c.Writer, r)
 	}
