@@ -125,7 +125,7 @@ func (s *Server) payloadLogin(c *gin.Context, status int, login func(ctx context
 // loginFailed counts a refused login or refresh under its reason
 // (gateway_auth_failures_total) and returns the error unchanged.
 func (s *Server) loginFailed(err error) error {
-	var f *account.Failure
+	var f *account.LoginError
 	if errors.As(err, &f) {
 		s.metrics.authFailures.WithLabelValues(f.Reason).Inc()
 	}
@@ -188,13 +188,13 @@ func (s *Server) refresh(c *gin.Context) error {
 			return resources.Errorf(resources.EINVALIDREQUEST, "refresh_token is required for the request")
 		}
 		if s.crossOrigin.Check(c.Request) != nil {
-			return s.loginFailed(&account.Failure{Reason: account.ReasonCSRF,
+			return s.loginFailed(&account.LoginError{Reason: account.ReasonCSRF,
 				Err: resources.Errorf(resources.EPERMISSION, "a cookie refresh must come from the gateway's own origin")})
 		}
 		csrf, _ := c.Cookie(cookieCSRF)
 		header := c.GetHeader(headerCSRF)
 		if csrf == "" || subtle.ConstantTimeCompare([]byte(csrf), []byte(header)) != 1 {
-			return s.loginFailed(&account.Failure{Reason: account.ReasonCSRF,
+			return s.loginFailed(&account.LoginError{Reason: account.ReasonCSRF,
 				Err: resources.Errorf(resources.EPERMISSION, "the X-CSRF-Token header does not match the csrf_token cookie")})
 		}
 		req = account.RefreshRequest{Token: cookie, ViaCookie: true, CSRF: header}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -56,7 +57,8 @@ func (s *Server) completeSetup(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.log.InfoContext(c.Request.Context(), "first level-0 user created through the setup link", "username", p.Username, "request_id", requestID(c))
+	s.log.InfoContext(c.Request.Context(), "first level-0 user created through the setup link",
+		slog.String("username", p.Username), slog.String("request_id", requestID(c)))
 	ok(c, http.StatusCreated, map[string]any{"_id": p.UserID, "username": p.Username, "level": p.Level}, "")
 	return nil
 }

@@ -1,7 +1,7 @@
 package account
 
 // Why a login, a registration's payload or a token refresh was refused.
-// The client sees only the error Failure wraps (one answer for many
+// The client sees only the error LoginError wraps (one answer for many
 // causes); the reason is for the operator's metrics, and the set is fixed,
 // so a metric labelled with it stays small.
 const (
@@ -22,20 +22,20 @@ const (
 	ReasonWeChat = "wechat"
 )
 
-// Reasons lists every reason a Failure may carry.
+// Reasons lists every reason a LoginError may carry.
 func Reasons() []string {
 	return []string{ReasonPayload, ReasonCredentials, ReasonThrottled, ReasonRefreshToken, ReasonCSRF, ReasonWeChat}
 }
 
-// Failure is a refused login or refresh with its reason.
-type Failure struct {
+// LoginError is a refused login or refresh with its reason.
+type LoginError struct {
 	Reason string
 	Err    error
 }
 
-func (f *Failure) Error() string { return f.Err.Error() }
+func (f *LoginError) Error() string { return f.Err.Error() }
 
 // Unwrap lets errors.As reach the client-facing error.
-func (f *Failure) Unwrap() error { return f.Err }
+func (f *LoginError) Unwrap() error { return f.Err }
 
-func failed(reason string, err error) error { return &Failure{Reason: reason, Err: err} }
+func failed(reason string, err error) error { return &LoginError{Reason: reason, Err: err} }
