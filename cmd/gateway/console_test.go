@@ -154,6 +154,15 @@ func (b *browserSession) clickCell(text string) {
 	}
 }
 
+// openUser finds a user by name in the Users view and opens them.
+func (b *browserSession) openUser(name string) {
+	b.t.Helper()
+	b.setValue(`input[aria-label="Username contains"]`, name)
+	b.click("Search")
+	b.waitText("#results", name)
+	b.clickCell(name)
+}
+
 // absent checks that no button or link shows this text.
 func (b *browserSession) absent(text string) {
 	b.t.Helper()
@@ -217,26 +226,17 @@ func (b *browserSession) open(path string) {
 	b.do(chromedp.Navigate(b.base + path))
 }
 
-// adminCall calls the API with the admin scheme.
+// adminCall calls the API with the admin scheme and returns the data of a
+// successful answer.
 func adminCall(t *testing.T, method, url, user, pass, body string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Authorization", "tnt-admin-auth-scheme "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)))
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	status, raw := doAs(t, method, url, "tnt-admin-auth-scheme "+base64.StdEncoding.EncodeToString([]byte(user+":"+pass)), body)
 	var env struct {
 		Success bool           `json:"success"`
 		Data    map[string]any `json:"data"`
 	}
-	if err := json.Unmarshal(raw, &env); err != nil || !env.Success {
-		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	if err := json.Unmarshal([]byte(raw), &env); err != nil || !env.Success {
+		t.Fatalf("%s %s: %d %s", method, url, status, raw)
 	}
 	return env.Data
 }
@@ -349,20 +349,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Users: promote console_admin to Admin (level 2), credit the buyer,
 	// end a user's sessions.
 	b.open("/console/#/users")
-	b.typeInto(`input[aria-label="Username contains"]`, "console_admin")
-	b.click("Search")
-	b.waitText("#results", "console_admin")
-	b.clickCell("console_admin")
+	b.openUser("console_admin")
 	b.waitText("main", "Sessions")
 	b.setValue(`select[aria-label="New level"]`, "2")
 	b.click("Change level")
 	b.waitText("#notice", "is now level 2")
 	b.shot("users")
 
-	b.setValue(`input[aria-label="Username contains"]`, "console_buyer")
-	b.click("Search")
-	b.waitText("#results", "console_buyer")
-	b.clickCell("console_buyer")
+	b.openUser("console_buyer")
 	b.waitText("main", "End all sessions")
 	b.typeInto(`input[aria-label="Amount"]`, "500")
 	b.typeInto(`input[aria-label="Reason"]`, "welcome credit")
@@ -459,10 +453,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.waitText("#results", "Iron Temple")
 	b.absent("Drop data")
 	b.open("/console/#/users")
-	b.typeInto(`input[aria-label="Username contains"]`, "console_buyer")
-	b.click("Search")
-	b.waitText("#results", "console_buyer")
-	b.clickCell("console_buyer")
+	b.openUser("console_buyer")
 	b.waitText("main", "Credit or debit")
 	b.absent("Change level")
 	b.absent("Delete user")

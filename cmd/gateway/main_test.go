@@ -95,8 +95,15 @@ func rootAuth() string {
 
 func do(t *testing.T, method, url, body string) (int, string) {
 	t.Helper()
+	return doAs(t, method, url, rootAuth(), body)
+}
+
+// doAs sends a request with the Authorization value and returns the status
+// and the body.
+func doAs(t *testing.T, method, url, authorization, body string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Authorization", rootAuth())
+	req.Header.Set("Authorization", authorization)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -80,14 +80,8 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 	}
 	var version int64
 	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		current, stored, err := storedPolicy(ctx, tx)
+		_, stored, err := a.checkAgainstStored(ctx, tx, p, lines)
 		if err != nil {
-			return err
-		}
-		if stored == 0 {
-			current = a.policy.Base()
-		}
-		if err := a.checkEdit(p, current, lines); err != nil {
 			return err
 		}
 		version = stored + 1
@@ -103,6 +97,20 @@ func (a *Admin) ReplacePolicy(ctx context.Context, p resources.Principal, req Po
 		return PolicyView{}, err
 	}
 	return PolicyView{Lines: a.policy.Lines(), Version: version, Derived: a.policy.Derived()}, nil
+}
+
+// checkAgainstStored decides an edit to lines against the policy stored in
+// tx (the configured one while none is) and returns that policy and its
+// version.
+func (a *Admin) checkAgainstStored(ctx context.Context, tx resources.Tx, p resources.Principal, lines []string) ([]string, int64, error) {
+	current, stored, err := storedPolicy(ctx, tx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if stored == 0 {
+		current = a.policy.Base()
+	}
+	return current, stored, a.checkEdit(p, current, lines)
 }
 
 // boundLines refuses a policy too long, empty, or with a line too long.
@@ -139,14 +147,8 @@ func (a *Admin) PreviewPolicy(ctx context.Context, p resources.Principal, req Po
 	}
 	var out PolicyPreview
 	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		current, stored, err := storedPolicy(ctx, tx)
+		current, stored, err := a.checkAgainstStored(ctx, tx, p, req.Lines)
 		if err != nil {
-			return err
-		}
-		if stored == 0 {
-			current = a.policy.Base()
-		}
-		if err := a.checkEdit(p, current, req.Lines); err != nil {
 			return err
 		}
 		out = PolicyPreview{Version: stored, Added: lineDiff(req.Lines, current), Removed: lineDiff(current, req.Lines)}
