@@ -402,6 +402,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.typeInto("#policy-lines", "\np, poweruser, ledger, query")
 	b.click("Check changes")
 	b.waitText("#policy-diff", "+ p, poweruser, ledger, query")
+	b.waitText("#policy-derived", "g2, gym, data")
 	b.shot("policy")
 	b.click("Save")
 	b.waitText("#notice", "is in force")

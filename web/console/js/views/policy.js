@@ -54,5 +54,8 @@ export async function policyView(ctx) {
 
   ctx.mount(h("h1", {}, "Policy"),
     h("p", { class: "muted" }, `Version ${current.version} (0: the configured policy). Casbin lines: p, <role>, <object>, <action> and g, <role>, <role>.`),
-    text, h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: preview }, "Check changes"), save), out);
+    text, h("div", { class: "row" }, h("button", { type: "button", class: "primary", onclick: preview }, "Check changes"), save), out,
+    h("details", {}, h("summary", {}, `${(current.derived || []).length} lines derived from the resources (read-only)`),
+      h("p", { class: "muted" }, "Each resource's group, from the resources file: they change with it, never through this editor."),
+      h("pre", { id: "policy-derived" }, (current.derived || []).join("\n"))));
 }
