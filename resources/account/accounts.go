@@ -63,10 +63,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 func (a *Accounts) HasLevelZero(ctx context.Context) (bool, error) { return a.hasLevelZero(ctx) }
 
 func (a *Accounts) hasLevelZero(ctx context.Context) (bool, error) {
-	found, err := a.store.Find(ctx, resources.UsersCollection, resources.Query{
-		Conditions: []resources.Condition{{Path: resources.FieldLevel, Op: resources.Equals, Value: int64(0)}},
-		SortPath:   resources.FieldID, Limit: 1,
-	})
+	found, err := a.store.Find(ctx, resources.UsersCollection, levelZeroQuery())
 	return len(found) > 0, err
 }
 
@@ -88,15 +85,53 @@ func (a *Accounts) CreateWith(ctx context.Context, username, password string, le
 		}
 		hash = h
 	}
-	now := resources.FormatTime(a.now())
-	u := resources.User{
-		ID: resources.NewID(a.now()), Username: username, PasswordHash: hash, Level: level,
-		CreatedAt: now, UpdatedAt: now, Profile: profile,
-	}
+	u := a.newUser(username, hash, level, profile)
 	if err := a.store.Insert(ctx, resources.UsersCollection, u.Document()); err != nil {
 		return resources.Principal{}, err
 	}
 	return principalOf(u), nil
+}
+
+func (a *Accounts) newUser(username, hash string, level int, profile resources.Document) resources.User {
+	now := resources.FormatTime(a.now())
+	return resources.User{
+		ID: resources.NewID(a.now()), Username: username, PasswordHash: hash, Level: level,
+		CreatedAt: now, UpdatedAt: now, Profile: profile,
+	}
+}
+
+// CreateFirstDBA stores a level-0 user only while none exists. The password
+// is hashed first; the check that no level-0 user exists is made after the
+// hash, in the transaction that inserts, so a DBA made meanwhile (by the CLI)
+// is seen and the creation refused with 409.
+func (a *Accounts) CreateFirstDBA(ctx context.Context, username, password string) (resources.Principal, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return resources.Principal{}, busy(err)
+	}
+	u := a.newUser(username, hash, 0, nil)
+	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		found, err := tx.Find(ctx, resources.UsersCollection, levelZeroQuery())
+		if err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			return resources.Errorf(resources.ECONFLICT, "the gateway has a level-0 user already; sign in with it")
+		}
+		return tx.Insert(ctx, resources.UsersCollection, u.Document())
+	})
+	if err != nil {
+		return resources.Principal{}, err
+	}
+	return principalOf(u), nil
+}
+
+// levelZeroQuery finds one level-0 user.
+func levelZeroQuery() resources.Query {
+	return resources.Query{
+		Conditions: []resources.Condition{{Path: resources.FieldLevel, Op: resources.Equals, Value: int64(0)}},
+		SortPath:   resources.FieldID, Limit: 1,
+	}
 }
 
 // principalOf is the principal a stored user authenticates as.

@@ -111,14 +111,7 @@ func (s *Setup) take(token string) error {
 }
 
 func (s *Setup) create(ctx context.Context, req SetupRequest) (resources.Principal, error) {
-	exists, err := s.svc.accounts.hasLevelZero(ctx)
-	if err != nil {
-		return resources.Principal{}, err
-	}
-	if exists {
-		return resources.Principal{}, resources.Errorf(resources.ECONFLICT, "the gateway has a level-0 user already; sign in with it")
-	}
-	p, err := s.svc.accounts.CreateWith(ctx, req.Username, req.Password, 0, nil)
+	p, err := s.svc.accounts.CreateFirstDBA(ctx, req.Username, req.Password)
 	if err != nil {
 		return resources.Principal{}, err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // newClockedService is an account service whose clock the test moves.
-func newClockedService(t *testing.T) (*account.Service, *atomic.Int64) {
+func newClockedService(t *testing.T) (*account.Service, *account.Accounts, *atomic.Int64) {
 	t.Helper()
 	kit := domaintest.MustOpen(t, "")
 	var clock atomic.Int64
@@ -26,13 +26,13 @@ func newClockedService(t *testing.T) (*account.Service, *atomic.Int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return svc, &clock
+	return svc, accounts, &clock
 }
 
 // TestSetupLinkMakesOneDBA: the first run's link creates one level-0 user,
 // once, and only with its own token, before it expires.
 func TestSetupLinkMakesOneDBA(t *testing.T) {
-	svc, _ := newClockedService(t)
+	svc, _, _ := newClockedService(t)
 	ctx := context.Background()
 	setup, token, err := svc.NewSetup(ctx, time.Hour)
 	if err != nil || setup == nil || len(token) < 40 {
@@ -88,7 +88,7 @@ func TestSetupLinkMakesOneDBA(t *testing.T) {
 
 // TestSetupLinkExpires: after its time the link makes nobody.
 func TestSetupLinkExpires(t *testing.T) {
-	svc, clock := newClockedService(t)
+	svc, _, clock := newClockedService(t)
 	ctx := context.Background()
 	setup, token, err := svc.NewSetup(ctx, time.Hour)
 	if err != nil {
@@ -100,5 +100,28 @@ func TestSetupLinkExpires(t *testing.T) {
 	}
 	if pending, _ := setup.Pending(ctx); pending {
 		t.Error("an expired link is pending")
+	}
+}
+
+// TestSetupLinkLosesToTheCLI: once the operator's CLI makes a DBA, the link
+// makes nobody, and says why.
+func TestSetupLinkLosesToTheCLI(t *testing.T) {
+	svc, accounts, _ := newClockedService(t)
+	ctx := context.Background()
+	setup, token, err := svc.NewSetup(ctx, time.Hour)
+	if err != nil || setup == nil {
+		t.Fatal(err)
+	}
+	if created, err := accounts.Bootstrap(ctx, "cli_root", "a long cli password"); err != nil || !created {
+		t.Fatalf("bootstrap: %v %v", created, err)
+	}
+	if _, err := setup.Complete(ctx, account.SetupRequest{Token: token, Username: "link_root", Password: "a long link password"}); resources.ErrorCode(err) != resources.ECONFLICT {
+		t.Errorf("the link after the CLI made a DBA: %v", err)
+	}
+	if pending, _ := setup.Pending(ctx); pending {
+		t.Error("the link is pending beside a DBA")
+	}
+	if _, err := accounts.Authenticate(ctx, "link_root", "a long link password"); err == nil {
+		t.Error("the link made a second DBA")
 	}
 }
