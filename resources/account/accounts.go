@@ -39,7 +39,9 @@ func NewAccounts(store resources.Store, hasher PasswordHasher, cache *Credential
 // Bootstrap creates a level-0 user when none exists. It reports whether it
 // created one. A taken username is an error: the operator must pick another
 // or promote that user with the CLI. Replicas starting at once race to
-// create the same user; the losers find it made and go on.
+// create the same user; the losers find it made and go on. The absence of
+// a level-0 user is checked again after the password hash, where the user
+// is inserted.
 func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bool, error) {
 	exists, err := a.hasLevelZero(ctx)
 	if err != nil || exists {
@@ -48,7 +50,10 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	if err := ValidateCredentials(username, password); err != nil {
 		return false, fmt.Errorf("bootstrap user: %s", resources.ErrorMessage(err))
 	}
-	_, err = a.Create(ctx, username, password, 0)
+	_, err = a.CreateFirstDBA(ctx, username, password)
+	if resources.ErrorCode(err) == resources.ECONFLICT {
+		return false, nil // another replica, or the CLI, made one meanwhile
+	}
 	var dup *resources.DuplicateError
 	if errors.As(err, &dup) {
 		if exists, err := a.hasLevelZero(ctx); err != nil || exists {
