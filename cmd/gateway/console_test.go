@@ -362,6 +362,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.typeInto(`input[aria-label="Reason"]`, "welcome credit")
 	b.click("Apply")
 	b.waitText("#notice", "500")
+	b.click("End all sessions")
+	b.waitText("#notice", "1 session(s) of console_buyer ended")
 
 	// Transactions: the buyer purchases (through the API); the console
 	// verifies the purchase with the buyer's code.
