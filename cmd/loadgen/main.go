@@ -105,6 +105,12 @@ func run(o options, stdout io.Writer) error {
 	without, _, _ := sequential(500, getReq(emb.url+"/api/discovery/gym?find=20", ""))
 	rep.authCost = withAuth - without
 	fmt.Fprintf(stdout, "one at a time: p50 %v with a bearer token, %v without credentials\n", withAuth, without)
+	loginP50, _, refused := sequential(40, fix.loginsFromTheEnd(emb.url))
+	if refused > 0 {
+		return fmt.Errorf("%d of 40 logins one at a time were refused", refused)
+	}
+	rep.loginP50 = loginP50
+	fmt.Fprintf(stdout, "one at a time: login p50 %v\n", loginP50)
 	if o.redis {
 		rs, err := startRedis()
 		if err != nil {

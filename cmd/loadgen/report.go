@@ -21,6 +21,8 @@ type report struct {
 	// authCost is the p50 difference, one request at a time, between the
 	// query with a bearer token and the same query without credentials.
 	authCost time.Duration
+	// loginP50 is a login's p50, one at a time (OWASP's argon2id).
+	loginP50 time.Duration
 }
 
 func (rep *report) add(store string, r, base result) {
@@ -53,12 +55,17 @@ func (rep *report) targets() []string {
 		out = append(out, fmt.Sprintf("- %s: %s", text, mark))
 	}
 	if q, ok := rep.find("embedded", "query 20"); ok {
-		check(q.rps/rep.base.rps >= 0.25, fmt.Sprintf("authenticated 20-document query ≥ 25%% of the baseline, embedded session store (%.1f%%)", 100*q.rps/rep.base.rps))
+		check(q.rps/rep.base.rps >= 0.30, fmt.Sprintf("authenticated 20-document query ≥ 30%% of the baseline, embedded session store (%.1f%%)", 100*q.rps/rep.base.rps))
+		check(q.p99 <= 4*q.p50, fmt.Sprintf("its p99 ≤ 4× its p50 (%s vs %s)", ms(q.p99), ms(q.p50)))
 		check(rep.authCost <= 50*time.Microsecond, fmt.Sprintf("authentication + authorization ≤ 50 µs at p50 over the same query without credentials, one request at a time (%v)", rep.authCost.Round(time.Microsecond)))
-		check(q.bytes < 2*rep.base.bytes, fmt.Sprintf("bytes allocated per request < 2× the baseline's (%.0f vs %.0f B, load generator included on both sides)", q.bytes, rep.base.bytes))
+		check(q.bytes < 3*rep.base.bytes, fmt.Sprintf("bytes allocated per request ≤ 3× the baseline's (%.0f vs %.0f B; the load generator is still counted on both sides)", q.bytes, rep.base.bytes))
 	}
 	if q, ok := rep.find("redis", "query 20"); ok {
-		check(q.rps/rep.base.rps >= 0.20, fmt.Sprintf("authenticated 20-document query ≥ 20%% of the baseline, Redis session store (%.1f%%)", 100*q.rps/rep.base.rps))
+		check(q.rps/rep.base.rps >= 0.27, fmt.Sprintf("authenticated 20-document query ≥ 27%% of the baseline, Redis session store (%.1f%%)", 100*q.rps/rep.base.rps))
+		check(q.p99 <= 4*q.p50, fmt.Sprintf("its p99 ≤ 4× its p50 (%s vs %s)", ms(q.p99), ms(q.p50)))
+	}
+	if rep.loginP50 > 0 {
+		check(rep.loginP50 <= 60*time.Millisecond, fmt.Sprintf("login p50 one at a time ≤ 60 ms, OWASP's argon2id parameters (%s)", ms(rep.loginP50)))
 	}
 	out = append(out, "- policy decision allocates nothing: `go test -bench Allowed ./policy` (0 allocs/op)")
 	return out
