@@ -177,21 +177,26 @@ func TestStatusReport(t *testing.T) {
 	}
 }
 
-// TestConsoleAndDocsPages: / sends a browser to the console; the console
-// and the API reference are served from the binary with a strict
-// Content-Security-Policy and may not be framed.
-func TestConsoleAndDocsPages(t *testing.T) {
-	e := MustStartGateway(t)
+// rootAnswer reads what / answers, without following its redirect.
+func rootAnswer(t *testing.T, e *env) (status int, location string, links map[string]string) {
+	t.Helper()
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(e.srv.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var links map[string]string
+	defer resp.Body.Close()
 	_ = json.NewDecoder(resp.Body).Decode(&links)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" || links["docs"] != "/api/docs" {
-		t.Errorf("/: %d %s %v", resp.StatusCode, resp.Header.Get("Location"), links)
+	return resp.StatusCode, resp.Header.Get("Location"), links
+}
+
+// TestConsoleAndDocsPages: / sends a browser to the console; the console
+// and the API reference are served from the binary with a strict
+// Content-Security-Policy and may not be framed.
+func TestConsoleAndDocsPages(t *testing.T) {
+	e := MustStartGateway(t)
+	if status, to, links := rootAnswer(t, e); status != http.StatusFound || to != "/console/" || links["docs"] != "/api/docs" {
+		t.Errorf("/: %d %s %v", status, to, links)
 	}
 	console, docs := gateway.Assets()
 	for _, page := range []string{"/console/", "/api/docs"} {
@@ -237,14 +242,8 @@ func TestConsoleOff(t *testing.T) {
 	if r := e.call(t, "GET", "/console/", "", ""); r.status != 404 {
 		t.Errorf("/console/ with the console off: %d", r.status)
 	}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Get(e.srv.URL + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.Header.Get("Location") != "/api/docs" {
-		t.Errorf("/ with the console off points to %q", resp.Header.Get("Location"))
+	if _, to, _ := rootAnswer(t, e); to != "/api/docs" {
+		t.Errorf("/ with the console off points to %q", to)
 	}
 	if r := e.call(t, "GET", "/api/docs", "", ""); r.status != 200 {
 		t.Errorf("the API reference with the console off: %d", r.status)

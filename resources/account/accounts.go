@@ -43,7 +43,7 @@ func NewAccounts(store resources.Store, hasher PasswordHasher, cache *Credential
 // a level-0 user is checked again after the password hash, where the user
 // is inserted.
 func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bool, error) {
-	exists, err := a.hasLevelZero(ctx)
+	exists, err := a.HasLevelZero(ctx)
 	if err != nil || exists {
 		return false, err
 	}
@@ -56,7 +56,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	}
 	var dup *resources.DuplicateError
 	if errors.As(err, &dup) {
-		if exists, err := a.hasLevelZero(ctx); err != nil || exists {
+		if exists, err := a.HasLevelZero(ctx); err != nil || exists {
 			return false, err
 		}
 		return false, fmt.Errorf("bootstrap user: username %s is taken by a user of another level", username)
@@ -65,9 +65,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 }
 
 // HasLevelZero reports whether a level-0 user exists.
-func (a *Accounts) HasLevelZero(ctx context.Context) (bool, error) { return a.hasLevelZero(ctx) }
-
-func (a *Accounts) hasLevelZero(ctx context.Context) (bool, error) {
+func (a *Accounts) HasLevelZero(ctx context.Context) (bool, error) {
 	found, err := a.store.Find(ctx, resources.UsersCollection, levelZeroQuery())
 	return len(found) > 0, err
 }

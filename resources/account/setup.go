@@ -42,7 +42,7 @@ type SetupRequest struct {
 // NewSetup makes a setup token valid for ttl when no level-0 user exists;
 // otherwise it returns a nil Setup and no token.
 func (a *Service) NewSetup(ctx context.Context, ttl time.Duration) (*Setup, string, error) {
-	exists, err := a.accounts.hasLevelZero(ctx)
+	exists, err := a.accounts.HasLevelZero(ctx)
 	if err != nil || exists {
 		return nil, "", err
 	}
@@ -54,16 +54,13 @@ func (a *Service) NewSetup(ctx context.Context, ttl time.Duration) (*Setup, stri
 
 // Pending reports whether the setup can still be completed.
 func (s *Setup) Pending(ctx context.Context) (bool, error) {
-	if s == nil {
-		return false, nil
-	}
 	s.mu.Lock()
 	usable := s.state == setupOpen && s.now().Before(s.expires)
 	s.mu.Unlock()
 	if !usable {
 		return false, nil
 	}
-	exists, err := s.svc.accounts.hasLevelZero(ctx)
+	exists, err := s.svc.accounts.HasLevelZero(ctx)
 	return !exists, err
 }
 
@@ -78,9 +75,6 @@ func ErrSetupLink() error {
 // cannot both create a user; it is given back only when the creation fails
 // on the request's own input (a taken name) and no level-0 user exists.
 func (s *Setup) Complete(ctx context.Context, req SetupRequest) (resources.Principal, error) {
-	if s == nil {
-		return resources.Principal{}, ErrSetupLink()
-	}
 	if err := ValidateCredentials(req.Username, req.Password); err != nil {
 		return resources.Principal{}, err
 	}
@@ -124,7 +118,7 @@ func (s *Setup) create(ctx context.Context, req SetupRequest) (resources.Princip
 // giveBack reopens the token after a failed creation, unless a level-0 user
 // now exists (made by the CLI meanwhile) or the store cannot tell.
 func (s *Setup) giveBack(ctx context.Context) {
-	exists, err := s.svc.accounts.hasLevelZero(ctx)
+	exists, err := s.svc.accounts.HasLevelZero(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != setupBusy {
