@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/session"
 )
 
 // Metrics are the gateway's Prometheus series, on a registry of their own
@@ -60,4 +61,35 @@ func NewMetrics() *Metrics {
 // ObserveStore records one document-store call (timed.Observer).
 func (m *Metrics) ObserveStore(op, outcome string, d time.Duration) {
 	m.store.WithLabelValues(op, outcome).Observe(d.Seconds())
+}
+
+// SessionCache is what the metrics read of the session cache.
+type SessionCache interface {
+	Live() bool
+	Stats() session.CacheStats
+}
+
+// WatchSessionCache exports the session cache's state: whether it serves
+// from memory, and how the session checks were answered.
+func (m *Metrics) WatchSessionCache(c SessionCache) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_session_cache_live",
+		Help: "1 while session checks are served from memory (every revocation is heard), 0 while each reads the session store.",
+	}, func() float64 {
+		if c.Live() {
+			return 1
+		}
+		return 0
+	}))
+	for result, count := range map[string]func(session.CacheStats) uint64{
+		"hit":    func(s session.CacheStats) uint64 { return s.Hits },
+		"miss":   func(s session.CacheStats) uint64 { return s.Misses },
+		"bypass": func(s session.CacheStats) uint64 { return s.Bypass },
+	} {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "gateway_session_checks_total",
+			Help:        "Session checks by result: hit (memory), miss (store, then cached), bypass (store; the cache is not live).",
+			ConstLabels: prometheus.Labels{"result": result},
+		}, func() float64 { return float64(count(c.Stats())) }))
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/timed"
 	"github.com/tnt/gateway/resources/wallet"
 	"github.com/tnt/gateway/resources/wechat"
@@ -80,7 +81,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	}
 	creds := account.NewCredentialCache(10_000, cfg.AdminCacheTTL)
 	accounts := account.NewAccounts(st, hasher, creds, nil)
-	sessions, closeSessions, err := config.OpenSessions(ctx, cfg)
+	rawSessions, closeSessions, err := config.OpenSessions(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -88,6 +89,25 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 		if err := closeSessions(); err != nil {
 			log.Warn("closing the session store", slog.String("error", err.Error()))
 		}
+	}()
+	sessions := session.NewCache(rawSessions, session.CacheConfig{OnLive: func(live bool) {
+		if live {
+			log.Info("session cache live: revocations are heard, session checks are served from memory")
+		} else {
+			log.Warn("session cache in bypass: the revocation feed is down, every request reads the session store")
+		}
+	}})
+	metrics.WatchSessionCache(sessions)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		sessions.Watch(watchCtx)
+	}()
+	// Runs before the store closes (defers run last first).
+	defer func() {
+		stopWatch()
+		<-watched
 	}()
 	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
 	if err != nil {

@@ -1,6 +1,8 @@
 // Package redis is the shared session store (github.com/redis/go-redis/v9):
 // every replica sees the same sessions, refresh-token hashes, nonces and
-// counters, and a revocation on one is refused on all at the next request.
+// counters, and a revocation on one is refused on all at the next request:
+// every revocation is announced over pub/sub to the replicas' session
+// caches (notify.go).
 // Keys of one session share a hash tag, so its scripts work on Redis Cluster.
 package redis
 
@@ -170,6 +172,9 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 	case 0:
 		return session.Session{}, session.ErrNotFound
 	case -1:
+		if err := s.announce(ctx, session.Ended{SID: sid}); err != nil {
+			return session.Session{}, err
+		}
 		return session.Session{}, session.ErrReused
 	}
 	return session.Session{}, session.ErrStale
@@ -187,7 +192,7 @@ func (s *Store) Revoke(ctx context.Context, sid string) error {
 	if x, err := decode(vals); err == nil {
 		s.rdb.SRem(ctx, s.userKey(x.UserID), sid)
 	}
-	return nil
+	return s.announce(ctx, session.Ended{SID: sid})
 }
 
 // List returns a user's live sessions; index entries of ended sessions are
@@ -225,20 +230,27 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 		}
 		removed, err := s.rdb.Del(ctx, s.sessKey(sid), s.spentKey(sid)).Result()
 		if err != nil {
-			return n, session.Unavailable(err)
+			// Some may be gone already: the caches must hear of it.
+			return n, errors.Join(session.Unavailable(err), s.announce(ctx, session.Ended{UserID: userID}))
 		}
 		if removed > 0 {
 			n++
 		}
 		s.rdb.SRem(ctx, s.userKey(userID), sid)
 	}
-	return n, nil
+	return n, s.announce(ctx, session.Ended{UserID: userID})
 }
 
 // RevokeAll ends every session except keep: it walks the key space with
 // SCAN (never KEYS, which blocks the server) and deletes session keys, their
 // spent-hash sets and the per-user indexes in batches.
 func (s *Store) RevokeAll(ctx context.Context, keep string) (int, error) {
+	n, err := s.revokeAll(ctx, keep)
+	// Announced even after a failure part-way: some sessions may be gone.
+	return n, errors.Join(err, s.announce(ctx, session.Ended{All: true}))
+}
+
+func (s *Store) revokeAll(ctx context.Context, keep string) (int, error) {
 	var kept session.Session
 	if keep != "" {
 		x, err := s.Get(ctx, keep)

@@ -23,6 +23,7 @@ type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	get   *sql.Stmt // the session check of every request, prepared once
+	gen   *generation
 	stop  chan struct{}
 	done  sync.WaitGroup
 }
@@ -66,7 +67,14 @@ func Open(ctx context.Context, path string, sweep time.Duration) (*Store, error)
 		_ = write.Close()
 		return nil, fmt.Errorf("session store: %w", err)
 	}
-	s := &Store{write: write, read: read, get: get, stop: make(chan struct{})}
+	gen, err := openGeneration(path + ".generation")
+	if err != nil {
+		_ = get.Close()
+		_ = read.Close()
+		_ = write.Close()
+		return nil, err
+	}
+	s := &Store{write: write, read: read, get: get, gen: gen, stop: make(chan struct{})}
 	if sweep > 0 {
 		s.done.Add(1)
 		go s.sweeper(sweep) //nolint:gosec // the sweeper outlives every request by design
@@ -78,7 +86,7 @@ func Open(ctx context.Context, path string, sweep time.Duration) (*Store, error)
 func (s *Store) Close() error {
 	close(s.stop)
 	s.done.Wait()
-	return errors.Join(s.get.Close(), s.read.Close(), s.write.Close())
+	return errors.Join(s.get.Close(), s.read.Close(), s.write.Close(), s.gen.close())
 }
 
 func (s *Store) sweeper(every time.Duration) {
@@ -193,6 +201,7 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 	if err := tx.Commit(); err != nil {
 		return session.Session{}, session.Unavailable(err)
 	}
+	s.gen.bump()
 	return session.Session{}, session.ErrReused
 }
 
@@ -210,7 +219,25 @@ func deleteSession(ctx context.Context, db execer, sid string) error {
 
 // Revoke ends one session.
 func (s *Store) Revoke(ctx context.Context, sid string) error {
-	return deleteSession(ctx, s.write, sid)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return session.Unavailable(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := deleteSession(ctx, tx, sid); err != nil {
+		return err
+	}
+	return s.commitRevocation(tx)
+}
+
+// commitRevocation commits and then bumps the shared generation: a cache
+// that fills from the old rows in between sees the bump at its next check.
+func (s *Store) commitRevocation(tx *sql.Tx) error {
+	if err := tx.Commit(); err != nil {
+		return session.Unavailable(err)
+	}
+	s.gen.bump()
+	return nil
 }
 
 // List returns a user's live sessions, newest first.
@@ -252,7 +279,7 @@ func (s *Store) RevokeUser(ctx context.Context, userID, keep string) (int, error
 		return 0, session.Unavailable(err)
 	}
 	n, _ := res.RowsAffected()
-	return int(n), session.Unavailable(tx.Commit())
+	return int(n), s.commitRevocation(tx)
 }
 
 // RevokeAll ends every session except keep.
@@ -273,7 +300,7 @@ func (s *Store) RevokeAll(ctx context.Context, keep string) (int, error) {
 		return 0, session.Unavailable(err)
 	}
 	n, _ := res.RowsAffected()
-	return int(n), session.Unavailable(tx.Commit())
+	return int(n), s.commitRevocation(tx)
 }
 
 // RememberNonce records a nonce for ttl.

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/cmd/internal/server"
+	"github.com/tnt/gateway/crypto"
+)
+
+// TestSetLevelReachesARunningGateway: on the embedded store the CLI writes
+// the session file from a process of its own; the running gateway, which
+// serves session checks from memory, refuses the user's token at its very
+// next request.
+func TestSetLevelReachesARunningGateway(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("GATEWAY_DATA_DIR", dir)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": dir, "GATEWAY_RSA_BITS": "2048",
+			"GATEWAY_CONSOLE": "off"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	addr := make(chan string, 1)
+	go func() {
+		done <- server.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(a string) { addr <- a })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway did not start")
+	}
+
+	info, err := crypto.FetchPublicKey(ctx, http.DefaultClient, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := crypto.StampPayload(map[string]any{"username": "cli_target", "password": "a fine long password"}, time.Now())
+	jwe, err := crypto.SealPayload(info, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(base+"/api/register", "application/json", strings.NewReader(`{"payload":"`+jwe+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg struct {
+		Data struct {
+			AccessToken string `json:"access_token"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&reg)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	me := func() int {
+		req, _ := http.NewRequest("GET", base+"/api/account/me", nil)
+		req.Header.Set("Authorization", "Bearer "+reg.Data.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 3 { // the first check fills the cache, the next are served from it
+		if s := me(); s != 200 {
+			t.Fatalf("me: %d", s)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run([]string{"set-level", "cli_target", "3"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("set-level: %v %s", err, errOut.String())
+	}
+	if s := me(); s != 401 {
+		t.Errorf("the token's next request after set-level: %d", s)
+	}
+}
