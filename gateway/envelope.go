@@ -71,31 +71,39 @@ func writeJSON(c *gin.Context, status int, v any) {
 }
 
 // ok writes a success envelope. Query results that are already JSON (the
-// raw path) are framed as they are, with no second encoding.
+// raw path) are framed as they are, with no second encoding, and written
+// piece by piece under a Content-Length: no buffer holds the whole answer.
 func ok(c *gin.Context, status int, data any, next string) {
-	if docs, isRaw := data.([]json.RawMessage); isRaw {
-		size := 64 + len(next)
-		for _, d := range docs {
-			size += len(d) + 1
-		}
-		b := make([]byte, 0, size)
-		b = append(b, `{"success":true,"data":[`...)
-		for i, d := range docs {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, d...)
-		}
-		b = append(b, `],"exceptionMessage":""`...)
-		if next != "" {
-			b = append(b, `,"next":`...)
-			b = strconv.AppendQuote(b, next)
-		}
-		b = append(b, '}')
-		c.Data(status, "application/json; charset=utf-8", b)
+	docs, isRaw := data.([]json.RawMessage)
+	if !isRaw {
+		writeJSON(c, status, response{Success: true, Data: data, Next: next})
 		return
 	}
-	writeJSON(c, status, response{Success: true, Data: data, Next: next})
+	const head = `{"success":true,"data":[`
+	tail := make([]byte, 0, 48+len(next))
+	tail = append(tail, `],"exceptionMessage":""`...)
+	if next != "" {
+		tail = append(tail, `,"next":`...)
+		tail = strconv.AppendQuote(tail, next)
+	}
+	tail = append(tail, '}')
+	size := len(head) + len(tail) + max(0, len(docs)-1)
+	for _, d := range docs {
+		size += len(d)
+	}
+	h := c.Writer.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(size))
+	c.Status(status)
+	w := c.Writer
+	_, _ = w.WriteString(head)
+	for i, d := range docs {
+		if i > 0 {
+			_, _ = w.WriteString(",")
+		}
+		_, _ = w.Write(d)
+	}
+	_, _ = w.Write(tail)
 }
 
 // answer writes data with 200, or hands err on to fail: the tail of every
@@ -114,6 +122,7 @@ func answerPage(c *gin.Context, res resources.Result, err error) error {
 		return err
 	}
 	ok(c, http.StatusOK, res.Data, res.Next)
+	res.Release()
 	return nil
 }
 

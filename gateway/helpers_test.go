@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -44,6 +45,8 @@ type env struct {
 	store    *sqlite.Store
 	sessions *sessionsqlite.Store
 	keyring  *crypto.Keyring
+	tokens   *crypto.Tokens
+	policy   resources.Authorizer
 	admin    *admin.Admin
 	reg      *resources.Registry
 	gw       *gateway.Server
@@ -116,16 +119,45 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if opt.wechatBase != "" {
 		wc = wechat.New(opt.wechatBase, "wxapp", "wx-secret-value")
 	}
-	var sessionStore session.Store = kit.Sessions
+	// As in production, session checks go through the cache, which hears
+	// every revocation (the embedded store's generation, Redis pub/sub).
+	var raw session.Store = kit.Sessions
 	if opt.sessions != nil {
-		sessionStore = opt.sessions
+		raw = opt.sessions
 	}
+	live := make(chan struct{}, 1)
+	cache := session.NewCache(raw, session.CacheConfig{OnLive: func(l bool) {
+		if l {
+			select {
+			case live <- struct{}{}:
+			default:
+			}
+		}
+	}})
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		cache.Watch(watchCtx)
+	}()
+	tb.Cleanup(func() {
+		stopWatch()
+		<-watched
+	})
+	if _, isRedis := raw.(*redis.Store); isRedis {
+		select {
+		case <-live:
+		case <-time.After(30 * time.Second):
+			tb.Fatal("the session cache's subscription was not confirmed within 30 s")
+		}
+	}
+	var sessionStore session.Store = cache
 	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
 		Payloads: keyring, WeChat: wc}, opt.auth)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{store: kit.Store, sessions: kit.Sessions, keyring: keyring, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+	e := &env{store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
 		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath}
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)

@@ -36,6 +36,7 @@ func (s *Server) execute(c *gin.Context) error {
 		status = http.StatusCreated
 	}
 	ok(c, status, res.Data, res.Next)
+	res.Release()
 	return nil
 }
 

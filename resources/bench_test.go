@@ -36,7 +36,7 @@ func BenchmarkValidateCreate(b *testing.B) {
 
 func BenchmarkFilterObject(b *testing.B) {
 	raw := []byte(`{"_id":"6b03f719be7f9d73cad38d38","created_at":"2026-11-23T08:19:37.675761Z","location":{"lat":1.5,"lng":2},"name":"Iron","owner":"6b03f711fb9389a9895568a3","type":{"name":"boxing"},"updated_at":"2026-11-23T08:19:37.675761Z"}`)
-	keep := func(k string) bool { return k != "owner" }
+	keep := func(k []byte) bool { return string(k) != "owner" }
 	dst := make([]byte, 0, len(raw))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -261,7 +261,13 @@ type cursorJSON struct {
 // EncodeCursor makes the opaque `next` token that resumes after doc.
 func EncodeCursor(q Query, doc Document) string {
 	v, ok := lookupPath(doc, q.SortPath)
-	c := cursorJSON{Sort: q.SortPath, Desc: q.SortDesc, Value: v, Null: !ok || v == nil, ID: AsString(doc[FieldID])}
+	return encodeCursor(q, v, ok, AsString(doc[FieldID]))
+}
+
+// encodeCursor is EncodeCursor from the last document's sort value (found
+// or not) and id.
+func encodeCursor(q Query, v any, found bool, id string) string {
+	c := cursorJSON{Sort: q.SortPath, Desc: q.SortDesc, Value: v, Null: !found || v == nil, ID: id}
 	b, _ := json.Marshal(c) // values are plain JSON kinds
 	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -1,6 +1,10 @@
 package resources
 
-import "errors"
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+)
 
 var errRawJSON = errors.New("malformed stored JSON")
 
@@ -8,7 +12,7 @@ var errRawJSON = errors.New("malformed stored JSON")
 // without decoding their values: the fast path for query results, whose
 // documents the gateway itself wrote. It returns an error on anything that
 // is not one well-formed object.
-func filterObject(dst, raw []byte, keep func(key string) bool) ([]byte, error) {
+func filterObject(dst, raw []byte, keep func(key []byte) bool) ([]byte, error) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, errRawJSON
@@ -37,7 +41,7 @@ func filterObject(dst, raw []byte, keep func(key string) bool) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if keep(string(key)) {
+		if keep(key) {
 			if !first {
 				dst = append(dst, ',')
 			}
@@ -57,6 +61,56 @@ func filterObject(dst, raw []byte, keep func(key string) bool) ([]byte, error) {
 		return nil, errRawJSON
 	}
 	return nil, errRawJSON
+}
+
+// rawMember returns the value of the member key of a JSON object, undecoded.
+func rawMember(raw []byte, key string) ([]byte, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(raw, i+1)
+	for i < len(raw) && raw[i] == '"' {
+		keyEnd, err := skipString(raw, i)
+		if err != nil {
+			return nil, false
+		}
+		j := skipSpace(raw, keyEnd)
+		if j >= len(raw) || raw[j] != ':' {
+			return nil, false
+		}
+		j = skipSpace(raw, j+1)
+		valEnd, err := skipValue(raw, j)
+		if err != nil {
+			return nil, false
+		}
+		if string(raw[i+1:keyEnd-1]) == key {
+			return raw[j:valEnd], true
+		}
+		i = skipSpace(raw, valEnd)
+		if i >= len(raw) || raw[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(raw, i+1)
+	}
+	return nil, false
+}
+
+// rawPath decodes the value at a dotted path of a stored JSON object, and
+// only that value (as encoding/json decodes it into an any).
+func rawPath(raw []byte, path string) (any, bool) {
+	for part := range strings.SplitSeq(path, ".") {
+		v, ok := rawMember(raw, part)
+		if !ok {
+			return nil, false
+		}
+		raw = v
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, false
+	}
+	return v, true
 }
 
 func skipSpace(b []byte, i int) int {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -23,6 +24,10 @@ type Service struct {
 	reg   *Registry
 	auth  Authorizer
 	cfg   ServiceConfig
+	// buffers recycles the buffers raw query results are projected into:
+	// an answer is written out, then its buffer serves the next query, so
+	// the documents of a page cost no allocation once the pool is warm.
+	buffers *sync.Pool
 }
 
 // NewService builds the service. Call Prepare once before serving.
@@ -33,7 +38,7 @@ func NewService(store Store, reg *Registry, auth Authorizer, cfg ServiceConfig) 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, reg: reg, auth: auth, cfg: cfg}
+	return &Service{store: store, reg: reg, auth: auth, cfg: cfg, buffers: &sync.Pool{New: func() any { return new([]byte) }}}
 }
 
 // Prepare creates every resource's collection and indexes.
@@ -52,6 +57,27 @@ func (s *Service) Prepare(ctx context.Context) error {
 type Result struct {
 	Data any
 	Next string
+	// buf holds the projected documents of a raw query; Release hands it
+	// back to pool for the next query.
+	buf  *[]byte
+	pool *sync.Pool
+}
+
+// maxPooledBuffer keeps an occasional huge page from staying in the pool.
+const maxPooledBuffer = 1 << 20
+
+// Release returns the result's buffer for reuse. Call it once the answer is
+// written, and use nothing of Data after it; a result never released is
+// simply collected.
+func (r *Result) Release() {
+	if r.buf == nil {
+		return
+	}
+	if cap(*r.buf) <= maxPooledBuffer {
+		*r.buf = (*r.buf)[:0]
+		r.pool.Put(r.buf)
+	}
+	r.buf, r.pool, r.Data = nil, nil, nil
 }
 
 // Execute runs one envelope on a resource for a caller.
@@ -180,7 +206,7 @@ func FindPage(ctx context.Context, store Store, coll string, q Query) ([]Documen
 
 func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
 	if rf, ok := s.store.(RawFinder); ok && !sc.hasPrivate {
-		return findRaw(ctx, rf, sc, q, public)
+		return findRaw(ctx, rf, s.buffers, sc, q, public)
 	}
 	docs, next, err := FindPage(ctx, s.store, sc.Collection, q)
 	if err != nil {
@@ -397,37 +423,57 @@ func ClipText(s string) string {
 // findRaw is the fast path of a query on a resource without private fields:
 // each stored document is projected by copying its allowed members, with no
 // decoding, and only the last one of a full page is decoded for the cursor.
-func findRaw(ctx context.Context, rf RawFinder, sc *Schema, q Query, public bool) (Result, error) {
+func findRaw(ctx context.Context, rf RawFinder, pool *sync.Pool, sc *Schema, q Query, public bool) (Result, error) {
 	page := q.Limit
 	q.Limit = page + 1
-	raws, err := rf.FindRaw(ctx, sc.Collection, q)
+	keep := func(k []byte) bool {
+		if public {
+			return sc.public[string(k)]
+		}
+		_, system := sc.system[string(k)]
+		return system || sc.Fields[string(k)] != nil
+	}
+	// The projected documents share one buffer; ends marks where each
+	// stops. The cursor's values are read from the last document of the
+	// page while its bytes are at hand, and used only if one more follows.
+	pooled := pool.Get().(*[]byte)
+	var (
+		buf             = (*pooled)[:0]
+		ends            = make([]int, 0, page)
+		lastVal, lastID any
+		lastFound, more bool
+	)
+	err := rf.FindRaw(ctx, sc.Collection, q, func(raw []byte) error {
+		if len(ends) == page {
+			more = true
+			return nil
+		}
+		var err error
+		if buf, err = filterObject(buf, raw, keep); err != nil {
+			return fmt.Errorf("stored document: %w", err)
+		}
+		ends = append(ends, len(buf))
+		if len(ends) == page {
+			lastVal, lastFound = rawPath(raw, q.SortPath)
+			lastID, _ = rawPath(raw, FieldID)
+		}
+		return nil
+	})
+	*pooled = buf
 	if err != nil {
+		pool.Put(pooled)
 		return Result{}, storeError(sc, err, nil, nil)
 	}
 	var next string
-	if len(raws) > page {
-		raws = raws[:page]
-		var last Document
-		if err := json.Unmarshal(raws[len(raws)-1], &last); err != nil {
-			return Result{}, fmt.Errorf("stored document: %w", err)
-		}
+	if more {
 		q.Limit = page
-		next = EncodeCursor(q, Numbers(last).(map[string]any))
+		next = encodeCursor(q, lastVal, lastFound, AsString(lastID))
 	}
-	keep := func(k string) bool {
-		if public {
-			return sc.public[k]
-		}
-		_, system := sc.system[k]
-		return system || sc.Fields[k] != nil
+	out := make([]json.RawMessage, len(ends))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
 	}
-	out := make([]json.RawMessage, len(raws))
-	for i, raw := range raws {
-		b, err := filterObject(make([]byte, 0, len(raw)), raw, keep)
-		if err != nil {
-			return Result{}, fmt.Errorf("stored document: %w", err)
-		}
-		out[i] = b
-	}
-	return Result{Data: out, Next: next}, nil
+	return Result{Data: out, Next: next, buf: pooled, pool: pool}, nil
 }

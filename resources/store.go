@@ -87,9 +87,12 @@ func SpecFor(s *Schema) CollectionSpec {
 	return CollectionSpec{Name: s.Collection, Unique: s.UniquePaths(), Indexed: s.IndexedPaths()}
 }
 
-// RawFinder is a store that can return query results as the JSON text it
+// RawFinder is a store that can hand over query results as the JSON text it
 // keeps, so that results can be projected and sent without decoding. A store
 // without it is served through Find.
 type RawFinder interface {
-	FindRaw(ctx context.Context, coll string, q Query) ([][]byte, error)
+	// FindRaw runs q and calls each with every document's JSON text, in
+	// the query's order. The bytes are valid only during the call (the
+	// backend may reuse them), and an error from each stops the query.
+	FindRaw(ctx context.Context, coll string, q Query, each func(doc []byte) error) error
 }

@@ -24,15 +24,24 @@ type result struct {
 	n, errors   int64
 	rps         float64
 	p50, p99    time.Duration
-	allocs      float64 // per request, whole process (server and load generator)
-	bytes       float64
 	firstStatus int
+	// Per request, spent by the server process alone: CPU, allocations
+	// and bytes allocated.
+	cpu           time.Duration
+	allocs, bytes float64
+	// Per request, allocated by the load generator (this process).
+	genAllocs, genBytes float64
 }
 
 func (r result) line(base result) string {
-	return fmt.Sprintf("%-58s %8.0f req/s  p50 %8v  p99 %8v  %6.0f allocs %8.0f B/req  %5.1f%% of baseline  (%d errors)",
-		r.name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.allocs, r.bytes, 100*r.rps/base.rps, r.errors)
+	return fmt.Sprintf("%-58s %8.0f req/s  p50 %8v  p99 %8v  %6.1f µs CPU  %6.0f allocs %8.0f B/req (load generator %6.0f B)  %5.1f%% of baseline  (%d errors)",
+		r.name, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), us(r.cpu), r.allocs, r.bytes, r.genBytes, 100*r.rps/base.rps, r.errors)
 }
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
+
+// statsFunc reads what the server process has spent so far.
+type statsFunc func() (procStats, error)
 
 // reqFunc returns the i-th request of a scenario.
 type reqFunc func(i int64) *http.Request
@@ -65,7 +74,7 @@ func postReq(url, auth string, body func(i int64) []byte) reqFunc {
 	}
 }
 
-func (d driver) measure(name string, next reqFunc) result {
+func (d driver) measure(name string, next reqFunc, server statsFunc) (result, error) {
 	client := newClient(d.concurrency)
 	defer client.CloseIdleConnections()
 	// Warm the connections and the caches.
@@ -85,6 +94,10 @@ func (d driver) measure(name string, next reqFunc) result {
 
 	runtime.GC()
 	var before, after runtime.MemStats
+	srvBefore, err := server()
+	if err != nil {
+		return result{}, err
+	}
 	runtime.ReadMemStats(&before)
 	lat := make([][]time.Duration, d.concurrency)
 	var errs atomic.Int64
@@ -111,16 +124,23 @@ func (d driver) measure(name string, next reqFunc) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	runtime.ReadMemStats(&after)
+	srvAfter, err := server()
+	if err != nil {
+		return result{}, err
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	n := int64(len(all))
 	r := result{name: name, n: n, errors: errs.Load(), rps: float64(n) / elapsed.Seconds(), firstStatus: int(first.Load())}
 	if n > 0 {
 		r.p50, r.p99 = all[n/2], all[min(n-1, n*99/100)]
-		r.allocs = float64(after.Mallocs-before.Mallocs) / float64(n)
-		r.bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+		r.genAllocs = float64(after.Mallocs-before.Mallocs) / float64(n)
+		r.genBytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(n)
+		r.cpu = (srvAfter.CPU - srvBefore.CPU) / time.Duration(n)
+		r.allocs = float64(srvAfter.Mallocs-srvBefore.Mallocs) / float64(n)
+		r.bytes = float64(srvAfter.TotalAlloc-srvBefore.TotalAlloc) / float64(n)
 	}
-	return r
+	return r, nil
 }
 
 func do(c *http.Client, r *http.Request) int {

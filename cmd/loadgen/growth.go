@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -56,8 +54,8 @@ func bulkSeed(ctx context.Context, st *sqlite.Store, from, to int, ids []string)
 	return ids, nil
 }
 
-func growth(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]growthRow, error) {
-	g, err := startGateway(ctx, log, "")
+func growth(ctx context.Context, stdout io.Writer) ([]growthRow, error) {
+	g, err := startGateway("", "")
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +110,7 @@ func growth(ctx context.Context, log *slog.Logger, stdout io.Writer) ([]growthRo
 		rows = append(rows, growthRow{name: "page through with after (100 per page)", size: label, p50: p50, p99: p99, note: "flat per page: keyset cursor"})
 		fmt.Fprintf(stdout, "%-48s %7s  p50 %v  p99 %v\n", "page through with after", label, p50.Round(time.Microsecond), p99.Round(time.Microsecond))
 	}
-	flood, err := loginFlood(g.url, fix)
+	flood, err := loginFlood(g, fix)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +156,8 @@ func pageThrough(base, auth string, pages int) (time.Duration, time.Duration, er
 
 // loginFlood sends 200 logins at once while four clients keep querying, and
 // reports the query latency during the flood and the heap's peak.
-func loginFlood(base string, fix *fixture) ([]growthRow, error) {
+func loginFlood(g *gatewayProc, fix *fixture) ([]growthRow, error) {
+	base := g.url
 	info, err := crypto.FetchPublicKey(context.Background(), http.DefaultClient, base)
 	if err != nil {
 		return nil, err
@@ -175,14 +174,12 @@ func loginFlood(base string, fix *fixture) ([]growthRow, error) {
 	var peak atomic.Uint64
 	stopSampling := make(chan struct{})
 	go func() {
-		var m runtime.MemStats
 		for {
 			select {
 			case <-stopSampling:
 				return
 			case <-time.After(10 * time.Millisecond):
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
+				if m, err := g.stats(); err == nil && m.HeapInuse > peak.Load() {
 					peak.Store(m.HeapInuse)
 				}
 			}

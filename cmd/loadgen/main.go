@@ -13,11 +13,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -27,35 +25,38 @@ type options struct {
 	concurrency int
 	docs        int
 	growth      bool
+	ladder      bool
 	only        string
 	redis       bool
 	out         string
+	cpuProfile  string
 }
 
 func main() {
 	var o options
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "how long each scenario runs")
-	flag.IntVar(&o.concurrency, "concurrency", 32, "concurrent keep-alive connections")
+	flag.IntVar(&o.concurrency, "concurrency", 16, "concurrent keep-alive connections")
 	flag.IntVar(&o.docs, "docs", 2000, "documents seeded before the throughput scenarios")
 	flag.StringVar(&o.only, "only", "", "run only the scenarios whose name starts with this")
 	flag.BoolVar(&o.growth, "growth", true, "also measure cost growth at 1k, 10k and 100k documents and a login flood")
+	flag.BoolVar(&o.ladder, "ladder", true, "also measure the ablation ladder, from a bare handler to the gateway")
 	redis := flag.String("redis", "auto", "auto: also run on Redis when redis-server is installed; off: never")
 	flag.StringVar(&o.out, "out", "", "write the report (Markdown) to this file")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the gateway process (embedded store) to this file")
+	serve := flag.Bool("serve", false, "internal: serve a gateway under load in this process (the harness starts it)")
+	serveDir := flag.String("serve-dir", "", "internal: the data dir of -serve")
+	serveRedis := flag.String("serve-redis", "", "internal: the Redis URL of -serve")
 	flag.Parse()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "loadgen:", err)
+	if *serve {
+		if err := serveChild(*serveDir, *serveRedis, o.cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen -serve:", err)
 			os.Exit(1)
 		}
-		_ = pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+		return
 	}
 	_, err := exec.LookPath("redis-server")
 	o.redis = *redis == "auto" && err == nil
 	if err := run(o, os.Stdout); err != nil {
-		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
@@ -64,18 +65,9 @@ func main() {
 func run(o options, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// A real JSON log line per request, formatted as in production and
-	// written nowhere (slog.DiscardHandler would skip the formatting cost).
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil)) //nolint:sloglint // see above
 	rep := &report{opts: o, started: time.Now()}
 
-	base, stop, err := startBaseline()
-	if err != nil {
-		return err
-	}
-	defer stop()
-
-	emb, err := startGateway(ctx, log, "")
+	emb, err := startGateway("", o.cpuProfile)
 	if err != nil {
 		return err
 	}
@@ -84,17 +76,26 @@ func run(o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	setBaselineBody(base, fix.query20Body)
+	if err := emb.setAnswer(fix.query20Body); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "seeded %d documents; baseline body %d bytes\n", o.docs, len(fix.query20Body))
 
 	d := driver{concurrency: o.concurrency, duration: o.duration}
-	baseline := d.measure("baseline: bare Gin, same 20 documents from memory", getReq(base.url+"/baseline", ""))
+	baseline, err := d.measure("baseline: bare Gin, same 20 documents from memory", getReq(emb.baseline, ""), emb.stats)
+	if err != nil {
+		return err
+	}
 	rep.add("", baseline, baseline)
+	fmt.Fprintln(stdout, baseline.line(baseline))
 	for _, sc := range fix.scenarios(emb.url) {
 		if !strings.HasPrefix(sc.name, o.only) {
 			continue
 		}
-		r := d.measure(sc.name, sc.next)
+		r, err := d.measure(sc.name, sc.next, emb.stats)
+		if err != nil {
+			return err
+		}
 		rep.add("embedded", r, baseline)
 		fmt.Fprintln(stdout, r.line(baseline))
 	}
@@ -111,13 +112,23 @@ func run(o options, stdout io.Writer) error {
 	}
 	rep.loginP50 = loginP50
 	fmt.Fprintf(stdout, "one at a time: login p50 %v\n", loginP50)
+	if o.ladder {
+		for _, rung := range emb.rungs {
+			r, err := d.measure(rung.Name, postReq("http://"+rung.Addr+"/api/gym", fix.bearer, fix.queryBody), emb.stats)
+			if err != nil {
+				return err
+			}
+			rep.ladder = append(rep.ladder, r)
+			fmt.Fprintln(stdout, r.line(baseline))
+		}
+	}
 	if o.redis {
 		rs, err := startRedis()
 		if err != nil {
 			return err
 		}
 		defer rs.stop()
-		red, err := startGateway(ctx, log, rs.url())
+		red, err := startGateway(rs.url(), "")
 		if err != nil {
 			return err
 		}
@@ -127,13 +138,16 @@ func run(o options, stdout io.Writer) error {
 			return err
 		}
 		for _, sc := range rfix.scenarios(red.url)[:3] {
-			r := d.measure(sc.name, sc.next)
+			r, err := d.measure(sc.name, sc.next, red.stats)
+			if err != nil {
+				return err
+			}
 			rep.add("redis", r, baseline)
 			fmt.Fprintln(stdout, r.line(baseline))
 		}
 	}
 	if o.growth {
-		g, err := growth(ctx, log, stdout)
+		g, err := growth(ctx, stdout)
 		if err != nil {
 			return err
 		}

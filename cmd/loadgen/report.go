@@ -17,6 +17,7 @@ type report struct {
 	started time.Time
 	base    result
 	rows    []row
+	ladder  []result
 	growth  []growthRow
 	// authCost is the p50 difference, one request at a time, between the
 	// query with a bearer token and the same query without credentials.
@@ -58,7 +59,7 @@ func (rep *report) targets() []string {
 		check(q.rps/rep.base.rps >= 0.30, fmt.Sprintf("authenticated 20-document query ≥ 30%% of the baseline, embedded session store (%.1f%%)", 100*q.rps/rep.base.rps))
 		check(q.p99 <= 4*q.p50, fmt.Sprintf("its p99 ≤ 4× its p50 (%s vs %s)", ms(q.p99), ms(q.p50)))
 		check(rep.authCost <= 50*time.Microsecond, fmt.Sprintf("authentication + authorization ≤ 50 µs at p50 over the same query without credentials, one request at a time (%v)", rep.authCost.Round(time.Microsecond)))
-		check(q.bytes < 3*rep.base.bytes, fmt.Sprintf("bytes allocated per request ≤ 3× the baseline's (%.0f vs %.0f B; the load generator is still counted on both sides)", q.bytes, rep.base.bytes))
+		check(q.bytes <= 3*rep.base.bytes, fmt.Sprintf("bytes allocated per request by the gateway alone ≤ 3× the baseline's (%.0f vs %.0f B)", q.bytes, rep.base.bytes))
 	}
 	if q, ok := rep.find("redis", "query 20"); ok {
 		check(q.rps/rep.base.rps >= 0.27, fmt.Sprintf("authenticated 20-document query ≥ 27%% of the baseline, Redis session store (%.1f%%)", 100*q.rps/rep.base.rps))
@@ -76,13 +77,31 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "# Performance\n\nMeasured %s on %s.\n\n", rep.started.UTC().Format("2006-01-02 15:04 MST"), machine())
 	fmt.Fprintf(&b, "Command: `make bench-load` (`go run ./cmd/loadgen -duration %v -concurrency %d -docs %d -out docs/PERFORMANCE.md`).\n\n",
 		rep.opts.duration, rep.opts.concurrency, rep.opts.docs)
-	b.WriteString("The load generator runs in the same process as the gateway, over loopback keep-alive HTTP, on the same cores; " +
-		"allocations are counted for the whole process (gateway and load generator), so compare them across rows, not with zero. " +
-		"The baseline is a bare Gin handler returning the same 20-document JSON bytes from memory.\n\n")
-	b.WriteString("| scenario | session store | req/s | p50 | p99 | allocs/req | bytes/req | of baseline | errors |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	fmt.Fprintf(&b, "| %s | – | %.0f | %s | %s | %.0f | %.0f | 100%% | %d |\n", rep.base.name, rep.base.rps, ms(rep.base.p50), ms(rep.base.p99), rep.base.allocs, rep.base.bytes, rep.base.errors)
+	b.WriteString("The servers run in a child process of the harness and the load generator in the harness itself, over loopback " +
+		"keep-alive HTTP, on the same cores. CPU, allocations and bytes per request are the server process's alone; the load " +
+		"generator's own bytes per request are shown apart. The baseline is a bare Gin handler in the same child, returning the " +
+		"same 20-document JSON bytes from memory.\n\n")
+	b.WriteString("| scenario | session store | req/s | p50 | p99 | CPU µs/req | allocs/req | bytes/req | load generator bytes/req | of baseline | errors |\n" +
+		"|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %s | – | %.0f | %s | %s | %.1f | %.0f | %.0f | %.0f | 100%% | %d |\n", rep.base.name, rep.base.rps, ms(rep.base.p50), ms(rep.base.p99),
+		us(rep.base.cpu), rep.base.allocs, rep.base.bytes, rep.base.genBytes, rep.base.errors)
 	for _, r := range rep.rows {
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.0f | %.0f | %.1f%% | %d |\n", r.r.name, r.store, r.r.rps, ms(r.r.p50), ms(r.r.p99), r.r.allocs, r.r.bytes, 100*r.ratio, r.r.errors)
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %s | %s | %.1f | %.0f | %.0f | %.0f | %.1f%% | %d |\n", r.r.name, r.store, r.r.rps, ms(r.r.p50), ms(r.r.p99),
+			us(r.r.cpu), r.r.allocs, r.r.bytes, r.r.genBytes, 100*r.ratio, r.r.errors)
+	}
+	if len(rep.ladder) > 0 {
+		b.WriteString("\n## Ablation ladder\n\nThe authenticated 20-document query (POST envelope, bearer token), served by handlers that each do " +
+			"one part more than the one before, on the embedded store; CPU of the server process per request.\n\n")
+		b.WriteString("| rung | CPU µs/req | added | allocs/req | bytes/req | req/s | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		var prev time.Duration
+		for i, r := range rep.ladder {
+			added := "–"
+			if i > 0 {
+				added = fmt.Sprintf("%+.1f", us(r.cpu-prev))
+			}
+			fmt.Fprintf(&b, "| %s | %.1f | %s | %.0f | %.0f | %.0f | %d |\n", r.name, us(r.cpu), added, r.allocs, r.bytes, r.rps, r.errors)
+			prev = r.cpu
+		}
 	}
 	b.WriteString("\n## Targets\n\n")
 	targets := rep.targets()

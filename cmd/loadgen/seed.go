@@ -155,10 +155,12 @@ func (f *fixture) loginsFromTheEnd(base string) reqFunc {
 	})
 }
 
+// queryBody is the envelope of the authenticated 20-document query.
+func (f *fixture) queryBody(int64) []byte { return []byte(`{"operation":"query","data":{},"find":20}`) }
+
 func (f *fixture) scenarios(base string) []scenario {
-	query := []byte(`{"operation":"query","data":{},"find":20}`)
 	return []scenario{
-		{"query 20 documents (envelope, bearer JWT)", postReq(base+"/api/gym", f.bearer, func(int64) []byte { return query })},
+		{"query 20 documents (envelope, bearer JWT)", postReq(base+"/api/gym", f.bearer, f.queryBody)},
 		{"get by id (bearer JWT)", getReq(base+"/api/gym/"+f.gymID, f.bearer)},
 		{"query 20 documents, no credentials (discovery)", getReq(base+"/api/discovery/gym?find=20", "")},
 		{"create (bearer admin JWT)", postReq(base+"/api/gym", f.adminJWT, func(i int64) []byte {

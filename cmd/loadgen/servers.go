@@ -2,23 +2,17 @@ package main
 
 import (
 	"bufio"
-	"context"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
-
-	"github.com/gin-gonic/gin"
-
-	"github.com/tnt/gateway/cmd/internal/config"
-	"github.com/tnt/gateway/cmd/internal/server"
 )
 
 const (
@@ -26,71 +20,77 @@ const (
 	rootPass = "load root passphrase"
 )
 
-type baseline struct {
-	url  string
-	body atomic.Pointer[[]byte]
-}
-
-// startBaseline serves GET /baseline from a bare Gin engine: the same JSON
-// bytes every time, from memory.
-func startBaseline() (*baseline, func(), error) {
-	b := &baseline{}
-	empty := []byte("{}")
-	b.body.Store(&empty)
-	gin.SetMode(gin.ReleaseMode)
-	e := gin.New()
-	e.GET("/baseline", func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/json; charset=utf-8", *b.body.Load())
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
-	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	b.url = "http://" + ln.Addr().String()
-	return b, func() { _ = srv.Close() }, nil
-}
-
-func setBaselineBody(b *baseline, body []byte) { b.body.Store(&body) }
-
+// gatewayProc is a child process serving a gateway under load, its ladder
+// and the baseline.
 type gatewayProc struct {
-	url     string
-	dataDir string
-	stop    func()
+	url, baseline, statsURL string
+	rungs                   []rungInfo
+	dataDir                 string
+	stop                    func()
 }
 
-// startGateway runs the whole gateway in this process on a fresh data dir.
-func startGateway(ctx context.Context, log *slog.Logger, redisURL string) (*gatewayProc, error) {
+// startGateway starts a child process (this program with -serve) running
+// the whole gateway on a fresh data dir.
+func startGateway(redisURL, cpuProfile string) (*gatewayProc, error) {
 	dir, err := os.MkdirTemp("", "gateway-load-")
 	if err != nil {
 		return nil, err
 	}
-	env := map[string]string{
-		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": dir, "GATEWAY_REDIS_URL": redisURL,
-		"GATEWAY_BOOTSTRAP_USER": rootUser, "GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
-		// The load generator logs in many times from one address.
-		"GATEWAY_LOGIN_FAILURES_PER_IP": "1000000", "GATEWAY_MAX_PAGE": "1000", "GATEWAY_RATE_LIMIT": "0",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
+	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- server.Run(ctx, cfg, log, func(a string) { addr <- a }) }()
-	select {
-	case a := <-addr:
-		return &gatewayProc{url: "http://" + a, dataDir: dir, stop: func() {
-			cancel()
-			<-done
-			_ = os.RemoveAll(dir)
-		}}, nil
-	case err := <-done:
-		cancel()
-		return nil, fmt.Errorf("gateway: %w", err)
+	cmd := exec.Command(exe, "-serve", "-serve-dir", dir, "-serve-redis", redisURL, "-cpuprofile", cpuProfile)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
 	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		_ = os.RemoveAll(dir)
+	}
+	var info childInfo
+	if err := json.NewDecoder(stdout).Decode(&info); err != nil {
+		stop()
+		return nil, fmt.Errorf("gateway child: %w", err)
+	}
+	return &gatewayProc{url: "http://" + info.Gateway, baseline: "http://" + info.Baseline + "/baseline",
+		statsURL: "http://" + info.Stats, rungs: info.Rungs, dataDir: dir, stop: stop}, nil
+}
+
+// stats reads what the child has spent so far.
+func (g *gatewayProc) stats() (procStats, error) {
+	var st procStats
+	resp, err := http.Get(g.statsURL + "/stats")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// setAnswer gives the baseline and the ladder's early rungs the bytes the
+// gateway answers.
+func (g *gatewayProc) setAnswer(body []byte) error {
+	req, _ := http.NewRequest(http.MethodPut, g.statsURL+"/answer", bytes.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("set answer: %s", resp.Status)
+	}
+	return nil
 }
 
 type redisProc struct {

@@ -260,18 +260,14 @@ func (s ops) Find(ctx context.Context, coll string, q resources.Query) ([]resour
 	return docs, err
 }
 
-// FindRaw runs a validated query and returns the documents as stored JSON.
-func (s ops) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
-	docs := make([][]byte, 0, min(q.Limit, 64))
-	err := s.query(ctx, coll, q, func(body []byte) error {
-		docs = append(docs, body)
-		return nil
-	})
-	return docs, err
+// FindRaw runs a validated query and hands over each document as stored
+// JSON, in a buffer reused from one row to the next.
+func (s ops) FindRaw(ctx context.Context, coll string, q resources.Query, each func(doc []byte) error) error {
+	return s.query(ctx, coll, q, each)
 }
 
 // query runs a validated query and hands each stored document to each, in
-// the query's order.
+// the query's order. The bytes are the driver's, valid until the next row.
 func (s ops) query(ctx context.Context, coll string, q resources.Query, each func(body []byte) error) error {
 	t, err := table(coll)
 	if err != nil {
@@ -286,8 +282,8 @@ func (s ops) query(ctx context.Context, coll string, q resources.Query, each fun
 		return classify(err)
 	}
 	defer func() { _ = rows.Close() }()
+	var body sql.RawBytes
 	for rows.Next() {
-		var body []byte
 		if err := rows.Scan(&body); err != nil {
 			return classify(err)
 		}

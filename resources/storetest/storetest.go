@@ -169,7 +169,11 @@ func testFindRaw(t *testing.T, open Opener) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raws, err := rf.FindRaw(ctx, coll, q)
+		var raws [][]byte
+		err = rf.FindRaw(ctx, coll, q, func(doc []byte) error {
+			raws = append(raws, append([]byte(nil), doc...))
+			return nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

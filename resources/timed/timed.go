@@ -121,8 +121,8 @@ type rawStore struct {
 	raw resources.RawFinder
 }
 
-func (t *rawStore) FindRaw(ctx context.Context, coll string, q resources.Query) ([][]byte, error) {
-	return timeCall(t.obs, "find", func() ([][]byte, error) { return t.raw.FindRaw(ctx, coll, q) })
+func (t *rawStore) FindRaw(ctx context.Context, coll string, q resources.Query, each func(doc []byte) error) error {
+	return timeErr(t.obs, "find", func() error { return t.raw.FindRaw(ctx, coll, q, each) })
 }
 
 // tx times the operations of a transaction, under op names with a prefix.

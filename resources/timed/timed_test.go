@@ -72,7 +72,7 @@ func TestTimesEverythingAndChoosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.(resources.RawFinder).FindRaw(ctx, "things", resources.Query{SortPath: "_id", Limit: 5}); err != nil {
+	if err := s.(resources.RawFinder).FindRaw(ctx, "things", resources.Query{SortPath: "_id", Limit: 5}, func([]byte) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"insert:ok", "get:ok", "tx_get:ok", "tx_update:ok", "transaction:ok", "find:ok"}

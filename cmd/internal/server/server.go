@@ -47,6 +47,26 @@ func every(ctx context.Context, log *slog.Logger, period time.Duration, f func(c
 // Run builds stores → services → router and serves until ctx ends. When
 // onListen is set it receives the bound address (tests listen on :0).
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func(addr string)) error {
+	return RunWith(ctx, cfg, log, Hooks{OnListen: onListen})
+}
+
+// Parts are the built pieces of a running gateway that the load harness
+// measures one at a time (its ablation ladder).
+type Parts struct {
+	Server *gateway.Server
+	Tokens *crypto.Tokens
+	Policy resources.Authorizer
+}
+
+// Hooks let a caller follow the start: OnBuilt receives the parts before
+// the listener opens, OnListen the bound address.
+type Hooks struct {
+	OnBuilt  func(Parts)
+	OnListen func(addr string)
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hooks) error {
 	log.Info("starting", slog.Any("config", cfg))
 	reg, err := config.Registry(cfg)
 	if err != nil {
@@ -191,12 +211,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger, onListen func
 	if err != nil {
 		return err
 	}
+	if hooks.OnBuilt != nil {
+		hooks.OnBuilt(Parts{Server: srv, Tokens: tokens, Policy: enforcer})
+	}
 	return serve(ctx, cfg, log, srv, func(addr string) {
 		if setup != nil {
 			logSetupLink(log, cfg, addr, setupToken)
 		}
-		if onListen != nil {
-			onListen(addr)
+		if hooks.OnListen != nil {
+			hooks.OnListen(addr)
 		}
 	})
 }
