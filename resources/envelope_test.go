@@ -1,8 +1,14 @@
 package resources
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseEnvelope(t *testing.T) {
@@ -86,6 +92,46 @@ func FuzzParseEnvelope(f *testing.F) {
 		}
 		if env.Data == nil {
 			t.Fatal("accepted without data")
+		}
+	})
+}
+
+// FuzzDecodeJSON holds the strict decoder to encoding/json: whatever it
+// accepts, encoding/json accepts and decodes to the same value; whatever
+// encoding/json refuses, it refuses; and what it refuses that encoding/json
+// takes is only what it exists to refuse (invalid UTF-8, duplicate or
+// case-variant keys, limits).
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":[true,false,null],"c":{"d":"e\n\u00e9\ud83d\ude00"}}`, `-0.5e+10`, `"\ud800"`, `"\ud800\u0041"`,
+		`{"a":1,"A":2}`, `[1,2,]`, `{"a" 1}`, `01`, `1.`, `"\x01"`, ` [ ] `, `{}`, `"a\/b"`, `tru`, `nul`, `[1e5,-0,0.0]`,
+		`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"K1":0}`,
+	} {
+		f.Add([]byte(s))
+	}
+	lim := JSONLimits{MaxDepth: 8, MaxElements: 64}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := DecodeJSON(body, lim)
+		var want any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		werr := dec.Decode(&want)
+		if werr == nil {
+			if _, trail := dec.Token(); !errors.Is(trail, io.EOF) {
+				werr = errors.New("trailing data")
+			}
+		}
+		if err == nil {
+			if werr != nil {
+				t.Fatalf("accepted what encoding/json refuses (%v): %q", werr, body)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%q: decoded %#v, encoding/json %#v", body, got, want)
+			}
+			return
+		}
+		if werr == nil && utf8.Valid(body) && ErrorMessage(err) == ErrorMessage(NotJSON()) {
+			t.Fatalf("refused as not JSON what encoding/json takes: %q", body)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,7 +32,7 @@ type gatewayProc struct {
 
 // startGateway starts a child process (this program with -serve) running
 // the whole gateway on a fresh data dir.
-func startGateway(redisURL, cpuProfile string) (*gatewayProc, error) {
+func startGateway(redisURL, cpuProfile string, pin bool) (*gatewayProc, error) {
 	dir, err := os.MkdirTemp("", "gateway-load-")
 	if err != nil {
 		return nil, err
@@ -40,7 +41,7 @@ func startGateway(redisURL, cpuProfile string) (*gatewayProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve", "-serve-dir", dir, "-serve-redis", redisURL, "-cpuprofile", cpuProfile)
+	cmd := exec.Command(exe, "-serve", "-serve-dir", dir, "-serve-redis", redisURL, "-cpuprofile", cpuProfile, "-pin="+strconv.FormatBool(pin))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -50,6 +51,9 @@ func startGateway(redisURL, cpuProfile string) (*gatewayProc, error) {
 		return nil, err
 	}
 	cmd.Stderr = os.Stderr
+	// The servers get every core; the load generator's own parallelism
+	// (GOMAXPROCS of this process) is the harness's to choose.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(serverCPUs()))
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
