@@ -30,7 +30,7 @@ bench:
 
 ## bench-load: the load harness; writes docs/PERFORMANCE.md
 bench-load:
-	$(GO) run ./cmd/loadgen -duration 5s -concurrency 32 -docs 2000 -out docs/PERFORMANCE.md
+	$(GO) run ./cmd/loadgen -duration 5s -concurrency 16 -docs 2000 -out docs/PERFORMANCE.md
 
 ## screenshots: the console's browser test, writing a screenshot of every view to docs/console
 screenshots:

@@ -229,3 +229,29 @@ func TestSessionCacheAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionCacheOff: with GATEWAY_SESSION_CACHE=off every check reads the
+// store (no cache series), and a logout is refused at the next request.
+func TestSessionCacheOff(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.RSABits = 2048
+	cfg.SessionCache = false
+	g := MustRun(t, cfg)
+	status, tk := payloadCall(t, g.url, "/api/register", map[string]any{"username": "uncached_user", "password": "a fine long password"})
+	if status != 201 {
+		t.Fatalf("register: %d %v", status, tk)
+	}
+	access := tk["access_token"].(string)
+	if s := withBearer(t, "GET", g.url+"/api/account/me", access); s != 200 {
+		t.Fatalf("me: %d", s)
+	}
+	if v := metric(t, g.url, "gateway_session_cache_live"); v != -1 {
+		t.Errorf("gateway_session_cache_live with the cache off: %v", v)
+	}
+	if s := withBearer(t, "DELETE", g.url+"/api/session", access); s != 200 {
+		t.Fatalf("logout: %d", s)
+	}
+	if s := withBearer(t, "GET", g.url+"/api/account/me", access); s != 401 {
+		t.Errorf("after logout: %d", s)
+	}
+}

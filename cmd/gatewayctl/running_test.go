@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -34,7 +33,7 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	done := make(chan error, 1)
 	addr := make(chan string, 1)
 	go func() {
-		done <- server.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)), func(a string) { addr <- a })
+		done <- server.Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addr <- a })
 	}()
 	defer func() {
 		cancel()

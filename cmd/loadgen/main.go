@@ -113,7 +113,7 @@ func run(o options, stdout io.Writer) error {
 	// token and the same GET on discovery without credentials.
 	withAuth, _, _ := sequential(500, getReq(emb.url+"/api/gym?find=20", fix.bearer))
 	without, _, _ := sequential(500, getReq(emb.url+"/api/discovery/gym?find=20", ""))
-	rep.authCost = withAuth - without
+	rep.withAuth, rep.withoutAuth, rep.authCost = withAuth, without, withAuth-without
 	fmt.Fprintf(stdout, "one at a time: p50 %v with a bearer token, %v without credentials\n", withAuth, without)
 	loginP50, _, refused := sequential(40, fix.loginsFromTheEnd(emb.url))
 	if refused > 0 {

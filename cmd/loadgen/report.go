@@ -22,9 +22,10 @@ type report struct {
 	// the load generator on separate cores.
 	pinned []result
 	growth []growthRow
-	// authCost is the p50 difference, one request at a time, between the
-	// query with a bearer token and the same query without credentials.
-	authCost time.Duration
+	// withAuth and withoutAuth are the p50, one request at a time, of the
+	// query with a bearer token and of the same query without credentials
+	// (discovery); authCost is their difference.
+	withAuth, withoutAuth, authCost time.Duration
 	// loginP50 is a login's p50, one at a time (OWASP's argon2id).
 	loginP50 time.Duration
 }
@@ -70,7 +71,8 @@ func (rep *report) targets() []string {
 	if q, ok := rep.find("embedded", "query 20"); ok {
 		check(q.rps/rep.base.rps >= 0.30, fmt.Sprintf("authenticated 20-document query ≥ 30%% of the baseline, embedded session store (%.1f%%)", 100*q.rps/rep.base.rps))
 		tail(q, 1)
-		check(rep.authCost <= 50*time.Microsecond, fmt.Sprintf("authentication + authorization ≤ 50 µs at p50 over the same query without credentials, one request at a time (%v)", rep.authCost.Round(time.Microsecond)))
+		check(rep.authCost <= 50*time.Microsecond, fmt.Sprintf("authentication + authorization ≤ 50 µs at p50 over the same query without credentials, one request at a time (%s with a bearer token, %s without: %v; the two take different routes, so the difference can fall below zero)",
+			ms(rep.withAuth), ms(rep.withoutAuth), rep.authCost.Round(time.Microsecond)))
 		check(q.bytes <= 3*rep.base.bytes, fmt.Sprintf("bytes allocated per request by the gateway alone ≤ 3× the baseline's (%.0f vs %.0f B)", q.bytes, rep.base.bytes))
 	}
 	if q, ok := rep.find("redis", "query 20"); ok {
@@ -110,7 +112,8 @@ func (rep *report) markdown() string {
 	}
 	if len(rep.ladder) > 0 {
 		b.WriteString("\n## Ablation ladder\n\nThe authenticated 20-document query (POST envelope, bearer token), served by handlers that each do " +
-			"one part more than the one before, on the embedded store; CPU of the server process per request.\n\n")
+			"one part more than the one before, on the embedded store; CPU of the server process per request. The session check " +
+			"verifies the token itself, so from that rung on the JWT step is part of it.\n\n")
 		b.WriteString("| rung | CPU µs/req | added | allocs/req | bytes/req | req/s | errors |\n|---|---:|---:|---:|---:|---:|---:|\n")
 		var prev time.Duration
 		for i, r := range rep.ladder {
@@ -140,31 +143,30 @@ func (rep *report) markdown() string {
 	return b.String()
 }
 
-// whyMissed explains, with the micro-benchmarks that measure each part, where
-// the time and the bytes of an authenticated query go.
+// whyMissed explains, with the ladder and the micro-benchmarks, where the
+// time and the bytes of an authenticated query go.
 const whyMissed = `
 ### Where the cost goes
 
-- **Every request checks its session** so that a logout or a revocation is refused on the very
-  next request: a SQLite read of about 16 µs on the embedded store, a Redis round trip of about
-  65 µs on Redis (` + "`go test -bench SessionCheck ./resources/session/...`" + `). The token signature is
-  checked once and cached (` + "`BenchmarkVerifyToken`" + `: 0.4 µs cached, ` + "`BenchmarkVerifyTokenUncached`" + `
-  for the Ed25519 cost); the policy decision costs 38 ns and allocates nothing. This session
-  read is most of the authentication cost measured one request at a time, and the whole of the
-  gap between the embedded and the Redis rows: Redis, the gateway and the load generator share
-  the same two cores.
-- **Reading 20 documents** is a prepared statement on the pure-Go SQLite (its row scanning
-  allocates per row); the documents are then projected as raw JSON without decoding
-  (` + "`BenchmarkFilterObject`" + `: 0.4 µs per document). The POST form also parses the envelope strictly
-  (duplicate and case-variant keys, depth and size limits: ` + "`BenchmarkParseEnvelopeAndQuery`" + `, about
-  19 µs).
-- **Every request is logged** (one JSON line) and counted in Prometheus; the baseline does
-  neither.
-- **Bytes per request** count the whole process: the SQLite driver's per-row allocations and
-  the load generator's own request and response handling. The baseline's figure is mostly the
-  load generator's.
-- The ratio moves by a few points between runs on this shared two-core machine; the
-  throughput targets sit within that band.
+- **The store is most of it.** The ladder's store rung (run the query on SQLite, project and frame
+  20 documents) adds more CPU than every other part together. The pure-Go SQLite executes the
+  query; each read opens a WAL read transaction, which takes a lock on the shared index with an
+  ` + "`fcntl`" + ` system call; the driver copies every row into a new Go string.
+- **Bytes per request** of the gateway alone stay above 3× the baseline's, and cannot reach it
+  while documents are read through ` + "`database/sql`" + ` on every request: the driver's copy of the 20
+  rows is about 5.8 KB by itself (` + "`modernc.org/sqlite`" + ` ` + "`columnText`" + `, one allocation per row, with no way
+  to read into a caller's buffer), against a budget of 3× the baseline's ~2.3 KB, and the baseline's
+  2.3 KB are net/http's own per-request allocations, which the gateway pays too. What is left
+  after those two is small: the strict envelope (2.3 KB), the page's offsets, the request's
+  context and deadline. Going under would take not reading the documents per request: a cache of
+  encoded pages, which replicas on MongoDB could not keep consistent without change streams.
+- **Logging and metrics** (the last rung) include the whole middleware chain: the request id
+  (from ` + "`crypto/rand`" + `), the request's deadline, Gin's routing over the whole API, two Prometheus
+  series and one JSON log line (1.2 µs of it: ` + "`slog`" + `'s JSON handler is cheap enough to keep).
+- **Session, JWT and policy** cost about a microsecond each now: the session check is served from
+  the cache (below), the token signature from a cache of verified tokens, the policy decision
+  from a precomputed table.
+- The ratios move by several points between runs on this shared two-core machine.
 `
 
 // techniques lists what the hot path does to be fast, so a reader knows what
@@ -172,13 +174,25 @@ const whyMissed = `
 const techniques = `
 ### Techniques in the hot path
 
-- Query results of resources without private fields are projected as raw JSON: the stored
-  text's allowed members are copied without decoding, and the response envelope is framed
-  around them without a second encoding. The JSON encoder was chosen by measurement:
-  ` + "`bytedance/sonic`" + ` decodes and re-encodes a document 2.3× faster than ` + "`encoding/json`" + `
-  (5.7 µs vs 13.3 µs), and the raw path removes both steps.
+- **Session checks from memory, revocations by push.** A session is read from the session store
+  once, then served from a cache that hears of every revocation: on the embedded store through
+  a counter shared in memory by every process that opens the session file (the gateway, and the
+  CLI when it changes a level), bumped after each revocation commits; on Redis through pub/sub,
+  where the revoking replica waits until every subscribed replica has applied the notice. While
+  a replica's subscription is down, every request reads Redis; when it is back, the cache starts
+  empty. A fill that raced a revocation is not kept. (` + "`go test -bench CachedSessionCheck ./resources/session/sqlite`" + `
+  against ` + "`BenchmarkSessionCheck`" + `: a memory read against a SQLite read or a Redis round trip.)
+- **Strict envelope parsing by a decoder of our own**: duplicate and case-variant keys, depth
+  and size limits, numbers kept exact, scanned from the bytes. Measured against the
+  ` + "`encoding/json`" + ` token stream it replaced: 3.8 µs and 2.3 KB against 12.7 µs and 6.3 KB
+  (` + "`BenchmarkParseEnvelopeAndQuery`" + `); ` + "`FuzzDecodeJSON`" + ` holds it to ` + "`encoding/json`" + `'s answers.
+- **Raw query results**: rows are read without a second copy, their allowed members are copied
+  (not decoded) into one buffer recycled from query to query, the next page's cursor is read
+  from the last document's two members, and the answer is written piece by piece under a
+  ` + "`Content-Length`" + ` with no buffer holding it whole. ` + "`bytedance/sonic`" + ` was measured for the decode
+  and re-encode this path avoids (2.3× faster than ` + "`encoding/json`" + `); not decoding at all beats both.
 - Token signatures are verified once and cached for at most a minute (never past expiry,
-  dropped when the keyring reloads); the session is still read on every request.
+  dropped when the keyring reloads).
 - Policy decisions are computed by Casbin when the policy loads; a request's decision is a
   map lookup of 38 ns that allocates nothing.
 - Read statements are prepared once per query shape on a pool of read-only connections

@@ -110,25 +110,29 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 			log.Warn("closing the session store", slog.String("error", err.Error()))
 		}
 	}()
-	sessions := session.NewCache(rawSessions, session.CacheConfig{OnLive: func(live bool) {
-		if live {
-			log.Info("session cache live: revocations are heard, session checks are served from memory")
-		} else {
-			log.Warn("session cache in bypass: the revocation feed is down, every request reads the session store")
-		}
-	}})
-	metrics.WatchSessionCache(sessions)
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		sessions.Watch(watchCtx)
-	}()
-	// Runs before the store closes (defers run last first).
-	defer func() {
-		stopWatch()
-		<-watched
-	}()
+	sessions := rawSessions
+	if cfg.SessionCache {
+		cache := session.NewCache(rawSessions, session.CacheConfig{OnLive: func(live bool) {
+			if live {
+				log.Info("session cache live: revocations are heard, session checks are served from memory")
+			} else {
+				log.Warn("session cache in bypass: the revocation feed is down, every request reads the session store")
+			}
+		}})
+		metrics.WatchSessionCache(cache)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			cache.Watch(watchCtx)
+		}()
+		// Runs before the store closes (defers run last first).
+		defer func() {
+			stopWatch()
+			<-watched
+		}()
+		sessions = cache
+	}
 	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
 	if err != nil {
 		return err

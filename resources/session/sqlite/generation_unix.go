@@ -20,7 +20,7 @@ type generation struct {
 }
 
 func openGeneration(path string) (*generation, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) //nolint:gosec // the path is the session file's, from the configuration
 	if err != nil {
 		return nil, fmt.Errorf("session store: %w", err)
 	}
