@@ -116,6 +116,10 @@ func (s *Store) Sweep(ctx context.Context) error {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
+// msCeil is an expiry in milliseconds rounded up, so a nonce or a counter
+// never ends before its window does.
+func msCeil(t time.Time) int64 { return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond) }
+
 // Create stores a new session.
 func (s *Store) Create(ctx context.Context, in session.Session) error {
 	data, err := json.Marshal(in)
@@ -308,7 +312,7 @@ func (s *Store) RememberNonce(ctx context.Context, nonce string, ttl time.Durati
 	now := time.Now()
 	res, err := s.write.ExecContext(ctx, `INSERT INTO nonces (nonce, expires) VALUES (?, ?)
 		ON CONFLICT (nonce) DO UPDATE SET expires = excluded.expires WHERE nonces.expires <= ?`,
-		nonce, ms(now.Add(ttl)), ms(now))
+		nonce, msCeil(now.Add(ttl)), ms(now))
 	if err != nil {
 		return false, session.Unavailable(err)
 	}
@@ -324,11 +328,11 @@ func (s *Store) Hit(ctx context.Context, key string, window time.Duration) (int6
 		ON CONFLICT (key) DO UPDATE SET
 		  n = CASE WHEN counters.expires <= ? THEN 1 ELSE counters.n + 1 END,
 		  expires = CASE WHEN counters.expires <= ? THEN excluded.expires ELSE counters.expires END
-		RETURNING n, expires`, key, ms(now.Add(window)), ms(now), ms(now)).Scan(&n, &expires)
+		RETURNING n, expires`, key, msCeil(now.Add(window)), ms(now), ms(now)).Scan(&n, &expires)
 	if err != nil {
 		return 0, 0, session.Unavailable(err)
 	}
-	return n, time.UnixMilli(expires).Sub(now), nil
+	return n, min(window, time.UnixMilli(expires).Sub(now)), nil
 }
 
 // Count reads a counter.
