@@ -163,9 +163,9 @@ const whyMissed = `
 - **Logging and metrics** (the last rung) include the whole middleware chain: the request id
   (from ` + "`crypto/rand`" + `), the request's deadline, Gin's routing over the whole API, two Prometheus
   series and one JSON log line (1.2 µs of it: ` + "`slog`" + `'s JSON handler is cheap enough to keep).
-- **Session, JWT and policy** cost about a microsecond each now: the session check is served from
-  the cache (below), the token signature from a cache of verified tokens, the policy decision
-  from a precomputed table.
+- **Session, JWT and policy** cost no more than the ladder's noise of a few microseconds: the
+  session check is served from the cache (below), the token signature from a cache of verified
+  tokens, the policy decision from a precomputed table.
 - The ratios move by several points between runs on this shared two-core machine.
 `
 

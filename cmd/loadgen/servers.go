@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,7 @@ func startGateway(redisURL, cpuProfile string, pin bool) (*gatewayProc, error) {
 	cmd.Stderr = os.Stderr
 	// The servers get every core; the load generator's own parallelism
 	// (GOMAXPROCS of this process) is the harness's to choose.
-	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(serverCPUs()))
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(runtime.NumCPU()))
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -118,7 +118,9 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // msCeil is an expiry in milliseconds rounded up, so a nonce or a counter
 // never ends before its window does.
-func msCeil(t time.Time) int64 { return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond) }
+func msCeil(t time.Time) int64 {
+	return (t.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
+}
 
 // Create stores a new session.
 func (s *Store) Create(ctx context.Context, in session.Session) error {
