@@ -13,42 +13,72 @@ var errRawJSON = errors.New("malformed stored JSON")
 // documents the gateway itself wrote. It returns an error on anything that
 // is not one well-formed object.
 func filterObject(dst, raw []byte, keep func(key []byte) bool) ([]byte, error) {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return nil, errRawJSON
-	}
 	dst = append(dst, '{')
 	first := true
-	i = skipSpace(raw, i+1)
-	if i < len(raw) && raw[i] == '}' {
-		return append(dst, '}'), nil
-	}
-	for i < len(raw) {
-		if raw[i] != '"' {
-			return nil, errRawJSON
-		}
-		keyEnd, err := skipString(raw, i)
-		if err != nil {
-			return nil, err
-		}
-		key := raw[i+1 : keyEnd-1]
-		j := skipSpace(raw, keyEnd)
-		if j >= len(raw) || raw[j] != ':' {
-			return nil, errRawJSON
-		}
-		j = skipSpace(raw, j+1)
-		valEnd, err := skipValue(raw, j)
-		if err != nil {
-			return nil, err
-		}
+	err := members(raw, func(key, quoted, val []byte) bool {
 		if keep(key) {
 			if !first {
 				dst = append(dst, ',')
 			}
 			first = false
-			dst = append(dst, raw[i:keyEnd]...)
+			dst = append(dst, quoted...)
 			dst = append(dst, ':')
-			dst = append(dst, raw[j:valEnd]...)
+			dst = append(dst, val...)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// rawMember returns the value of the member key of a JSON object, undecoded.
+func rawMember(raw []byte, key string) ([]byte, bool) {
+	var found []byte
+	ok := false
+	err := members(raw, func(k, _, val []byte) bool {
+		if string(k) == key {
+			found, ok = val, true
+			return false
+		}
+		return true
+	})
+	return found, ok && err == nil
+}
+
+// members calls f with each member of a JSON object, in order: its key as
+// it is between the quotes, the key as written (quotes included), and its
+// value, undecoded, until f returns false. It returns an error on anything
+// that is not one well-formed object (as far as it read).
+func members(raw []byte, f func(key, quoted, val []byte) bool) error {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return errRawJSON
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return nil
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return errRawJSON
+		}
+		keyEnd, err := skipString(raw, i)
+		if err != nil {
+			return err
+		}
+		j := skipSpace(raw, keyEnd)
+		if j >= len(raw) || raw[j] != ':' {
+			return errRawJSON
+		}
+		j = skipSpace(raw, j+1)
+		valEnd, err := skipValue(raw, j)
+		if err != nil {
+			return err
+		}
+		if !f(raw[i+1:keyEnd-1], raw[i:keyEnd], raw[j:valEnd]) {
+			return nil
 		}
 		i = skipSpace(raw, valEnd)
 		if i < len(raw) && raw[i] == ',' {
@@ -56,44 +86,11 @@ func filterObject(dst, raw []byte, keep func(key []byte) bool) ([]byte, error) {
 			continue
 		}
 		if i < len(raw) && raw[i] == '}' {
-			return append(dst, '}'), nil
+			return nil
 		}
-		return nil, errRawJSON
+		return errRawJSON
 	}
-	return nil, errRawJSON
-}
-
-// rawMember returns the value of the member key of a JSON object, undecoded.
-func rawMember(raw []byte, key string) ([]byte, bool) {
-	i := skipSpace(raw, 0)
-	if i >= len(raw) || raw[i] != '{' {
-		return nil, false
-	}
-	i = skipSpace(raw, i+1)
-	for i < len(raw) && raw[i] == '"' {
-		keyEnd, err := skipString(raw, i)
-		if err != nil {
-			return nil, false
-		}
-		j := skipSpace(raw, keyEnd)
-		if j >= len(raw) || raw[j] != ':' {
-			return nil, false
-		}
-		j = skipSpace(raw, j+1)
-		valEnd, err := skipValue(raw, j)
-		if err != nil {
-			return nil, false
-		}
-		if string(raw[i+1:keyEnd-1]) == key {
-			return raw[j:valEnd], true
-		}
-		i = skipSpace(raw, valEnd)
-		if i >= len(raw) || raw[i] != ',' {
-			return nil, false
-		}
-		i = skipSpace(raw, i+1)
-	}
-	return nil, false
+	return errRawJSON
 }
 
 // rawPath decodes the value at a dotted path of a stored JSON object, and
