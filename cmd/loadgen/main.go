@@ -47,7 +47,7 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: serve a gateway under load in this process (the harness starts it)")
 	serveDir := flag.String("serve-dir", "", "internal: the data dir of -serve")
 	serveRedis := flag.String("serve-redis", "", "internal: the Redis URL of -serve")
-	pin := flag.Bool("pin", runtime.NumCPU() > 1, "also measure latency with the servers and the load generator on separate cores")
+	pin := flag.Bool("pin", runtime.GOOS == "linux" && runtime.NumCPU() > 1, "also measure latency with the servers and the load generator on separate cores")
 	flag.Parse()
 	if *serve {
 		if *pin {
