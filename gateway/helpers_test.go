@@ -134,16 +134,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 			}
 		}
 	}})
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		cache.Watch(watchCtx)
-	}()
-	tb.Cleanup(func() {
-		stopWatch()
-		<-watched
-	})
+	tb.Cleanup(cache.Start(context.Background()))
 	if _, isRedis := raw.(*redis.Store); isRedis {
 		select {
 		case <-live:

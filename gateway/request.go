@@ -19,6 +19,9 @@ func (s *Server) readBody(c *gin.Context) ([]byte, error) {
 			return nil, resources.Errorf(resources.EMEDIATYPE, "Content-Type must be application/json")
 		}
 	}
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, resources.Errorf(resources.ETOOLARGE, "the request body is larger than %d bytes", s.cfg.MaxBodyBytes)
+	}
 	body, err := readAll(c.Request.Body, c.Request.ContentLength)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {

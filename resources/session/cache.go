@@ -77,7 +77,7 @@ type cacheEntry struct {
 
 // NewCache wraps store. A store with a shared generation makes the cache
 // live at once; a Watcher's makes it live when its subscription is
-// confirmed (call Watch); any other store leaves it in bypass for good.
+// confirmed (call Start); any other store leaves it in bypass for good.
 func NewCache(store Store, cfg CacheConfig) *Cache {
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 100_000
@@ -94,11 +94,23 @@ func NewCache(store Store, cfg CacheConfig) *Cache {
 	return c
 }
 
-// Watch feeds the cache from its store's subscription until ctx ends, when
-// the store has one; otherwise it returns at once.
-func (c *Cache) Watch(ctx context.Context) {
-	if w, ok := c.Store.(Watcher); ok {
+// Start feeds the cache from its store's subscription, when the store has
+// one, until ctx ends or stop is called; stop returns once the feed has
+// stopped, so the store can then be closed.
+func (c *Cache) Start(ctx context.Context) (stop func()) {
+	w, ok := c.Store.(Watcher)
+	if !ok {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
 		w.Watch(ctx, c)
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 

@@ -120,17 +120,8 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 			}
 		}})
 		metrics.WatchSessionCache(cache)
-		watchCtx, stopWatch := context.WithCancel(ctx)
-		watched := make(chan struct{})
-		go func() {
-			defer close(watched)
-			cache.Watch(watchCtx)
-		}()
-		// Runs before the store closes (defers run last first).
-		defer func() {
-			stopWatch()
-			<-watched
-		}()
+		// Stops before the store closes (defers run last first).
+		defer cache.Start(ctx)()
 		sessions = cache
 	}
 	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})

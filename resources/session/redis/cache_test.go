@@ -29,15 +29,9 @@ func startReplica(t *testing.T, url string) *replica {
 	}
 	r := &replica{store: st, live: make(chan bool, 16)}
 	r.cache = session.NewCache(st, session.CacheConfig{OnLive: func(l bool) { r.live <- l }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r.cache.Watch(ctx)
-	}()
+	stop := r.cache.Start(context.Background())
 	t.Cleanup(func() {
-		cancel()
-		<-done
+		stop()
 		_ = st.Close()
 	})
 	r.await(t, true)
