@@ -461,7 +461,7 @@ func findRaw(ctx context.Context, rf RawFinder, pool *sync.Pool, sc *Schema, q Q
 	})
 	*pooled = buf
 	if err != nil {
-		pool.Put(pooled)
+		(&Result{buf: pooled, pool: pool}).Release()
 		return Result{}, storeError(sc, err, nil, nil)
 	}
 	var next string

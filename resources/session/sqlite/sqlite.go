@@ -204,10 +204,9 @@ func (s *Store) Rotate(ctx context.Context, sid, oldHash, newHash string) (sessi
 	if err := deleteSession(ctx, tx, sid); err != nil {
 		return session.Session{}, err
 	}
-	if err := tx.Commit(); err != nil {
-		return session.Session{}, session.Unavailable(err)
+	if err := s.commitRevocation(tx); err != nil {
+		return session.Session{}, err
 	}
-	s.gen.bump()
 	return session.Session{}, session.ErrReused
 }
 
