@@ -28,6 +28,8 @@ type Service struct {
 	// an answer is written out, then its buffer serves the next query, so
 	// the documents of a page cost no allocation once the pool is warm.
 	buffers *sync.Pool
+	// pages keeps raw query answers while the store is unwritten.
+	pages *pages
 }
 
 // NewService builds the service. Call Prepare once before serving.
@@ -38,7 +40,7 @@ func NewService(store Store, reg *Registry, auth Authorizer, cfg ServiceConfig) 
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, reg: reg, auth: auth, cfg: cfg, buffers: &sync.Pool{New: func() any { return new([]byte) }}}
+	return &Service{store: store, reg: reg, auth: auth, cfg: cfg, buffers: &sync.Pool{New: func() any { return new([]byte) }}, pages: newPages()}
 }
 
 // Prepare creates every resource's collection and indexes.
@@ -206,7 +208,7 @@ func FindPage(ctx context.Context, store Store, coll string, q Query) ([]Documen
 
 func (s *Service) find(ctx context.Context, p Principal, sc *Schema, q Query, public bool) (Result, error) {
 	if rf, ok := s.store.(RawFinder); ok && !sc.hasPrivate {
-		return findRaw(ctx, rf, s.buffers, sc, q, public)
+		return s.findCached(ctx, rf, sc, q, public)
 	}
 	docs, next, err := FindPage(ctx, s.store, sc.Collection, q)
 	if err != nil {

@@ -96,3 +96,11 @@ type RawFinder interface {
 	// backend may reuse them), and an error from each stops the query.
 	FindRaw(ctx context.Context, coll string, q Query, each func(doc []byte) error) error
 }
+
+// Versioned is a store that can tell cheaply whether anything was written
+// to it since: Version returns a value that differs from every earlier
+// one once any write has been committed, by any process. A store that
+// cannot tell returns an error, and its queries are never cached.
+type Versioned interface {
+	Version(ctx context.Context) (uint64, error)
+}

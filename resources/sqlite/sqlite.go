@@ -29,6 +29,8 @@ type Store struct {
 
 	mu     sync.RWMutex
 	unique map[string][]string // collection → unique key paths
+
+	versions *versions
 }
 
 // dbtx is what the document operations need of a database or transaction.
@@ -123,10 +125,14 @@ func Open(ctx context.Context, path string, readers int) (*Store, error) {
 		_ = write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	read := sql.OpenDB(connector{drv: drv, dsn: strings.TrimSuffix(base, "&_txlock=immediate") + "&_pragma=query_only(1)"})
+	readDSN := strings.TrimSuffix(base, "&_txlock=immediate") + "&_pragma=query_only(1)"
+	read := sql.OpenDB(connector{drv: drv, dsn: readDSN})
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 	s.read = read
+	vdb := sql.OpenDB(connector{drv: drv, dsn: readDSN})
+	vdb.SetMaxOpenConns(1)
+	s.versions = &versions{db: vdb}
 	s.r = read
 	s.stmts = &stmtCache{db: read, byQL: make(map[string]*sql.Stmt)}
 	return s, nil
@@ -140,7 +146,7 @@ func (s *Store) Close() error {
 	}
 	clear(s.stmts.byQL)
 	s.stmts.mu.Unlock()
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.versions.close(), s.read.Close(), s.write.Close())
 }
 
 // connector opens connections of a driver of our own, so the functions we
