@@ -33,21 +33,62 @@ const (
 
 func newPages() *pages { return &pages{entries: map[string]page{}} }
 
-// pageKey names a query's answer: the collection, whether the projection
-// is the public one, and the whole validated query (conditions, the owner's
-// included, sort, cursor, limit).
-func pageKey(coll string, q Query, public bool) (string, bool) {
-	b, err := json.Marshal(q)
-	if err != nil {
-		return "", false
+// appendPageKey names a query's answer: the collection, whether the
+// projection is the public one, and the whole validated query (conditions,
+// the owner's included, sort, cursor, limit). Every part is written with
+// its length or type first, so no two queries share a key.
+func appendPageKey(b []byte, coll string, q Query, public bool) ([]byte, bool) {
+	b = strconv.AppendQuote(b, coll)
+	b = strconv.AppendBool(b, public)
+	b = strconv.AppendQuote(b, q.SortPath)
+	b = strconv.AppendBool(b, q.SortDesc)
+	b = strconv.AppendInt(b, int64(q.Limit), 10)
+	b = strconv.AppendInt(b, int64(len(q.Conditions)), 10)
+	ok := true
+	for _, c := range q.Conditions {
+		b = strconv.AppendQuote(b, c.Path)
+		b = strconv.AppendInt(b, int64(c.Op), 10)
+		if b, ok = appendKeyValue(b, c.Value); !ok {
+			return nil, false
+		}
 	}
-	return coll + "\x00" + strconv.FormatBool(public) + "\x00" + string(b), true
+	if q.After != nil {
+		b = append(b, 'a')
+		b = strconv.AppendQuote(b, q.After.ID)
+		b = strconv.AppendBool(b, q.After.Null)
+		if b, ok = appendKeyValue(b, q.After.Value); !ok {
+			return nil, false
+		}
+	}
+	return b, true
 }
 
-func (p *pages) get(key string, version uint64) (page, bool) {
+// appendKeyValue writes a query value with its type; a kind a validated
+// query never holds makes the query uncacheable.
+func appendKeyValue(b []byte, v any) ([]byte, bool) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, 'n'), true
+	case string:
+		return strconv.AppendQuote(append(b, 's'), x), true
+	case bool:
+		return strconv.AppendBool(append(b, 'b'), x), true
+	case int64:
+		return strconv.AppendInt(append(b, 'i'), x, 10), true
+	case int:
+		return strconv.AppendInt(append(b, 'i'), int64(x), 10), true
+	case float64:
+		return strconv.AppendFloat(append(b, 'f'), x, 'g', -1, 64), true
+	case json.Number:
+		return strconv.AppendQuote(append(b, 'd'), string(x)), true
+	}
+	return nil, false
+}
+
+func (p *pages) get(key []byte, version uint64) (page, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	pg, ok := p.entries[key]
+	pg, ok := p.entries[string(key)]
 	if !ok || pg.version != version {
 		return page{}, false
 	}
@@ -100,14 +141,15 @@ func (p *pages) drop(key string) {
 // write landed is kept under the older version and never served after it.
 func (s *Service) findCached(ctx context.Context, rf RawFinder, sc *Schema, q Query, public bool) (Result, error) {
 	vs, ok := s.store.(Versioned)
-	if !ok {
+	if !ok || s.cfg.NoPageCache {
 		return findRaw(ctx, rf, s.buffers, sc, q, public)
 	}
 	version, err := vs.Version(ctx)
 	if err != nil {
 		return findRaw(ctx, rf, s.buffers, sc, q, public)
 	}
-	key, ok := pageKey(sc.Collection, q, public)
+	var space [256]byte
+	key, ok := appendPageKey(space[:0], sc.Collection, q, public)
 	if !ok {
 		return findRaw(ctx, rf, s.buffers, sc, q, public)
 	}
@@ -116,7 +158,7 @@ func (s *Service) findCached(ctx context.Context, rf RawFinder, sc *Schema, q Qu
 	}
 	res, err := findRaw(ctx, rf, s.buffers, sc, q, public)
 	if err == nil {
-		s.pages.put(key, version, res)
+		s.pages.put(string(key), version, res)
 	}
 	return res, err
 }

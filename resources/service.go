@@ -15,6 +15,9 @@ type ServiceConfig struct {
 	MaxPage int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// NoPageCache reads every query from the store, even on a store that
+	// keeps a version.
+	NoPageCache bool
 }
 
 // Service runs envelope operations: it authorizes them with the policy,

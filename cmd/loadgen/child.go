@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -61,9 +62,10 @@ func readProcStats() procStats {
 }
 
 // gatewayConfig is the configuration of a gateway under load.
-func gatewayConfig(dir, redisURL string) (config.Config, error) {
+func gatewayConfig(dir, redisURL string, pageCache bool) (config.Config, error) {
 	env := map[string]string{
-		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": dir, "GATEWAY_REDIS_URL": redisURL,
+		"GATEWAY_PAGE_CACHE": strconv.FormatBool(pageCache),
+		"GATEWAY_ADDR":       "127.0.0.1:0", "GATEWAY_DATA_DIR": dir, "GATEWAY_REDIS_URL": redisURL,
 		"GATEWAY_BOOTSTRAP_USER": rootUser, "GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
 		// The load generator logs in many times from one address.
 		"GATEWAY_LOGIN_FAILURES_PER_IP": "1000000", "GATEWAY_MAX_PAGE": "1000", "GATEWAY_RATE_LIMIT": "0",
@@ -72,7 +74,7 @@ func gatewayConfig(dir, redisURL string) (config.Config, error) {
 }
 
 // serveChild runs the servers under load until standard input closes.
-func serveChild(dir, redisURL, cpuProfile string) error {
+func serveChild(dir, redisURL, cpuProfile string, pageCache bool) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -87,7 +89,7 @@ func serveChild(dir, redisURL, cpuProfile string) error {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	cfg, err := gatewayConfig(dir, redisURL)
+	cfg, err := gatewayConfig(dir, redisURL, pageCache)
 	if err != nil {
 		return err
 	}

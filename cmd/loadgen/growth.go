@@ -55,7 +55,7 @@ func bulkSeed(ctx context.Context, st *sqlite.Store, from, to int, ids []string)
 }
 
 func growth(ctx context.Context, stdout io.Writer) ([]growthRow, error) {
-	g, err := startGateway("", "", false)
+	g, err := startGateway("", "", false, false)
 	if err != nil {
 		return nil, err
 	}

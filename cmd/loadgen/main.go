@@ -47,6 +47,7 @@ func main() {
 	serve := flag.Bool("serve", false, "internal: serve a gateway under load in this process (the harness starts it)")
 	serveDir := flag.String("serve-dir", "", "internal: the data dir of -serve")
 	serveRedis := flag.String("serve-redis", "", "internal: the Redis URL of -serve")
+	servePageCache := flag.Bool("serve-page-cache", true, "internal: the page cache of -serve")
 	pin := flag.Bool("pin", runtime.GOOS == "linux" && runtime.NumCPU() > 1, "also measure latency with the servers and the load generator on separate cores")
 	flag.Parse()
 	if *serve {
@@ -56,7 +57,7 @@ func main() {
 				os.Exit(1)
 			}
 		}
-		if err := serveChild(*serveDir, *serveRedis, o.cpuProfile); err != nil {
+		if err := serveChild(*serveDir, *serveRedis, o.cpuProfile, *servePageCache); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen -serve:", err)
 			os.Exit(1)
 		}
@@ -76,7 +77,7 @@ func run(o options, stdout io.Writer) error {
 	defer cancel()
 	rep := &report{opts: o, started: time.Now()}
 
-	emb, err := startGateway("", o.cpuProfile, false)
+	emb, err := startGateway("", o.cpuProfile, false, true)
 	if err != nil {
 		return err
 	}
@@ -121,9 +122,30 @@ func run(o options, stdout io.Writer) error {
 	}
 	rep.loginP50 = loginP50
 	fmt.Fprintf(stdout, "one at a time: login p50 %v\n", loginP50)
+	// Every request read from SQLite: the same query on a gateway with the
+	// page cache off. The ladder runs there too, so its store rung is the
+	// store's whole cost.
+	cold, err := startGateway("", "", false, false)
+	if err != nil {
+		return err
+	}
+	defer cold.stop()
+	cfix, err := seed(cold.url, o.docs)
+	if err != nil {
+		return err
+	}
+	if err := cold.setAnswer(cfix.query20Body); err != nil {
+		return err
+	}
+	r, err := d.measure("query 20 documents (envelope, bearer JWT), page cache off", postReq(cold.url+"/api/gym", cfix.bearer, cfix.queryBody), cold.stats)
+	if err != nil {
+		return err
+	}
+	rep.add("embedded", r, baseline)
+	fmt.Fprintln(stdout, r.line(baseline))
 	if o.ladder {
-		for _, rung := range emb.rungs {
-			r, err := d.measure(rung.Name, postReq("http://"+rung.Addr+"/api/gym", fix.bearer, fix.queryBody), emb.stats)
+		for _, rung := range cold.rungs {
+			r, err := d.measure(rung.Name, postReq("http://"+rung.Addr+"/api/gym", cfix.bearer, cfix.queryBody), cold.stats)
 			if err != nil {
 				return err
 			}
@@ -137,7 +159,7 @@ func run(o options, stdout io.Writer) error {
 			return err
 		}
 		defer rs.stop()
-		red, err := startGateway(rs.url(), "", false)
+		red, err := startGateway(rs.url(), "", false, true)
 		if err != nil {
 			return err
 		}
@@ -185,7 +207,7 @@ func latencyApart(d driver, docs int, withRedis bool, stdout io.Writer) ([]resul
 		return nil, err
 	}
 	defer restore()
-	g, err := startGateway("", "", true)
+	g, err := startGateway("", "", true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +241,7 @@ func latencyApart(d driver, docs int, withRedis bool, stdout io.Writer) ([]resul
 	if err := pinServerProcess(rs.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
-	rg, err := startGateway(rs.url(), "", true)
+	rg, err := startGateway(rs.url(), "", true, true)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ type gatewayProc struct {
 
 // startGateway starts a child process (this program with -serve) running
 // the whole gateway on a fresh data dir.
-func startGateway(redisURL, cpuProfile string, pin bool) (*gatewayProc, error) {
+func startGateway(redisURL, cpuProfile string, pin, pageCache bool) (*gatewayProc, error) {
 	dir, err := os.MkdirTemp("", "gateway-load-")
 	if err != nil {
 		return nil, err
@@ -42,7 +42,8 @@ func startGateway(redisURL, cpuProfile string, pin bool) (*gatewayProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-serve", "-serve-dir", dir, "-serve-redis", redisURL, "-cpuprofile", cpuProfile, "-pin="+strconv.FormatBool(pin))
+	cmd := exec.Command(exe, "-serve", "-serve-dir", dir, "-serve-redis", redisURL, "-cpuprofile", cpuProfile, "-pin="+strconv.FormatBool(pin),
+		"-serve-page-cache="+strconv.FormatBool(pageCache))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

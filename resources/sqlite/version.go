@@ -3,7 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -17,8 +19,8 @@ type versions struct {
 	db    *sql.DB
 	mu    sync.Mutex
 	conn  *sql.Conn
-	stmt  *sql.Stmt
 	epoch uint32
+	dest  [1]driver.Value
 }
 
 // Version returns a value that differs from every value returned before
@@ -35,19 +37,35 @@ func (s *Store) Version(ctx context.Context) (uint64, error) {
 		if err != nil {
 			return 0, classify(err)
 		}
-		stmt, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
-		if err != nil {
-			_ = conn.Close()
-			return 0, classify(err)
-		}
-		v.conn, v.stmt = conn, stmt
+		v.conn = conn
 		v.epoch++
 	}
 	var n int64
-	if err := v.stmt.QueryRowContext(ctx).Scan(&n); err != nil {
-		_ = v.stmt.Close()
+	// The driver's own query, under database/sql's lock of the connection:
+	// database/sql's statement and rows would allocate more than the read
+	// itself on every request.
+	err := v.conn.Raw(func(dc any) error {
+		q, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return errors.New("sqlite: the driver cannot query")
+		}
+		rows, err := q.QueryContext(ctx, `PRAGMA data_version`, nil)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = rows.Close() }()
+		if err := rows.Next(v.dest[:]); err != nil {
+			return err
+		}
+		n, ok = v.dest[0].(int64)
+		if !ok {
+			return fmt.Errorf("sqlite: data_version is %T", v.dest[0])
+		}
+		return nil
+	})
+	if err != nil {
 		_ = v.conn.Close()
-		v.conn, v.stmt = nil, nil
+		v.conn = nil
 		return 0, classify(err)
 	}
 	return uint64(v.epoch)<<32 | uint64(uint32(n)), nil //nolint:gosec // data_version is a 32-bit counter; only equality matters
@@ -58,8 +76,8 @@ func (v *versions) close() error {
 	defer v.mu.Unlock()
 	var err error
 	if v.conn != nil {
-		err = errors.Join(v.stmt.Close(), v.conn.Close())
-		v.conn, v.stmt = nil, nil
+		err = v.conn.Close()
+		v.conn = nil
 	}
 	return errors.Join(err, v.db.Close())
 }

@@ -62,6 +62,7 @@ type Config struct {
 	RateLimit         int           `env:"GATEWAY_RATE_LIMIT" default:"200" min:"0" help:"requests per second one client address may make on one replica (0: no limit); 429 with \x60Retry-After\x60 beyond"`
 	RateBurst         int           `env:"GATEWAY_RATE_BURST" default:"400" help:"burst above the rate one client address may make"`
 	Console           bool          `env:"GATEWAY_CONSOLE" default:"on" help:"serve the admin console at \x60/console/\x60 (\x60on\x60 or \x60off\x60)"`
+	PageCache         bool          `env:"GATEWAY_PAGE_CACHE" default:"on" help:"serve a repeated query again while the embedded store shows no write since (\x60off\x60: read every query; MongoDB never caches)"`
 	SessionCache      bool          `env:"GATEWAY_SESSION_CACHE" default:"on" help:"serve session checks from memory, told of every revocation (\x60off\x60: read the session store on every request, e.g. while replicas of a version without the cache still run)"`
 	SetupTTL          time.Duration `env:"GATEWAY_SETUP_TTL" default:"1h" help:"how long the first run's one-time setup link works (logged while no level-0 user exists)"`
 	PublicURL         string        `env:"GATEWAY_PUBLIC_URL" show:"\x60http://localhost:<port>\x60" help:"the gateway's address as browsers reach it, for the setup link"`

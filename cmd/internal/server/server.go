@@ -91,7 +91,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 			log.Warn("closing the store", slog.String("error", err.Error()))
 		}
 	}()
-	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage})
+	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage, NoPageCache: !cfg.PageCache})
 	if err := retry(ctx, log, "prepare collections", func() error { return svc.Prepare(ctx) }); err != nil {
 		return err
 	}
