@@ -42,12 +42,12 @@ func appendPageKey(b []byte, coll string, q Query, public bool) ([]byte, bool) {
 	b = strconv.AppendBool(b, public)
 	b = strconv.AppendQuote(b, q.SortPath)
 	b = strconv.AppendBool(b, q.SortDesc)
-	b = strconv.AppendInt(b, int64(q.Limit), 10)
-	b = strconv.AppendInt(b, int64(len(q.Conditions)), 10)
-	ok := true
+	b = appendKeyInt(b, int64(q.Limit))
+	b = appendKeyInt(b, int64(len(q.Conditions)))
+	var ok bool
 	for _, c := range q.Conditions {
 		b = strconv.AppendQuote(b, c.Path)
-		b = strconv.AppendInt(b, int64(c.Op), 10)
+		b = appendKeyInt(b, int64(c.Op))
 		if b, ok = appendKeyValue(b, c.Value); !ok {
 			return nil, false
 		}
@@ -63,6 +63,10 @@ func appendPageKey(b []byte, coll string, q Query, public bool) ([]byte, bool) {
 	return b, true
 }
 
+// appendKeyInt writes a number and its end, so two numbers in a row never
+// read as one.
+func appendKeyInt(b []byte, n int64) []byte { return append(strconv.AppendInt(b, n, 10), ';') }
+
 // appendKeyValue writes a query value with its type; a kind a validated
 // query never holds makes the query uncacheable.
 func appendKeyValue(b []byte, v any) ([]byte, bool) {
@@ -74,11 +78,11 @@ func appendKeyValue(b []byte, v any) ([]byte, bool) {
 	case bool:
 		return strconv.AppendBool(append(b, 'b'), x), true
 	case int64:
-		return strconv.AppendInt(append(b, 'i'), x, 10), true
+		return appendKeyInt(append(b, 'i'), x), true
 	case int:
-		return strconv.AppendInt(append(b, 'i'), int64(x), 10), true
+		return appendKeyInt(append(b, 'i'), int64(x)), true
 	case float64:
-		return strconv.AppendFloat(append(b, 'f'), x, 'g', -1, 64), true
+		return append(strconv.AppendFloat(append(b, 'f'), x, 'g', -1, 64), ';'), true
 	case json.Number:
 		return strconv.AppendQuote(append(b, 'd'), string(x)), true
 	}

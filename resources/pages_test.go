@@ -2,7 +2,9 @@ package resources_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -149,5 +151,32 @@ func TestPagesStayWithinBounds(t *testing.T) {
 	}
 	if n := resources.CachedPages(svc); n > 1024 {
 		t.Errorf("%d pages kept, bound 1024", n)
+	}
+}
+
+// TestPageKeysNeverCollide: queries that differ only in their limit, asked
+// in turns, each get their own answer from the cache.
+func TestPageKeysNeverCollide(t *testing.T) {
+	kit := domaintest.MustOpen(t, "")
+	svc := resources.NewService(kit.Store, kit.Registry, kit.Policy, resources.ServiceConfig{})
+	if err := svc.Prepare(kit.Ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		insertGym(t, kit.Store, kit.Ctx, fmt.Sprintf("gym %02d", i))
+	}
+	admin := resources.Principal{UserID: "0123456789abcdef01234567", Username: "admin", Level: 2}
+	count := func(find int) int {
+		res, err := svc.Execute(kit.Ctx, admin, "gym", &resources.Envelope{Operation: resources.OpQuery,
+			Data: map[string]any{"find": json.Number(strconv.Itoa(find))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(docs(t, res))
+	}
+	for _, find := range []int{1, 11, 1, 11, 2, 12} {
+		if got := count(find); got != find {
+			t.Errorf("find %d: %d documents", find, got)
+		}
 	}
 }
