@@ -77,15 +77,11 @@ func run(o options, stdout io.Writer) error {
 	defer cancel()
 	rep := &report{opts: o, started: time.Now()}
 
-	emb, err := startGateway("", o.cpuProfile, false, true)
+	emb, fix, err := startSeeded(o.docs, "", o.cpuProfile, false, true)
 	if err != nil {
 		return err
 	}
 	defer emb.stop()
-	fix, err := seed(emb.url, o.docs)
-	if err != nil {
-		return err
-	}
 	if err := emb.setAnswer(fix.query20Body); err != nil {
 		return err
 	}
@@ -125,15 +121,11 @@ func run(o options, stdout io.Writer) error {
 	// Every request read from SQLite: the same query on a gateway with the
 	// page cache off. The ladder runs there too, so its store rung is the
 	// store's whole cost.
-	cold, err := startGateway("", "", false, false)
+	cold, cfix, err := startSeeded(o.docs, "", "", false, false)
 	if err != nil {
 		return err
 	}
 	defer cold.stop()
-	cfix, err := seed(cold.url, o.docs)
-	if err != nil {
-		return err
-	}
 	if err := cold.setAnswer(cfix.query20Body); err != nil {
 		return err
 	}
@@ -159,15 +151,11 @@ func run(o options, stdout io.Writer) error {
 			return err
 		}
 		defer rs.stop()
-		red, err := startGateway(rs.url(), "", false, true)
+		red, rfix, err := startSeeded(o.docs, rs.url(), "", false, true)
 		if err != nil {
 			return err
 		}
 		defer red.stop()
-		rfix, err := seed(red.url, o.docs)
-		if err != nil {
-			return err
-		}
 		for _, sc := range rfix.scenarios(red.url)[:3] {
 			r, err := d.measure(sc.name, sc.next, red.stats)
 			if err != nil {
@@ -197,6 +185,24 @@ func run(o options, stdout io.Writer) error {
 	return nil
 }
 
+// startSeeded starts a gateway child (see startGateway), seeds it with docs
+// documents, and gives its baseline and early rungs the query's answer.
+func startSeeded(docs int, redisURL, cpuProfile string, pin, pageCache bool) (*gatewayProc, *fixture, error) {
+	g, err := startGateway(redisURL, cpuProfile, pin, pageCache)
+	if err != nil {
+		return nil, nil, err
+	}
+	fix, err := seed(g.url, docs)
+	if err == nil {
+		err = g.setAnswer(fix.query20Body)
+	}
+	if err != nil {
+		g.stop()
+		return nil, nil, err
+	}
+	return g, fix, nil
+}
+
 // latencyApart measures the baseline and the authenticated query again with
 // the servers and the load generator pinned to separate cores: on shared
 // cores the operating system's time slices between the two processes show
@@ -207,15 +213,11 @@ func latencyApart(d driver, docs int, withRedis bool, stdout io.Writer) ([]resul
 		return nil, err
 	}
 	defer restore()
-	g, err := startGateway("", "", true, true)
+	g, fix, err := startSeeded(docs, "", "", true, true)
 	if err != nil {
 		return nil, err
 	}
 	defer g.stop()
-	fix, err := seed(g.url, docs)
-	if err != nil {
-		return nil, err
-	}
 	if err := g.setAnswer(fix.query20Body); err != nil {
 		return nil, err
 	}
@@ -241,15 +243,11 @@ func latencyApart(d driver, docs int, withRedis bool, stdout io.Writer) ([]resul
 	if err := pinServerProcess(rs.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
-	rg, err := startGateway(rs.url(), "", true, true)
+	rg, rfix, err := startSeeded(docs, rs.url(), "", true, true)
 	if err != nil {
 		return nil, err
 	}
 	defer rg.stop()
-	rfix, err := seed(rg.url, docs)
-	if err != nil {
-		return nil, err
-	}
 	rq, err := d.measure("query 20 documents (envelope, bearer JWT), Redis sessions", postReq(rg.url+"/api/gym", rfix.bearer, rfix.queryBody), rg.stats)
 	if err != nil {
 		return nil, err
