@@ -144,24 +144,27 @@ func (p *pages) drop(key string) {
 // version; the version is read before the query, so a page filled while a
 // write landed is kept under the older version and never served after it.
 func (s *Service) findCached(ctx context.Context, rf RawFinder, sc *Schema, q Query, public bool) (Result, error) {
-	vs, ok := s.store.(Versioned)
-	if !ok || s.cfg.NoPageCache {
-		return findRaw(ctx, rf, s.buffers, sc, q, public)
+	var (
+		version uint64
+		space   [256]byte
+		key     []byte
+	)
+	vs, cached := s.store.(Versioned)
+	if cached = cached && !s.cfg.NoPageCache; cached {
+		var err error
+		version, err = vs.Version(ctx)
+		cached = err == nil
 	}
-	version, err := vs.Version(ctx)
-	if err != nil {
-		return findRaw(ctx, rf, s.buffers, sc, q, public)
+	if cached {
+		key, cached = appendPageKey(space[:0], sc.Collection, q, public)
 	}
-	var space [256]byte
-	key, ok := appendPageKey(space[:0], sc.Collection, q, public)
-	if !ok {
-		return findRaw(ctx, rf, s.buffers, sc, q, public)
-	}
-	if pg, hit := s.pages.get(key, version); hit {
-		return Result{Data: pg.docs, Next: pg.next}, nil
+	if cached {
+		if pg, hit := s.pages.get(key, version); hit {
+			return Result{Data: pg.docs, Next: pg.next}, nil
+		}
 	}
 	res, err := findRaw(ctx, rf, s.buffers, sc, q, public)
-	if err == nil {
+	if cached && err == nil {
 		s.pages.put(string(key), version, res)
 	}
 	return res, err

@@ -14,6 +14,16 @@ import (
 	"github.com/tnt/gateway/resources/sqlite"
 )
 
+// pagesService is a service on store, its collections made.
+func pagesService(t *testing.T, kit *domaintest.Kit, store resources.Store) *resources.Service {
+	t.Helper()
+	svc := resources.NewService(store, kit.Registry, kit.Policy, resources.ServiceConfig{})
+	if err := svc.Prepare(kit.Ctx); err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
 // names runs the query of every gym as an Admin and returns their names.
 func gymNames(t *testing.T, svc *resources.Service, ctx context.Context) []string {
 	t.Helper()
@@ -43,10 +53,7 @@ func insertGym(t *testing.T, st resources.Store, ctx context.Context, name strin
 // (the CLI), is in the very next answer.
 func TestPagesSeeEveryWriter(t *testing.T) {
 	kit := domaintest.MustOpen(t, "")
-	svc := resources.NewService(kit.Store, kit.Registry, kit.Policy, resources.ServiceConfig{})
-	if err := svc.Prepare(kit.Ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := pagesService(t, kit, kit.Store)
 	first := insertGym(t, kit.Store, kit.Ctx, "first")
 	for range 3 {
 		if got := gymNames(t, svc, kit.Ctx); len(got) != 1 {
@@ -109,10 +116,7 @@ func TestPageFilledDuringAWriteIsNotServedAfterIt(t *testing.T) {
 	kit := domaintest.MustOpen(t, "")
 	st := kit.Store
 	slow := &slowFind{Store: st, reading: make(chan struct{}), release: make(chan struct{})}
-	svc := resources.NewService(slow, kit.Registry, kit.Policy, resources.ServiceConfig{})
-	if err := svc.Prepare(kit.Ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := pagesService(t, kit, slow)
 	insertGym(t, st, kit.Ctx, "before")
 	done := make(chan []string, 1)
 	go func() { done <- gymNames(t, svc, kit.Ctx) }()
@@ -129,10 +133,7 @@ func TestPageFilledDuringAWriteIsNotServedAfterIt(t *testing.T) {
 // cache's bound of pages, and every answer is still right.
 func TestPagesStayWithinBounds(t *testing.T) {
 	kit := domaintest.MustOpen(t, "")
-	svc := resources.NewService(kit.Store, kit.Registry, kit.Policy, resources.ServiceConfig{})
-	if err := svc.Prepare(kit.Ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := pagesService(t, kit, kit.Store)
 	insertGym(t, kit.Store, kit.Ctx, "only")
 	admin := resources.Principal{UserID: "0123456789abcdef01234567", Username: "admin", Level: 2}
 	for i := range 1500 {
@@ -158,10 +159,7 @@ func TestPagesStayWithinBounds(t *testing.T) {
 // in turns, each get their own answer from the cache.
 func TestPageKeysNeverCollide(t *testing.T) {
 	kit := domaintest.MustOpen(t, "")
-	svc := resources.NewService(kit.Store, kit.Registry, kit.Policy, resources.ServiceConfig{})
-	if err := svc.Prepare(kit.Ctx); err != nil {
-		t.Fatal(err)
-	}
+	svc := pagesService(t, kit, kit.Store)
 	for i := range 12 {
 		insertGym(t, kit.Store, kit.Ctx, fmt.Sprintf("gym %02d", i))
 	}
