@@ -80,13 +80,17 @@ func TestPolicyEditsCannotEscalate(t *testing.T) {
 	if r := e.restore(t, []byte("x")); r.status != 400 {
 		t.Fatalf("the DBA's restore route: %d", r.status)
 	}
-	// What the rule allows: taking a right from users and giving it back,
-	// and the DBA granting a SystemAdmin the backup.
+	// What the rule allows: taking a right from users (and so from every
+	// level above them but the DBA); only an editor that still holds it,
+	// the DBA, gives it back. And the DBA granting a SystemAdmin the backup.
 	if r := e.putPolicy(t, "sysadmin", without("p, user, wallet, transfer")); r.status != 200 {
 		t.Errorf("take transfers from users: %d %s", r.status, r.raw)
 	}
-	if r := e.putPolicy(t, "sysadmin", base); r.status != 200 {
-		t.Errorf("give transfers back: %d %s", r.status, r.raw)
+	if r := e.putPolicy(t, "sysadmin", base); r.status != 403 {
+		t.Errorf("a SystemAdmin gives back transfers it no longer holds: %d %s", r.status, r.raw)
+	}
+	if r := e.putPolicy(t, "dba", base); r.status != 200 {
+		t.Errorf("the DBA gives transfers back: %d %s", r.status, r.raw)
 	}
 	if r := e.putPolicy(t, "dba", with("p, sysadmin, database, backup")); r.status != 200 {
 		t.Fatalf("the DBA grants a SystemAdmin the backup: %d %s", r.status, r.raw)

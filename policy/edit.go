@@ -20,11 +20,10 @@ type EditError struct {
 }
 
 func (e *EditError) Error() string {
-	verb := "takes away"
 	if e.Granted {
-		verb = "grants"
+		return fmt.Sprintf("the edit grants %s %s to %s: %s", e.Object, e.Action, e.Level, e.Why)
 	}
-	return fmt.Sprintf("the edit %s %s %s from %s: %s", verb, e.Object, e.Action, e.Level, e.Why)
+	return fmt.Sprintf("the edit takes %s %s away from %s: %s", e.Object, e.Action, e.Level, e.Why)
 }
 
 // CheckEdit applies the rule of policy edits (API.md §8) to a proposed
@@ -32,22 +31,21 @@ func (e *EditError) Error() string {
 //
 //   - the lines of the editor's own level and of every higher one (their p
 //     lines and the g lines that make them inherit) stay exactly as they are,
-//     so the DBA's rights are fixed and nobody rewrites a peer's or a
-//     superior's rights;
+//     so nobody rewrites a peer's or a superior's rights;
 //   - every right any level gains, by any path (a p line, a g line, a g2 line
 //     regrouping an object), is one the editor holds under the current
-//     policy or under the configured one (base, the operator's file or the
-//     built-in policy);
+//     policy: what a superior took from the editor stays taken, whatever
+//     the configured policy once gave;
 //   - the SystemAdmin keeps the right to edit the policy, whoever edits.
 //
-// Levels are inclusive, so a right taken from a lower level is also lost by
-// the levels above that held it only through inheritance: a loss is never an
-// escalation and is allowed, and the base policy lets an editor give back
-// what an earlier edit took. What no editor can do is spread a right that
-// only its superiors hold (the DBA's backup and restore) to itself or below,
-// or invent one the operator never granted to its level. Gains are found by
-// comparing every decision of the two policies on everything either names.
-func CheckEdit(editor Level, base, current, proposed *Enforcer) error {
+// Level 0 holds every right by the model, so the DBA may grant anything to
+// the levels below and no edit takes a right from it. Levels are inclusive,
+// so a right taken from a lower level is also lost by the levels above that
+// held it only through inheritance (the DBA excepted): a loss is never an
+// escalation and is allowed, and only an editor that still holds the right
+// can give it back. Gains are found by comparing every decision of the two
+// policies on everything either names.
+func CheckEdit(editor Level, current, proposed *Enforcer) error {
 	if !editor.Valid() {
 		return fmt.Errorf("level %d cannot edit the policy", int(editor))
 	}
@@ -62,9 +60,12 @@ func CheckEdit(editor Level, base, current, proposed *Enforcer) error {
 		if !proposed.decisions[k] {
 			continue // a loss
 		}
-		if !current.Allowed(editor, k.object, k.action) && !base.Allowed(editor, k.object, k.action) {
+		// Level 0 holds every right by the model (NewEnforcer refuses a
+		// model that says otherwise), also on objects only the proposed
+		// policy names.
+		if editor != DBA && !current.Allowed(editor, k.object, k.action) {
 			return &EditError{Editor: editor, Level: k.level, Object: k.object, Action: k.action, Granted: true,
-				Why: fmt.Sprintf("%s may grant only rights it holds", editor)}
+				Why: fmt.Sprintf("%s may grant only rights it holds now", editor)}
 		}
 	}
 	return nil
@@ -119,13 +120,15 @@ func checkOwnLines(editor Level, current, proposed *Enforcer) error {
 // same on every run.
 func changedDecisions(a, b *Enforcer) []decisionKey {
 	var out []decisionKey
+	// Level 0's decisions are the model's, not the lines': it holds
+	// every right under any policy, also on names only one of them uses.
 	for k := range a.decisions {
-		if !b.decisions[k] {
+		if !b.decisions[k] && k.level != DBA {
 			out = append(out, k)
 		}
 	}
 	for k := range b.decisions {
-		if !a.decisions[k] {
+		if !a.decisions[k] && k.level != DBA {
 			out = append(out, k)
 		}
 	}

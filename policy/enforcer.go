@@ -111,7 +111,13 @@ func NewEnforcer(cfg Config) (*Enforcer, error) {
 	ce.EnableLog(false)
 	byType := map[string][][]string{}
 	objects := map[string]bool{}
+	for _, o := range AdminObjects() {
+		objects[o] = true
+	}
 	actions := map[string]bool{}
+	for _, a := range AdminActions() {
+		actions[a] = true
+	}
 	for _, a := range cfg.Actions {
 		actions[a] = true
 	}
@@ -127,7 +133,7 @@ func NewEnforcer(cfg Config) (*Enforcer, error) {
 			return nil, fmt.Errorf("policy: resource %q or group %q is not a name", res, group)
 		}
 		byType["g2"] = append(byType["g2"], []string{res, group})
-		objects[res] = true
+		objects[res], objects[group] = true, true
 	}
 	for _, t := range []string{"p", "g", "g2"} {
 		if len(byType[t]) == 0 {
@@ -157,11 +163,25 @@ func NewEnforcer(cfg Config) (*Enforcer, error) {
 				}
 				if ok {
 					e.decisions[decisionKey{l, obj, act}] = true
+				} else if l == DBA {
+					return nil, fmt.Errorf("policy model: level 0 (dba) must hold every right by the model itself (API.md §8), and it does not hold %s on %s", act, obj)
 				}
 			}
 		}
 	}
 	return e, nil
+}
+
+// AdminActions are the actions of the administration routes, which every
+// policy decides on whether or not its lines name them.
+func AdminActions() []string {
+	return []string{ActManage, ActDrop, ActRead, ActBackup, ActRestore}
+}
+
+// AdminObjects are the objects of the administration and the wallet, which
+// every policy decides on whether or not its lines name them.
+func AdminObjects() []string {
+	return []string{ObjPolicy, ObjUsers, ObjCollections, ObjAudit, ObjDatabase, ObjWallet}
 }
 
 // Allowed reports whether level l holds action on object (a resource name,

@@ -38,7 +38,7 @@ func TestDefaultPolicyMatrix(t *testing.T) {
 	for obj, acts := range want {
 		for act, lowest := range acts {
 			for l := DBA; l <= Guest; l++ {
-				expect := lowest != "-" && int(l) <= int(lowest[0]-'0')
+				expect := l == DBA || lowest != "-" && int(l) <= int(lowest[0]-'0')
 				if got := e.Allowed(l, obj, act); got != expect {
 					t.Errorf("%s %s %s: got %v, want %v", l, act, obj, got, expect)
 				}

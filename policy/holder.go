@@ -14,7 +14,6 @@ import (
 // never a mix. Model, resource groups and actions stay as configured.
 type Holder struct {
 	cfg     Config
-	base    *Enforcer
 	cur     atomic.Pointer[Enforcer]
 	mu      sync.Mutex
 	version int64
@@ -26,7 +25,7 @@ func NewHolder(cfg Config) (*Holder, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Holder{cfg: cfg, base: e}
+	h := &Holder{cfg: cfg}
 	h.cur.Store(e)
 	return h, nil
 }
@@ -114,7 +113,7 @@ func (h *Holder) Put(lines []string, version int64) error {
 
 // CheckEdit decides whether an editor of the level may replace the current
 // policy with the proposed one (see the package function CheckEdit); both
-// are given as lines, and the configured policy is the base.
+// are given as lines.
 func (h *Holder) CheckEdit(editor Level, current, proposed []string) error {
 	next, err := h.Compile(proposed)
 	if err != nil {
@@ -124,7 +123,7 @@ func (h *Holder) CheckEdit(editor Level, current, proposed []string) error {
 	if err != nil {
 		return fmt.Errorf("the current policy: %w", err)
 	}
-	return CheckEdit(editor, h.base, cur, next)
+	return CheckEdit(editor, cur, next)
 }
 
 // Compile builds lines into an enforcer with the holder's model, groups and
@@ -168,6 +167,7 @@ const (
 	ObjCollections = "collections"
 	ObjAudit       = "audit"
 	ObjDatabase    = "database"
+	ObjWallet      = "wallet"
 	ActManage      = "manage"
 	ActDrop        = "drop"
 	ActRead        = "read"

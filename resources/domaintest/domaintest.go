@@ -13,6 +13,7 @@ import (
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/wallet"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
 )
@@ -54,7 +55,7 @@ func MustOpenWith(tb testing.TB, resourcesFile, policyFile string) *Kit {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	holder, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: resources.EngineActions()})
+	holder, err := policy.NewHolder(policy.Config{Rules: rules, Groups: reg.Groups(), Actions: append(resources.EngineActions(), wallet.Actions()...)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -30,6 +30,12 @@ const (
 	objUsers        = "users"
 )
 
+// Actions lists every action the wallet asks the policy about, so that a
+// policy decides each of them even while no line names it.
+func Actions() []string {
+	return []string{ActPurchase, ActTransfer, ActCancel, ActCancelOwn, ActVerify, ActVerifyOwn, ActVerifyRecord, ActBalance}
+}
+
 // merchCollection is where merchandise lives (the built-in resource).
 const merchCollection = "merchandise"
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/wallet"
 	"github.com/tnt/gateway/resources/mongo"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
@@ -113,6 +114,6 @@ func Policy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
 	}
 	return policy.NewHolder(policy.Config{
 		Model: model, Rules: rules, Groups: reg.Groups(),
-		Actions: resources.EngineActions(),
+		Actions: append(resources.EngineActions(), wallet.Actions()...),
 	})
 }
