@@ -73,6 +73,8 @@ type options struct {
 	resourcesFile, policyFile string
 	// noConsole turns the admin console off.
 	noConsole bool
+	// maxBody is the body limit; 64 KiB when 0.
+	maxBody int64
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -171,7 +173,10 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}
 	e.admin = adm
 	e.reg = reg
-	h, err := gateway.New(gateway.Config{MaxBodyBytes: 64 << 10, RequestTimeout: opt.requestTimeout,
+	if opt.maxBody == 0 {
+		opt.maxBody = 64 << 10
+	}
+	h, err := gateway.New(gateway.Config{MaxBodyBytes: opt.maxBody, RequestTimeout: opt.requestTimeout,
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
 		Stores: []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
