@@ -13,9 +13,9 @@ import (
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
-	"github.com/tnt/gateway/resources/wallet"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/wallet"
 )
 
 // Kit is a set of real parts on fresh files, closed when the test ends.

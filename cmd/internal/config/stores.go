@@ -9,12 +9,12 @@ import (
 
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
-	"github.com/tnt/gateway/resources/wallet"
 	"github.com/tnt/gateway/resources/mongo"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
 	sessionsqlite "github.com/tnt/gateway/resources/session/sqlite"
 	"github.com/tnt/gateway/resources/sqlite"
+	"github.com/tnt/gateway/resources/wallet"
 )
 
 // dataDir makes sure the data dir exists and can be written to, so that a
