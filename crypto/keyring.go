@@ -49,6 +49,32 @@ type keyringFile struct {
 	// Records are the keys that sign transaction records. They are never
 	// rotated out: a record signed years ago must still verify.
 	Records []storedKey `json:"records,omitempty"`
+	// Archive is the secret that authenticates backup archives (HMAC).
+	// It is never rotated: an archive must restore as long as it is kept.
+	// Copying it to another deployment lets that one restore this one's
+	// archives.
+	Archive *archiveKey `json:"archive,omitempty"`
+}
+
+// archiveKey is the backup archives' HMAC secret; Kid names it in archives,
+// so a restore tells a foreign archive from an altered one.
+type archiveKey struct {
+	Kid     string    `json:"kid"`
+	Secret  string    `json:"secret"`
+	Created time.Time `json:"created"`
+}
+
+// newArchiveKey makes a fresh 256-bit archive secret.
+func newArchiveKey(now time.Time) *archiveKey {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	return &archiveKey{Kid: archiveKid(secret), Secret: base64.RawURLEncoding.EncodeToString(secret), Created: now}
+}
+
+// archiveKid names an archive secret without revealing it.
+func archiveKid(secret []byte) string {
+	sum := sha256.Sum256(append([]byte("gateway archive key\x00"), secret...))
+	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
 type rsaKey struct {
@@ -66,6 +92,7 @@ type keySet struct {
 	decryption []rsaKey
 	signing    []edKey
 	records    []edKey
+	archive    archiveSecret
 	// infos describe every key above, for operators.
 	infos   []KeyInfo
 	modTime time.Time
@@ -125,8 +152,8 @@ func OpenKeyring(cfg KeyringConfig) (*Keyring, error) {
 			return nil, err
 		}
 	}
-	if f, err := k.readFile(); err == nil && len(f.Records) == 0 {
-		// A keyring from before record signing: add the record key.
+	if f, err := k.readFile(); err == nil && (len(f.Records) == 0 || f.Archive == nil) {
+		// A keyring from before record signing or archive keys: add them.
 		if err := k.write(f, false); err != nil {
 			return nil, err
 		}
@@ -177,6 +204,9 @@ func (k *Keyring) write(f *keyringFile, fresh bool) error {
 		}
 		der, _ := x509.MarshalPKCS8PrivateKey(rk)
 		f.Records = []storedKey{{Kid: kidOf(rk.Public()), PEM: pemOf(der), Created: now}}
+	}
+	if f.Archive == nil {
+		f.Archive = newArchiveKey(now)
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -288,11 +318,34 @@ func (k *Keyring) Reload() error {
 	if len(set.records) == 0 {
 		return fmt.Errorf("keyring %s holds no record key", k.cfg.Path)
 	}
+	if f.Archive == nil {
+		return fmt.Errorf("keyring %s holds no archive key", k.cfg.Path)
+	}
+	secret, err := base64.RawURLEncoding.DecodeString(f.Archive.Secret)
+	if err != nil || len(secret) < 32 || archiveKid(secret) != f.Archive.Kid {
+		return fmt.Errorf("keyring %s: the archive key is not 32 bytes of base64url matching its kid", k.cfg.Path)
+	}
+	set.archive = archiveSecret{kid: f.Archive.Kid, secret: secret}
+	set.infos = append(set.infos, KeyInfo{Kid: f.Archive.Kid, Use: "archive", Current: true, Created: f.Archive.Created.UTC()})
 	k.mu.Lock()
 	k.set = set
 	k.mu.Unlock()
 	k.generation.Add(1)
 	return nil
+}
+
+// archiveSecret is the secret that authenticates backup archives, and its
+// id.
+type archiveSecret struct {
+	kid    string
+	secret []byte
+}
+
+// ArchiveKey returns the id and the secret of the key that authenticates
+// backup archives.
+func (k *Keyring) ArchiveKey() (kid string, secret []byte) {
+	a := k.snapshot().archive
+	return a.kid, a.secret
 }
 
 // Generation changes whenever the keys are reloaded, so caches of what the

@@ -27,6 +27,7 @@ type adminService interface {
 	CanSeeStatus(p resources.Principal) error
 	Audit(ctx context.Context, p resources.Principal, params map[string][]string) (resources.Result, error)
 	CanBackup(p resources.Principal) error
+	CanRestore(p resources.Principal) error
 	Backup(ctx context.Context, p resources.Principal, w io.Writer, ip string) error
 	Restore(ctx context.Context, p resources.Principal, r io.Reader, ip string) (admin.RestoreSummary, error)
 }
@@ -136,16 +137,18 @@ func (s *Server) audit(c *gin.Context) error {
 }
 
 // backup streams the archive. HEAD answers with the headers of a backup,
-// without taking one.
+// without taking one. The caller's right is checked before the connection
+// gets the long deadline and before any header of an archive is written, so
+// a refusal is the JSON envelope it says it is.
 func (s *Server) backup(c *gin.Context) error {
+	if err := s.admin.CanBackup(principal(c)); err != nil {
+		return err
+	}
 	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.cfg.BulkTimeout))
 	c.Header("Content-Type", "application/gzip")
 	c.Header("Content-Disposition", `attachment; filename="gateway-backup-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl.gz"`)
 	c.Header("Cache-Control", "no-store")
 	if isHead(c.Request.Context()) {
-		if err := s.admin.CanBackup(principal(c)); err != nil {
-			return err
-		}
 		c.Status(http.StatusOK)
 		return nil
 	}
@@ -160,7 +163,17 @@ func (s *Server) backup(c *gin.Context) error {
 	return err
 }
 
+// restore reads an archive. Only a caller who may restore gets the long
+// read deadline: anyone else is answered before a byte of the body is read.
 func (s *Server) restore(c *gin.Context) error {
+	if err := s.admin.CanRestore(principal(c)); err != nil {
+		// Close the connection rather than wait for the body: net/http
+		// would read up to 256 KiB of it away after answering, for as
+		// long as its read deadline allows.
+		c.Header("Connection", "close")
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+		return err
+	}
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.cfg.BulkTimeout))
 	res, err := s.admin.Restore(c.Request.Context(), principal(c), c.Request.Body, c.ClientIP())
 	return answer(c, res, err)

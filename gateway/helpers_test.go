@@ -167,7 +167,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err := money.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50})
+	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50, ArchiveKey: keyring.ArchiveKey})
 	if err := adm.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}

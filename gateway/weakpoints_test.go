@@ -77,7 +77,7 @@ func TestRestoreBombRefusedFast(t *testing.T) {
 	e := MustStartGateway(t)
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	fmt.Fprintln(zw, `{"format":"gateway-backup","version":1,"collections":["gym"]}`)
+	fmt.Fprintln(zw, `{"format":"gateway-backup","version":2,"collections":["gym"]}`)
 	filler := strings.Repeat("a", 1<<20)
 	for i := 0; buf.Len() < 100<<10; i++ {
 		fmt.Fprintf(zw, `{"c":"gym","d":{"_id":"%024x","name":"gym %d","description":"%s"}}`+"\n", i, i, filler)

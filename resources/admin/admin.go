@@ -51,6 +51,9 @@ type Deps struct {
 	Credentials CredentialCache
 	// MaxPage is the most users or audit entries one page holds.
 	MaxPage int
+	// ArchiveKey returns the secret that authenticates backup archives and
+	// its id (crypto.Keyring); without it, backup and restore are refused.
+	ArchiveKey func() (kid string, secret []byte)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -66,6 +69,7 @@ type Admin struct {
 	now      func() time.Time
 	maxPage  int
 	audits   *resources.Schema // how audit entries are filtered and paged
+	archive  func() (string, []byte)
 }
 
 // New builds the administration.
@@ -77,7 +81,7 @@ func New(d Deps) *Admin {
 		d.MaxPage = 1000
 	}
 	return &Admin{store: d.Store, reg: d.Registry, auth: d.Auth, sessions: d.Sessions, policy: d.Policy, creds: d.Credentials,
-		now: d.Now, maxPage: d.MaxPage, audits: auditSchema()}
+		now: d.Now, maxPage: d.MaxPage, audits: auditSchema(), archive: d.ArchiveKey}
 }
 
 // Prepare creates the settings collection, the audit trail and every other

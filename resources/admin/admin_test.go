@@ -16,7 +16,7 @@ import (
 func newAdmin(t *testing.T) (*admin.Admin, *domaintest.Kit) {
 	t.Helper()
 	kit := domaintest.MustOpen(t, "")
-	a := admin.New(admin.Deps{Store: kit.Store, Registry: kit.Registry, Auth: kit.Policy, Sessions: kit.Sessions, Policy: kit.Policy, MaxPage: 100})
+	a := admin.New(admin.Deps{Store: kit.Store, Registry: kit.Registry, Auth: kit.Policy, Sessions: kit.Sessions, Policy: kit.Policy, MaxPage: 100, ArchiveKey: kit.Keyring.ArchiveKey})
 	if err := a.Prepare(kit.Ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
+	"crypto/hmac"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,6 +47,10 @@ func (arc *archive) policy(base []string) []string {
 // maxExpansion times the compressed bytes read so far (plus a small floor),
 // or past maxArchiveBytes, is refused at once.
 func (a *Admin) readArchive(r io.Reader) (*archive, error) {
+	kid, sum, err := a.archiveMAC()
+	if err != nil {
+		return nil, err
+	}
 	in := &countingReader{r: r}
 	zr, err := gzip.NewReader(in)
 	if err != nil {
@@ -55,7 +59,6 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 	limited := &expansionLimit{r: zr, in: in}
 	sc := bufio.NewScanner(limited)
 	sc.Buffer(make([]byte, 64<<10), maxBackupLine)
-	sum := sha256.New()
 	next := func() ([]byte, error) {
 		more := sc.Scan()
 		switch {
@@ -80,7 +83,7 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 		return nil, corrupt("no backup header")
 	}
 	if h.Version != backupVersion {
-		return nil, corrupt("format version " + strconv.Itoa(h.Version) + " is not supported")
+		return nil, corrupt("format version " + strconv.Itoa(h.Version) + " is not supported: archives are authenticated from version " + strconv.Itoa(backupVersion) + " on")
 	}
 	known := a.collections()
 	arc := &archive{lines: make(map[string][][]byte, len(h.Collections))}
@@ -103,8 +106,15 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 		m, _ := v.(map[string]any)
 		if m["end"] == true {
 			var t backupTrailer
-			if json.Unmarshal(line, &t) != nil || t.Documents != arc.count || t.SHA256 != hex.EncodeToString(sum.Sum(nil)) {
-				return nil, corrupt("the checksum or the document count does not match")
+			if json.Unmarshal(line, &t) != nil {
+				return nil, corrupt("no trailer")
+			}
+			if t.Key != kid {
+				return nil, resources.Errorf(resources.EINVALIDREQUEST, "the archive was written under another archive key (%s; this gateway's is %s): restore it where that key is, or copy the key here first; nothing was changed", resources.QuoteName(resources.ClipText(t.Key)), kid)
+			}
+			mac, err := hex.DecodeString(t.HMAC)
+			if err != nil || !hmac.Equal(mac, sum.Sum(nil)) || t.Documents != arc.count {
+				return nil, corrupt("it was changed after the gateway wrote it: its authentication does not match")
 			}
 			if sc.Scan() || sc.Err() != nil {
 				return nil, corrupt("data after the trailer")

@@ -3,9 +3,11 @@ package admin
 import (
 	"compress/gzip"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"io"
 	"slices"
 
@@ -14,11 +16,13 @@ import (
 
 // The backup archive: gzip of JSON lines — a header naming the format,
 // version and collections; one line per document; a trailer with the count
-// of documents and the SHA-256 of every line before it. It holds plain JSON,
-// so an archive from one backend restores on the other.
+// of documents, the id of the archive key and the HMAC-SHA256 under that key
+// of every line before it. Whoever holds an archive but not the key cannot
+// change it, nor its trailer, without the restore refusing it. It holds
+// plain JSON, so an archive from one backend restores on the other.
 const (
 	backupFormat  = "gateway-backup"
-	backupVersion = 1
+	backupVersion = 2
 	maxBackupLine = 16 << 20
 	// maxArchiveBytes bounds an archive once decompressed: the restore holds
 	// it in memory, and a small gzip can expand without limit.
@@ -35,7 +39,20 @@ type backupHeader struct {
 type backupTrailer struct {
 	End       bool   `json:"end"`
 	Documents int64  `json:"documents"`
-	SHA256    string `json:"sha256"`
+	Key       string `json:"key"`
+	HMAC      string `json:"hmac"`
+}
+
+// archiveMAC returns the archive key's id and a fresh HMAC under it.
+func (a *Admin) archiveMAC() (string, hash.Hash, error) {
+	if a.archive == nil {
+		return "", nil, resources.Errorf(resources.EUNAVAILABLE, "no archive key is configured")
+	}
+	kid, secret := a.archive()
+	if len(secret) < 32 {
+		return "", nil, resources.Errorf(resources.EUNAVAILABLE, "no archive key is configured")
+	}
+	return kid, hmac.New(sha256.New, secret), nil
 }
 
 // collections lists every collection a backup holds.
@@ -61,20 +78,23 @@ func (a *Admin) Backup(ctx context.Context, p resources.Principal, w io.Writer, 
 	if err := a.require(p, objDatabase, actBackup); err != nil {
 		return err
 	}
+	kid, sum, err := a.archiveMAC()
+	if err != nil {
+		return err
+	}
 	if err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
 		return a.audit(ctx, tx, p, ip, "backup", "database", nil)
 	}); err != nil {
 		return err
 	}
 	zw := gzip.NewWriter(w)
-	sum := sha256.New()
 	out := io.MultiWriter(zw, sum)
 	colls := a.collections()
 	if err := writeLine(out, backupHeader{Format: backupFormat, Version: backupVersion, CreatedAt: resources.FormatTime(a.now()), Collections: colls}); err != nil {
 		return err
 	}
 	var count int64
-	err := a.store.ReadSnapshot(ctx, func(ctx context.Context, r resources.Tx) error {
+	err = a.store.ReadSnapshot(ctx, func(ctx context.Context, r resources.Tx) error {
 		for _, c := range colls {
 			q := resources.Query{SortPath: resources.FieldID, Limit: 1000}
 			for {
@@ -99,7 +119,7 @@ func (a *Admin) Backup(ctx context.Context, p resources.Principal, w io.Writer, 
 	if err != nil {
 		return err
 	}
-	if err := writeLine(zw, backupTrailer{End: true, Documents: count, SHA256: hex.EncodeToString(sum.Sum(nil))}); err != nil {
+	if err := writeLine(zw, backupTrailer{End: true, Documents: count, Key: kid, HMAC: hex.EncodeToString(sum.Sum(nil))}); err != nil {
 		return err
 	}
 	return zw.Close()

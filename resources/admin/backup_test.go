@@ -44,7 +44,7 @@ func admins(t *testing.T) []*backend {
 	}
 	var out []*backend
 	for name, st := range stores {
-		a := admin.New(admin.Deps{Store: st, Registry: kit.Registry, Auth: kit.Policy, Sessions: kit.Sessions, Policy: kit.Policy, MaxPage: 100})
+		a := admin.New(admin.Deps{Store: st, Registry: kit.Registry, Auth: kit.Policy, Sessions: kit.Sessions, Policy: kit.Policy, MaxPage: 100, ArchiveKey: sharedArchiveKey})
 		if err := a.Prepare(kit.Ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -52,6 +52,10 @@ func admins(t *testing.T) []*backend {
 	}
 	return out
 }
+
+// sharedArchiveKey is the archive key of every deployment the tests move
+// archives between, as an operator shares it (README: moving an archive).
+func sharedArchiveKey() (string, []byte) { return "shared-test-key", bytes.Repeat([]byte{7}, 32) }
 
 func dump(t *testing.T, st resources.Store) string {
 	t.Helper()

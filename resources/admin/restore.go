@@ -17,8 +17,9 @@ type RestoreSummary struct {
 }
 
 // Restore reads a whole archive, verifies it completely (format, every
-// line, the document count, the checksum, and that its policy can be put in
-// force) and only then replaces every collection it holds, in one
+// line, the document count, its authentication under the archive key, that
+// its policy can be put in force and that the restoring DBA may put it in
+// force as an edit of the policy stored now) and only then replaces every collection it holds, in one
 // transaction. A truncated or altered archive changes nothing.
 //
 // The audit trail is evidence and survives a restore: the archive's entries
@@ -29,7 +30,7 @@ type RestoreSummary struct {
 // that level): no session outlives the users, levels and passwords it was
 // made from.
 func (a *Admin) Restore(ctx context.Context, p resources.Principal, r io.Reader, ip string) (RestoreSummary, error) {
-	if err := a.require(p, objDatabase, actRestore); err != nil {
+	if err := a.CanRestore(p); err != nil {
 		return RestoreSummary{}, err
 	}
 	arc, err := a.readArchive(r)
@@ -44,7 +45,16 @@ func (a *Admin) Restore(ctx context.Context, p resources.Principal, r io.Reader,
 	var version int64
 	keep := ""
 	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		_, stored, err := storedPolicy(ctx, tx)
+		// The archive's policy is an edit of the policy stored now, by the
+		// restoring DBA, under the same rules as any other (API.md §8),
+		// checked in the transaction that writes it.
+		var stored int64
+		var err error
+		if arc.hasSettings {
+			_, stored, err = a.checkAgainstStored(ctx, tx, p, arc.policy(a.policy.Base()))
+		} else {
+			_, stored, err = storedPolicy(ctx, tx)
+		}
 		if err != nil {
 			return err
 		}
@@ -92,6 +102,12 @@ func (a *Admin) Restore(ctx context.Context, p resources.Principal, r io.Reader,
 			"sessions from before the restore may still work until it is reachable and the restore is run again"}
 	}
 	return RestoreSummary{Collections: int64(len(arc.lines)), Documents: arc.count, SessionsEnded: int64(ended)}, nil
+}
+
+// CanRestore answers whether the caller may restore, before anything of
+// the archive is read.
+func (a *Admin) CanRestore(p resources.Principal) error {
+	return a.require(p, objDatabase, actRestore)
 }
 
 // restoreCollection replaces a collection with the archive's documents; the
