@@ -162,27 +162,6 @@ func TestNonceSpellingsReplay(t *testing.T) {
 	})
 }
 
-// TestIDLikeUsernameInTransfers: a username that is another user's id
-// never diverts a transfer: the ambiguous reference is refused, and nothing
-// moves.
-func TestIDLikeUsernameInTransfers(t *testing.T) {
-	e := MustStartGateway(t)
-	app := newAppClient(t, e.srv.URL)
-	sender, senderID := e.userWithLevel(t, app, "sender_1", 4)
-	_, payeeID := e.userWithLevel(t, app, "payee_1", 4)
-	squatter, _ := e.userWithLevel(t, app, payeeID, 4) // a username equal to the payee's id
-	e.credit(t, senderID, 100)
-	if r := e.call(t, "POST", "/api/transfer", "", `{"recipient":"`+payeeID+`","amount":10}`, sender...); r.status != 409 || r.body.ErrorCode != "ConflictError" {
-		t.Errorf("a reference that is one user's id and another's name: %d %s", r.status, r.raw)
-	}
-	if b, s := e.balance(t, sender), e.balance(t, squatter); b != 100 || s != 0 {
-		t.Errorf("money moved: sender %d, squatter %d", b, s)
-	}
-	_, lonely := e.userWithLevel(t, app, "abcdefabcdefabcdefabcdef", 4)
-	if r := e.call(t, "POST", "/api/transfer", "", `{"recipient":"abcdefabcdefabcdefabcdef","amount":10}`, sender...); r.status != 201 || !strings.Contains(r.raw, lonely) {
-		t.Errorf("an id-like username no id matches: %d %s", r.status, r.raw)
-	}
-}
 
 // TestCSRFTokenBelongsToItsSession: the CSRF token of one browser session
 // does not let a refresh of another through, and the refused attempt does

@@ -116,7 +116,9 @@ func bootstrap(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		id, err := l.accounts.Create(ctx, *user, pass, 0)
 		var dup *resources.DuplicateError
 		if errors.As(err, &dup) {
-			return fmt.Errorf("the username %s is taken; use 'gatewayctl set-level %s 0' to promote that user", *user, *user)
+			// Never advise promoting it: whoever registered the name may
+			// not be the operator.
+			return fmt.Errorf("the username %s is taken by an existing account; choose another name for the level-0 user", *user)
 		}
 		if err != nil {
 			return err

@@ -38,7 +38,9 @@ func NewAccounts(store resources.Store, hasher PasswordHasher, cache *Credential
 
 // Bootstrap creates a level-0 user when none exists. It reports whether it
 // created one. A taken username is an error: the operator must pick another
-// or promote that user with the CLI. Replicas starting at once race to
+// (the name is reserved from the first start, so only an account made
+// before it was configured can hold it; nothing advises promoting that
+// account, which may not be the operator's). Replicas starting at once race to
 // create the same user; the losers find it made and go on. The absence of
 // a level-0 user is checked again after the password hash, where the user
 // is inserted.
@@ -59,7 +61,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 		if exists, err := a.HasLevelZero(ctx); err != nil || exists {
 			return false, err
 		}
-		return false, fmt.Errorf("bootstrap user: username %s is taken by a user of another level", username)
+		return false, fmt.Errorf("bootstrap user: username %s is taken by an existing account; set GATEWAY_BOOTSTRAP_USER to another name", username)
 	}
 	return err == nil, err
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/tnt/gateway/crypto"
@@ -45,8 +46,16 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 	if password == "" {
 		return Tokens{}, resources.Errorf(resources.ECREATION, "password is required for creating profile")
 	}
+	if err := ValidateCredentials(username, password); err != nil {
+		return Tokens{}, err
+	}
 	if err := a.CheckNewPassword(username, password); err != nil {
 		return Tokens{}, err
+	}
+	if slices.Contains(a.cfg.ReservedNames, username) {
+		// Answered as a taken name: the operator's bootstrap user is
+		// theirs from the first start, created or not.
+		return Tokens{}, resources.Duplicate("profile", username)
 	}
 	fields := make(map[string]any, len(m))
 	for k, v := range m {
@@ -146,26 +155,53 @@ func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (
 	if err != nil {
 		return Tokens{}, err
 	}
-	// The username is derived from the openid, so the unique username
-	// index binds one account to one openid even under concurrent logins.
+	u, err := a.wechatAccount(ctx, openid)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return a.startSession(ctx, principalOf(u), crypto.KindAccess, dev)
+}
+
+// wechatAccount finds the account bound to an openid, or creates it. An
+// account is bound only by its stored binding, never by its name: the name
+// is derived from the openid, and derived names are reserved (nobody
+// registers one), but an account that took one before they were is passed
+// over, never signed in to. Concurrent first logins race on the derived
+// name's unique index; the loser finds the winner's binding.
+func (a *Service) wechatAccount(ctx context.Context, openid string) (resources.User, error) {
 	sum := sha256.Sum256([]byte(openid))
-	username := "wx_" + hex.EncodeToString(sum[:])[:24]
-	for range 2 {
-		u, found, err := resources.FindUser(ctx, a.store, username)
-		if err != nil {
-			return Tokens{}, err
-		}
-		if found {
-			return a.startSession(ctx, principalOf(u), crypto.KindAccess, dev)
-		}
-		_, err = a.accounts.CreateWith(ctx, username, "", 4, resources.Document{"wechat_openid": openid})
-		var dup *resources.DuplicateError
-		if err != nil && !errors.As(err, &dup) {
-			return Tokens{}, err
+	digest := hex.EncodeToString(sum[:])
+	for _, username := range []string{wechatPrefix + digest[:24], wechatPrefix + digest[:29]} {
+		for range 2 {
+			u, found, err := resources.FindUserBy(ctx, a.store, fieldWeChat, openid)
+			if err != nil || found {
+				return u, err
+			}
+			p, err := a.accounts.CreateWith(ctx, username, "", 4, resources.Document{fieldWeChat: openid})
+			var dup *resources.DuplicateError
+			switch {
+			case err == nil:
+				return resources.LoadUser(ctx, a.store, p.UserID)
+			case !errors.As(err, &dup):
+				return resources.User{}, err
+			}
+			// The name is taken: by a concurrent login with this openid
+			// (found next time round), or by an account of another
+			// binding (then the next name).
+			other, found, err := resources.FindUser(ctx, a.store, username)
+			if err != nil {
+				return resources.User{}, err
+			}
+			if found && resources.AsString(other.Profile[fieldWeChat]) != openid {
+				break
+			}
 		}
 	}
-	return Tokens{}, resources.Errorf(resources.ECONFLICT, "the WeChat account is being created; try again")
+	return resources.User{}, resources.Errorf(resources.ECONFLICT, "the WeChat account is being created; try again")
 }
+
+// fieldWeChat is where an account stores the openid it is bound to.
+const fieldWeChat = "wechat_openid"
 
 // errRefresh is the one answer for a refresh token that is not accepted.
 func errRefresh() error {

@@ -26,12 +26,31 @@ const (
 // ValidUsername reports whether s has the form of a username.
 func ValidUsername(s string) bool { return usernamePattern.MatchString(s) }
 
-// ValidateCredentials checks a new username and password against the rules
-// of the contract.
+// wechatPrefix begins the names the gateway derives for WeChat accounts.
+const wechatPrefix = "wx_"
+
+// reservedForm reports whether a name of the username form is one nobody
+// may choose: an id's form (an id always means the id, so such a name would
+// shadow a user's id wherever either is accepted) or a name the gateway
+// derives for WeChat accounts.
+func reservedForm(name string) bool {
+	return resources.ValidID(name) || strings.HasPrefix(name, wechatPrefix)
+}
+
+// ValidateCredentials checks a new account's username and password against
+// the rules of the contract.
 func ValidateCredentials(username, password string) error {
 	if !usernamePattern.MatchString(username) {
 		return resources.Errorf(resources.EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
 	}
+	if reservedForm(username) {
+		return resources.Errorf(resources.EVALUE, "username cannot be 24 hexadecimal digits (the form of an id) or begin with %s (WeChat accounts)", wechatPrefix)
+	}
+	return validatePassword(username, password)
+}
+
+// validatePassword checks a new password of an account with the username.
+func validatePassword(username, password string) error {
 	n := utf8.RuneCountInString(password)
 	if !utf8.ValidString(password) || n < MinPasswordLen || n > MaxPasswordLen {
 		return resources.Errorf(resources.EVALUE, "password must be %d to %d characters", MinPasswordLen, MaxPasswordLen)
@@ -56,9 +75,10 @@ func loadBlocklist() blocklist {
 	return b
 }
 
-// check applies the password rules to a new password.
+// check applies the password rules to a new password of an account with
+// the username (a new one's or an existing one's).
 func (b blocklist) check(username, password string) error {
-	if err := ValidateCredentials(username, password); err != nil {
+	if err := validatePassword(username, password); err != nil {
 		return err
 	}
 	if _, common := b[strings.ToLower(password)]; common {

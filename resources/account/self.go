@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
@@ -101,6 +102,9 @@ func (a *Service) Me(ctx context.Context, p resources.Principal) (resources.Docu
 func (a *Service) Available(ctx context.Context, username string) (bool, error) {
 	if !usernamePattern.MatchString(username) {
 		return false, resources.Errorf(resources.EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
+	}
+	if reservedForm(username) || slices.Contains(a.cfg.ReservedNames, username) {
+		return false, nil
 	}
 	_, found, err := resources.FindUser(ctx, a.store, username)
 	return !found, err

@@ -44,6 +44,9 @@ type Config struct {
 	FailuresPerUser int64
 	FailuresPerIP   int64
 	FailWindow      time.Duration
+	// ReservedNames are usernames nobody may register: the configured
+	// bootstrap user's, kept for the operator from the first start.
+	ReservedNames []string
 }
 
 func (c *Config) defaults() {

@@ -38,32 +38,29 @@ func (w *Wallet) Transfer(ctx context.Context, p resources.Principal, req Transf
 	})
 }
 
-// findRecipient finds a transfer recipient by id or username. A username
-// may have the form of an id, so a reference that is one user's id and
-// another user's name is refused rather than guessed: money never goes to
-// the user the sender did not mean.
+// findRecipient finds a transfer recipient by id or username. A reference
+// of an id's form always means the id: names of that form are refused at
+// registration, and one that predates the rule is never taken for the id
+// (404 when no user has the id), so a name can never divert money meant for
+// another user's id.
 func findRecipient(ctx context.Context, tx resources.Tx, ref string) (resources.User, error) {
-	var byID *resources.User
 	if resources.ValidID(ref) {
 		u, err := resources.LoadUser(ctx, tx, ref)
-		switch {
-		case err == nil:
-			byID = &u
-		case !errors.Is(err, resources.ErrNotFound):
-			return resources.User{}, err
+		if errors.Is(err, resources.ErrNotFound) {
+			return resources.User{}, recipientNotFound(ref)
 		}
+		return u, err
 	}
 	byName, named, err := resources.FindUser(ctx, tx, ref)
 	if err != nil {
 		return resources.User{}, err
 	}
-	switch {
-	case byID != nil && named && byName.ID != byID.ID:
-		return resources.User{}, resources.Errorf(resources.ECONFLICT, "recipient %s is one user's id and another user's name; ask the recipient for their id", resources.QuoteName(ref))
-	case byID != nil:
-		return *byID, nil
-	case named:
-		return byName, nil
+	if !named {
+		return resources.User{}, recipientNotFound(ref)
 	}
-	return resources.User{}, resources.Errorf(resources.ENOTFOUND, "recipient %s cannot be found", resources.QuoteName(ref))
+	return byName, nil
+}
+
+func recipientNotFound(ref string) error {
+	return resources.Errorf(resources.ENOTFOUND, "recipient %s cannot be found", resources.QuoteName(ref))
 }

@@ -139,6 +139,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		Payloads: keyring, WeChat: wc}, account.Config{
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
 		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
+		ReservedNames: reservedNames(cfg.BootstrapUser),
 	})
 	if err != nil {
 		return err
@@ -283,4 +284,13 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func() error) e
 		}
 		wait = min(2*wait, 4*time.Second)
 	}
+}
+
+// reservedNames are the usernames nobody may register: the bootstrap
+// user's, when one is configured.
+func reservedNames(bootstrapUser string) []string {
+	if bootstrapUser == "" {
+		return nil
+	}
+	return []string{bootstrapUser}
 }
