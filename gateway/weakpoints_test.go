@@ -162,7 +162,6 @@ func TestNonceSpellingsReplay(t *testing.T) {
 	})
 }
 
-
 // TestCSRFTokenBelongsToItsSession: the CSRF token of one browser session
 // does not let a refresh of another through, and the refused attempt does
 // not spend the refresh token.
