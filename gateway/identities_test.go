@@ -123,3 +123,54 @@ func TestBootstrapNameIsReserved(t *testing.T) {
 		e.register(t, app, "rootadmin2", "a fine long password")
 	})
 }
+
+// TestEmailsFoldCase: emails are one value under Unicode case folding, for
+// uniqueness and for login: "ſam@…" (long s) cannot register beside
+// "sam@…", nor the final and the medial sigma beside each other, and each
+// spelling signs in to the one account.
+func TestEmailsFoldCase(t *testing.T) {
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		reg := func(name, email string) reply {
+			return e.payloadCall(t, "/api/register", app.seal(t, map[string]any{"username": name, "password": "a fine long password", "email": email}))
+		}
+		for _, c := range []struct{ first, variant string }{
+			{"sam@example.com", "ſam@example.com"},
+			{"ας@example.gr", "ασ@example.gr"}, // final and medial sigma
+			{"kate@example.com", "\u212Aate@example.com"}, // the Kelvin sign
+			{"strasse@example.de", "STRAßE@example.de"},
+		} {
+			if r := reg("first_"+hex.EncodeToString([]byte(c.first))[:8], c.first); r.status != 201 {
+				t.Fatalf("register %s: %d %s", c.first, r.status, r.raw)
+			}
+			if r := reg("second_"+hex.EncodeToString([]byte(c.variant))[:8], c.variant); r.status != 409 {
+				t.Errorf("%s registered beside %s: %d %s", c.variant, c.first, r.status, r.raw)
+			}
+			if r := e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"email": c.variant, "password": "a fine long password"})); r.status != 200 {
+				t.Errorf("login as %s (registered as %s): %d %s", c.variant, c.first, r.status, r.raw)
+			}
+		}
+	})
+}
+
+// TestOptionalNamesMayBeEmpty: a personal-account client's profile editor
+// sends "" for a name the user has none of; it is accepted as none, while a
+// name that is there must still be a name.
+func TestOptionalNamesMayBeEmpty(t *testing.T) {
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		user, id := e.userWithLevel(t, app, "ivan_petrov", 4)
+		upd := func(data string) reply {
+			return e.call(t, "POST", "/api/profile", "", `{"operation":"update","data":{"_id":"`+id+`",`+data+`}}`, user...)
+		}
+		if r := upd(`"first_name":"Иван","last_name":"Петров","patronymic":""`); r.status != 200 {
+			t.Errorf("an empty patronymic: %d %s", r.status, r.raw)
+		}
+		if r := upd(`"patronymic":"1234"`); r.status != 400 || r.body.ErrorCode != "InvalidResourceValueError" {
+			t.Errorf("a patronymic of digits: %d %s", r.status, r.raw)
+		}
+		if r := e.payloadCall(t, "/api/register", app.seal(t, map[string]any{"username": "olga_k", "password": "a fine long password", "patronymic": "", "email": ""})); r.status != 400 {
+			t.Errorf("an empty email (unique, so never empty): %d %s", r.status, r.raw)
+		}
+	})
+}

@@ -178,7 +178,7 @@ func (f *Field) literal(v any) (any, error) {
 	case TypeString:
 		if s, ok := v.(string); ok && len(s) <= 4*defaultMaxLength {
 			if f.Lowercase {
-				s = strings.ToLower(s)
+				s = FoldText(s)
 			}
 			return s, nil
 		}

@@ -26,7 +26,7 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 			return nil, Errorf(EVALUE, "%s must be a string", f.path)
 		}
 		if f.Lowercase {
-			s = strings.ToLower(s)
+			s = FoldText(s)
 		}
 		return s, f.checkString(s)
 	case TypeInt:
@@ -86,6 +86,9 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 }
 
 func (f *Field) checkString(s string) error {
+	if s == "" && f.emptyMeansNone() {
+		return nil
+	}
 	if strings.ContainsRune(s, 0) {
 		return Errorf(EVALUE, "%s cannot contain NUL characters", f.path)
 	}
@@ -119,6 +122,14 @@ func (f *Field) checkString(s string) error {
 		}
 	}
 	return nil
+}
+
+// emptyMeansNone reports whether "" is accepted as "none" whatever the
+// field's pattern or least length (API.md §5: an optional name may be ""):
+// for optional text that is neither unique (two accounts would share "")
+// nor one of a list of values.
+func (f *Field) emptyMeansNone() bool {
+	return !f.Required && !f.Unique && len(f.Enum) == 0
 }
 
 func (f *Field) checkRange(x float64) error {

@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"regexp"
-	"strings"
 
 	"github.com/tnt/gateway/resources"
 )
@@ -16,7 +15,7 @@ type identity struct {
 
 func byUsername(name string) identity { return identity{resources.FieldUsername, name} }
 
-func byEmail(email string) identity { return identity{fieldEmail, strings.ToLower(email)} }
+func byEmail(email string) identity { return identity{fieldEmail, resources.FoldText(email)} }
 
 // fieldEmail is the profile's email, unique across accounts.
 const fieldEmail = "email"
