@@ -136,7 +136,7 @@ func TestEmailsFoldCase(t *testing.T) {
 		}
 		for _, c := range []struct{ first, variant string }{
 			{"sam@example.com", "ſam@example.com"},
-			{"ας@example.gr", "ασ@example.gr"}, // final and medial sigma
+			{"ας@example.gr", "ασ@example.gr"},            // final and medial sigma
 			{"kate@example.com", "\u212Aate@example.com"}, // the Kelvin sign
 			{"strasse@example.de", "STRAßE@example.de"},
 		} {

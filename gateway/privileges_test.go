@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -155,4 +156,52 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestUsersListAppliesTheProfileRules: GET /api/admin/users shows and
+// filters on profiles' private fields only for callers the policy lets read
+// them, as a query of profiles would; the level stays, as the list exists
+// to manage it.
+func TestUsersListAppliesTheProfileRules(t *testing.T) {
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		r := e.payloadCall(t, "/api/register", app.seal(t, map[string]any{"username": "private_pat", "password": "a fine long password",
+			"email": "pat@example.com", "phone": "+1 555 0100", "birthday": "1990-01-02"}))
+		if r.status != 201 {
+			t.Fatalf("register: %d %s", r.status, r.raw)
+		}
+		list := e.call(t, "GET", "/api/admin/users?username=private_pat", "sysadmin", "")
+		if list.status != 200 || !strings.Contains(list.raw, "pat@example.com") {
+			t.Fatalf("a SystemAdmin holding read_private: %d %s", list.status, list.raw)
+		}
+		base, _ := e.policyLines(t)
+		denied := slices.DeleteFunc(slices.Clone(base), func(l string) bool { return l == "p, admin, profiles, read_private" })
+		if r := e.putPolicy(t, "dba", denied); r.status != 200 {
+			t.Fatalf("the DBA takes read_private on profiles: %d %s", r.status, r.raw)
+		}
+		list = e.call(t, "GET", "/api/admin/users?username=private_pat", "sysadmin", "")
+		var users []map[string]any
+		if err := json.Unmarshal(list.body.Data, &users); err != nil || list.status != 200 || len(users) != 1 {
+			t.Fatalf("the list without read_private: %d %s", list.status, list.raw)
+		}
+		for _, private := range []string{"email", "phone", "birthday", "balance"} {
+			if _, shown := users[0][private]; shown {
+				t.Errorf("the list shows %s to a caller the policy denies read_private: %s", private, list.raw)
+			}
+		}
+		if users[0]["level"] != float64(4) {
+			t.Errorf("the list lost the level: %s", list.raw)
+		}
+		for _, filter := range []string{"email=pat@example.com", "email:contains=pat", "balance=0", "birthday=1990-01-02", "sort=-balance"} {
+			if r := e.call(t, "GET", "/api/admin/users?"+filter, "sysadmin", ""); r.status != 403 {
+				t.Errorf("a filter on a private field (%s) without read_private: %d %s", filter, r.status, r.raw)
+			}
+		}
+		if r := e.call(t, "GET", "/api/admin/users?level=4", "sysadmin", ""); r.status != 200 {
+			t.Errorf("a filter on the level: %d %s", r.status, r.raw)
+		}
+		if r := e.call(t, "GET", "/api/admin/users?username=private_pat", "dba", ""); !strings.Contains(r.raw, "pat@example.com") {
+			t.Errorf("the DBA's list: %s", r.raw)
+		}
+	})
 }

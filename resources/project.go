@@ -4,8 +4,19 @@ package resources
 // fields only (so internal fields such as credentials never leave the store),
 // and private fields only for their owner or a level with read_private.
 func (s *Service) project(p Principal, sc *Schema, doc Document, owned bool) Document {
+	return projectFor(s.auth, p, sc, doc, owned)
+}
+
+// Project shapes a stored document of sc for a caller exactly as a query
+// of sc would: declared and server-managed fields only, private fields only
+// for their owner or a level with read_private.
+func Project(auth Authorizer, p Principal, sc *Schema, doc Document) Document {
+	return projectFor(auth, p, sc, doc, false)
+}
+
+func projectFor(auth Authorizer, p Principal, sc *Schema, doc Document, owned bool) Document {
 	showPrivate := owned || (!p.IsGuest() && ownerOf(sc, doc) == p.UserID) ||
-		s.auth.Allowed(p.Role(), sc.Name, ActReadPrivate)
+		auth.Allowed(p.Role(), sc.Name, ActReadPrivate)
 	out := make(Document, len(doc))
 	for k, v := range doc {
 		if f, system := sc.system[k]; system && f != nil {

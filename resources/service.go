@@ -177,7 +177,18 @@ func (s *Service) query(ctx context.Context, p Principal, sc *Schema, data map[s
 // checkPrivateUse refuses filtering or sorting on private fields by callers
 // who may not read them, which would otherwise reveal their values.
 func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) error {
-	if sp == scopeOwn || s.auth.Allowed(p.Role(), sc.Name, ActReadPrivate) {
+	if sp == scopeOwn {
+		return nil
+	}
+	return CheckPrivateUse(s.auth, p, sc, q)
+}
+
+// CheckPrivateUse refuses a query that filters or sorts on private fields
+// of sc when the caller may not read them (read_private), which would
+// otherwise reveal their values. Every list of a resource's documents
+// applies it, the envelope's queries and the administration's lists alike.
+func CheckPrivateUse(auth Authorizer, p Principal, sc *Schema, q Query) error {
+	if auth.Allowed(p.Role(), sc.Name, ActReadPrivate) {
 		return nil
 	}
 	for _, c := range q.Conditions {

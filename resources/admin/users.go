@@ -21,19 +21,20 @@ type UserDeletion struct {
 	IP     string
 }
 
-// userView is a user as administrators see it: no credential.
-func userView(d resources.Document) resources.Document {
-	out := resources.Document{}
-	for k, v := range d {
-		if k != resources.FieldPasswordHash && k != "wechat_openid" {
-			out[k] = v
-		}
-	}
+// userView is a user as an administrator sees it: the profile as the
+// caller's own query of profiles would show it (no credential, no binding,
+// private fields only with read_private), and always its level, which the
+// user administration exists to manage.
+func (a *Admin) userView(p resources.Principal, profile *resources.Schema, d resources.Document) resources.Document {
+	out := resources.Project(a.auth, p, profile, d)
+	out[resources.FieldLevel] = d[resources.FieldLevel]
 	return out
 }
 
 // ListUsers lists users with their levels, filtered and paged like a query
-// of profiles (`?level=2`, `?username:contains=ad`, `find`, `after`).
+// of profiles (`?level=2`, `?username:contains=ad`, `find`, `after`), under
+// the same rules: a caller who may not read profiles' private fields
+// neither sees them nor filters or sorts by them (the level excepted).
 func (a *Admin) ListUsers(ctx context.Context, p resources.Principal, params map[string][]string) (resources.Result, error) {
 	if err := a.require(p, objUsers, actManage); err != nil {
 		return resources.Result{}, err
@@ -50,15 +51,34 @@ func (a *Admin) ListUsers(ctx context.Context, p resources.Principal, params map
 	if err != nil {
 		return resources.Result{}, err
 	}
+	if err := resources.CheckPrivateUse(a.auth, p, profile, withoutLevel(q)); err != nil {
+		return resources.Result{}, err
+	}
 	docs, next, err := resources.FindPage(ctx, a.store, resources.UsersCollection, q)
 	if err != nil {
 		return resources.Result{}, err
 	}
 	out := make([]resources.Document, len(docs))
 	for i, d := range docs {
-		out[i] = userView(d)
+		out[i] = a.userView(p, profile, d)
 	}
 	return resources.Result{Data: out, Next: next}, nil
+}
+
+// withoutLevel is q without its conditions and order on the level, which
+// the user administration may always use.
+func withoutLevel(q resources.Query) resources.Query {
+	out := q
+	out.Conditions = nil
+	for _, c := range q.Conditions {
+		if c.Path != resources.FieldLevel {
+			out.Conditions = append(out.Conditions, c)
+		}
+	}
+	if out.SortPath == resources.FieldLevel {
+		out.SortPath = resources.FieldID
+	}
+	return out
 }
 
 // target loads a user an administrator acts on, and refuses acting on a
@@ -110,7 +130,11 @@ func (a *Admin) SetLevel(ctx context.Context, p resources.Principal, req LevelCh
 	if err != nil {
 		return nil, err
 	}
-	out := userView(updated)
+	profile, err := a.reg.Schema("profile")
+	if err != nil {
+		return nil, err
+	}
+	out := a.userView(p, profile, updated)
 	out["level_name"] = policy.Level(req.Level).String()
 	return out, nil
 }
