@@ -15,6 +15,9 @@ import (
 const (
 	KindAccess = "access"
 	KindAdmin  = "admin"
+	// KindDevice marks a client that signed in to the account before; it
+	// grants nothing, and no route takes it as a credential.
+	KindDevice = "device"
 )
 
 // ErrBadToken is the one error for a JWT that is not accepted.

@@ -35,6 +35,8 @@ type accountService interface {
 const (
 	cookieRefresh     = "refresh_token"
 	cookieCSRF        = "csrf_token"
+	cookieDevice      = "device_token"
+	headerDeviceToken = "X-Device-Token"
 	headerCSRF        = "X-CSRF-Token"
 	headerTransport   = "X-Refresh-Transport"
 	transportCookie   = "cookie"
@@ -61,8 +63,15 @@ func (s *Server) bindAccountRoutes(api *gin.RouterGroup) {
 	api.DELETE("/account", s.handler(s.deleteAccount))
 }
 
+// device describes the client of a request: its agent, address and the
+// device token of an earlier sign-in (the X-Device-Token header from apps,
+// the device_token cookie from browsers).
 func device(c *gin.Context) account.Device {
-	return account.Device{UserAgent: c.GetHeader("User-Agent"), Browser: c.GetHeader("browser"), IP: c.ClientIP()}
+	dev := account.Device{UserAgent: c.GetHeader("User-Agent"), Browser: c.GetHeader("browser"), IP: c.ClientIP(), DeviceToken: c.GetHeader(headerDeviceToken)}
+	if dev.DeviceToken == "" {
+		dev.DeviceToken, _ = c.Cookie(cookieDevice)
+	}
+	return dev
 }
 
 // readObject reads a strict JSON object body whose keys are all among
@@ -92,6 +101,12 @@ func (s *Server) readPayload(c *gin.Context) (string, error) {
 // refresh token goes into an httpOnly cookie (and out of the body), beside
 // the session's CSRF token in a cookie the page echoes in a header.
 func (s *Server) sendTokens(c *gin.Context, status int, t account.Tokens) {
+	if t.DeviceToken != "" {
+		// Browsers keep the device token as a cookie of their own; apps
+		// keep data.device_token and send it as X-Device-Token.
+		c.SetSameSite(http.SameSiteStrictMode)
+		c.SetCookie(cookieDevice, t.DeviceToken, int(account.DeviceTrust.Seconds()), "/api", "", !s.cfg.InsecureCookies, true)
+	}
 	if t.RefreshToken != "" && c.GetHeader(headerTransport) == transportCookie {
 		maxAge := int(t.RefreshExpiresIn)
 		secure := !s.cfg.InsecureCookies

@@ -6,12 +6,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 )
 
 // authenticator loads the caller from a credential (resources.Auth).
 type authenticator interface {
 	CheckToken(ctx context.Context, token string) (resources.Principal, error)
-	AuthenticateAdmin(ctx context.Context, username, password, ip string) (resources.Principal, error)
+	AuthenticateAdmin(ctx context.Context, username, password string, dev account.Device) (resources.Principal, error)
 }
 
 // principal returns the caller that authentication found (Guest if none).
@@ -34,7 +35,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		c.Next()
 		return
 	}
-	p, err := s.principalFrom(c.Request.Context(), a, parsed, c.ClientIP())
+	p, err := s.principalFrom(c.Request.Context(), a, parsed, device(c))
 	if err != nil {
 		if code := resources.ErrorCode(err); code == resources.EAUTHENTICATION || code == resources.ERATELIMITED {
 			s.metrics.authFailures.WithLabelValues(authFailureReason(a, parsed)).Inc()
@@ -58,7 +59,7 @@ func authFailureReason(a authHeader, parsed bool) string {
 	return "unsupported_scheme"
 }
 
-func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, ip string) (resources.Principal, error) {
+func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, dev account.Device) (resources.Principal, error) {
 	if !parsed {
 		return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the Authorization header is malformed")
 	}
@@ -68,7 +69,7 @@ func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, i
 		if !ok {
 			return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the admin credentials are malformed")
 		}
-		return s.auth.AuthenticateAdmin(ctx, username, password, ip)
+		return s.auth.AuthenticateAdmin(ctx, username, password, dev)
 	case schemeBearer:
 		return s.auth.CheckToken(ctx, a.credentials)
 	}

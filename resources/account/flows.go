@@ -97,7 +97,7 @@ func (a *Service) Login(ctx context.Context, payload string, dev Device) (Tokens
 	if !ok || password == "" {
 		return Tokens{}, errBadCredentials()
 	}
-	p, err := a.checkPassword(ctx, id, password, dev.IP)
+	p, err := a.checkPassword(ctx, id, password, clientOf(dev))
 	if err != nil {
 		return Tokens{}, err
 	}

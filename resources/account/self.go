@@ -63,7 +63,7 @@ func (a *Service) confirmed(ctx context.Context, p resources.Principal, payload,
 	if err := allowOnly(m, append(keys, passwordKey)...); err != nil {
 		return nil, resources.Principal{}, err
 	}
-	checked, err := a.checkPassword(ctx, byUsername(p.Username), textField(m, passwordKey), ip)
+	checked, err := a.checkPassword(ctx, byUsername(p.Username), textField(m, passwordKey), client{IP: ip, Known: true})
 	return m, checked, err
 }
 

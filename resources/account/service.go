@@ -44,6 +44,11 @@ type Config struct {
 	FailuresPerUser int64
 	FailuresPerIP   int64
 	FailWindow      time.Duration
+	// FailuresPerAccount are the failed logins an account allows in
+	// FailWindow from clients it does not know, from every address
+	// together, before such clients get 429; clients with its device
+	// token go on.
+	FailuresPerAccount int64
 	// ReservedNames are usernames nobody may register: the configured
 	// bootstrap user's, kept for the operator from the first start.
 	ReservedNames []string
@@ -68,6 +73,9 @@ func (c *Config) defaults() {
 	if c.FailuresPerIP == 0 {
 		c.FailuresPerIP = 50
 	}
+	if c.FailuresPerAccount == 0 {
+		c.FailuresPerAccount = 20
+	}
 	if c.FailWindow == 0 {
 		c.FailWindow = 15 * time.Minute
 	}
@@ -78,6 +86,9 @@ type Device struct {
 	UserAgent string
 	Browser   string
 	IP        string
+	// DeviceToken is the token an earlier sign-in gave this client, if
+	// it presents one; it is checked, never recorded.
+	DeviceToken string
 }
 
 // Service runs logins, tokens and sessions: registration and login with

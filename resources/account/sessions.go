@@ -26,7 +26,15 @@ type Tokens struct {
 	// transport gets it as a cookie and echoes it in a header when it
 	// refreshes. It is never in the JSON answer.
 	CSRFToken string `json:"-"`
+	// DeviceToken marks the client as one that signed in to the account:
+	// presented again (X-Device-Token, or the device_token cookie), it
+	// keeps the account's owner signing in while guesses from unknown
+	// clients are throttled.
+	DeviceToken string `json:"device_token,omitempty"`
 }
+
+// DeviceTrust is how long a device token keeps a client known.
+const DeviceTrust = 90 * 24 * time.Hour
 
 // newSecret returns 256 random bits, URL-safe.
 func newSecret() string {
@@ -74,14 +82,24 @@ func (a *Service) startSession(ctx context.Context, p resources.Principal, kind 
 	if err := a.capSessions(ctx, p.UserID, s.ID); err != nil {
 		return Tokens{}, err
 	}
+	// The device token names the device by an id of its own (in the
+	// sid claim, which no session has).
+	var deviceID [16]byte
+	_, _ = rand.Read(deviceID[:])
+	deviceToken, _, err := a.tokens.Issue(crypto.KindDevice, p.UserID, p.Username, p.Level, "d"+hex.EncodeToString(deviceID[:]), DeviceTrust)
+	if err != nil {
+		return Tokens{}, err
+	}
 	if kind == crypto.KindAdmin {
 		tok, _, err := a.tokens.Issue(crypto.KindAdmin, p.UserID, p.Username, p.Level, s.ID, ttl)
 		if err != nil {
 			return Tokens{}, err
 		}
-		return Tokens{TokenType: "bearer", AccessToken: tok, ExpiresIn: int64(ttl.Seconds())}, nil
+		return Tokens{TokenType: "bearer", AccessToken: tok, ExpiresIn: int64(ttl.Seconds()), DeviceToken: deviceToken}, nil
 	}
-	return a.issue(s, secret, csrf)
+	t, err := a.issue(s, secret, csrf)
+	t.DeviceToken = deviceToken
+	return t, err
 }
 
 // MaxSessionsPerUser bounds the live sessions of one account: a new login
@@ -141,8 +159,8 @@ func (a *Service) CheckToken(ctx context.Context, token string) (resources.Princ
 
 // AuthenticateAdmin checks the admin header's username and password, with
 // the same throttling as logins, and requires a level of 0 to 2.
-func (a *Service) AuthenticateAdmin(ctx context.Context, username, password, ip string) (resources.Principal, error) {
-	p, err := a.checkPasswordCached(ctx, byUsername(username), password, ip, true)
+func (a *Service) AuthenticateAdmin(ctx context.Context, username, password string, dev Device) (resources.Principal, error) {
+	p, err := a.checkPasswordCached(ctx, byUsername(username), password, clientOf(dev), true)
 	if err != nil {
 		return resources.Principal{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 
+	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/resources"
 )
 
@@ -31,11 +32,9 @@ func (id identity) possible() bool {
 }
 
 // failureKeys names the failed-login counters of an attempt: one per client
-// address, and one per (identity, client address). Failures are never
-// counted per account alone, so nobody can lock an account's owner out from
-// elsewhere (NIST SP 800-63B §5.2.2); an identity no account can have (a
-// case variant of a username, a malformed email) is counted against the
-// client only, and grows no state of its own.
+// address, and one per (identity, client address). An identity no account
+// can have (a case variant of a username, a malformed email) is counted
+// against the client only, and grows no state of its own.
 func failureKeys(id identity, ip string) (user, client string) {
 	client = "fail:ip:" + ip
 	if id.possible() {
@@ -44,16 +43,44 @@ func failureKeys(id identity, ip string) (user, client string) {
 	return user, client
 }
 
-// throttle refuses a login attempt when the client address has failed too
-// often in the window, or has failed too often for this username (429 with
-// Retry-After). Counters live in the session store, so every replica shares
-// them.
-func (a *Service) throttle(ctx context.Context, id identity, ip string) error {
-	user, client := failureKeys(id, ip)
+// accountKey names the counter of an account's failures from clients it
+// does not know, from every address together: guessing spread over many
+// addresses is throttled by it, while the account's owner, signing in from
+// a device that signed in before (its device token), is not (NIST SP
+// 800-63B §5.2.2; OWASP's device cookies). "" for an identity no account can
+// have.
+func accountKey(id identity) string {
+	if !id.possible() {
+		return ""
+	}
+	return "fail:a:" + id.field[:1] + ":" + id.value
+}
+
+// client is where a password attempt comes from: its address, the device
+// token it presents (from an earlier sign-in), and whether it is already
+// known to be the account's (an authenticated session confirming its
+// password).
+type client struct {
+	IP          string
+	DeviceToken string
+	Known       bool
+}
+
+// clientOf is the client of a login from dev.
+func clientOf(dev Device) client { return client{IP: dev.IP, DeviceToken: dev.DeviceToken} }
+
+// throttle refuses a password attempt (429 with Retry-After) when the
+// client address has failed too often in the window, or has failed too often
+// for this identity, or, for a client the account does not know, when the
+// account has failed too often from unknown clients. Counters live in the
+// session store, so every replica shares them.
+func (a *Service) throttle(ctx context.Context, id identity, from client) error {
+	user, ipKey := failureKeys(id, from.IP)
+	acct := accountKey(id)
 	for _, c := range []struct {
 		key   string
 		limit int64
-	}{{user, a.cfg.FailuresPerUser}, {client, a.cfg.FailuresPerIP}} {
+	}{{user, a.cfg.FailuresPerUser}, {ipKey, a.cfg.FailuresPerIP}, {acct, a.cfg.FailuresPerAccount}} {
 		if c.key == "" {
 			continue
 		}
@@ -61,41 +88,66 @@ func (a *Service) throttle(ctx context.Context, id identity, ip string) error {
 		if err != nil {
 			return err
 		}
-		if n >= c.limit {
-			return failed(ReasonThrottled, &resources.RetryError{Err: resources.Errorf(resources.ERATELIMITED, "too many failed logins; try again later"), After: left})
+		if n < c.limit {
+			continue
 		}
+		if c.key == acct && a.knownClient(ctx, id, from) {
+			continue
+		}
+		return failed(ReasonThrottled, &resources.RetryError{Err: resources.Errorf(resources.ERATELIMITED, "too many failed logins; try again later"), After: left})
 	}
 	return nil
 }
 
-func (a *Service) recordFailure(ctx context.Context, id identity, ip string) {
-	user, client := failureKeys(id, ip)
+// knownClient reports whether the client is known to the account id names:
+// an authenticated session of it, or a device token the gateway issued to
+// it at an earlier sign-in.
+func (a *Service) knownClient(ctx context.Context, id identity, from client) bool {
+	if from.Known {
+		return true
+	}
+	if from.DeviceToken == "" || len(from.DeviceToken) > 4096 {
+		return false
+	}
+	c, err := a.tokens.Verify(from.DeviceToken, crypto.KindDevice)
+	if err != nil {
+		return false
+	}
+	u, found, err := resources.FindUserBy(ctx, a.store, id.field, id.value)
+	return err == nil && found && u.ID == c.Subject
+}
+
+func (a *Service) recordFailure(ctx context.Context, id identity, from client) {
+	user, ipKey := failureKeys(id, from.IP)
 	if user != "" {
 		_, _, _ = a.sessions.Hit(ctx, user, a.cfg.FailWindow)
 	}
-	_, _, _ = a.sessions.Hit(ctx, client, a.cfg.FailWindow)
+	_, _, _ = a.sessions.Hit(ctx, ipKey, a.cfg.FailWindow)
+	if acct := accountKey(id); acct != "" && !a.knownClient(ctx, id, from) {
+		_, _, _ = a.sessions.Hit(ctx, acct, a.cfg.FailWindow)
+	}
 }
 
 // checkPassword authenticates with throttling: refused early when over the
-// limit, counted when wrong, the user's count from this client cleared when
-// right. Only the admin header (checked on every call of a console) uses the
-// credential cache; logins always hash.
-func (a *Service) checkPassword(ctx context.Context, id identity, password, ip string) (resources.Principal, error) {
-	return a.checkPasswordCached(ctx, id, password, ip, false)
+// limit, counted when wrong, the identity's count from this client cleared
+// when right. Only the admin header (checked on every call of a console)
+// uses the credential cache; logins always hash.
+func (a *Service) checkPassword(ctx context.Context, id identity, password string, from client) (resources.Principal, error) {
+	return a.checkPasswordCached(ctx, id, password, from, false)
 }
 
-func (a *Service) checkPasswordCached(ctx context.Context, id identity, password, ip string, cached bool) (resources.Principal, error) {
-	if err := a.throttle(ctx, id, ip); err != nil {
+func (a *Service) checkPasswordCached(ctx context.Context, id identity, password string, from client, cached bool) (resources.Principal, error) {
+	if err := a.throttle(ctx, id, from); err != nil {
 		return resources.Principal{}, err
 	}
 	p, err := a.accounts.authenticate(ctx, id, password, cached)
 	if resources.ErrorCode(err) == resources.EAUTHENTICATION {
-		a.recordFailure(ctx, id, ip)
+		a.recordFailure(ctx, id, from)
 	}
 	if err != nil {
 		return resources.Principal{}, err
 	}
-	if user, _ := failureKeys(id, ip); user != "" {
+	if user, _ := failureKeys(id, from.IP); user != "" {
 		_ = a.sessions.Reset(ctx, user)
 	}
 	return p, nil

@@ -56,6 +56,7 @@ type Config struct {
 	InsecureCookies   bool          `env:"GATEWAY_INSECURE_COOKIES" default:"false" help:"drop the Secure flag of refresh cookies (plain-HTTP development only)"`
 	FailuresPerUser   int64         `env:"GATEWAY_LOGIN_FAILURES_PER_USER" default:"10" help:"failed logins for one username from one client address in the window before 429"`
 	FailuresPerIP     int64         `env:"GATEWAY_LOGIN_FAILURES_PER_IP" default:"50" help:"failed logins from one client address in the window before 429"`
+	FailuresPerAcct   int64         `env:"GATEWAY_LOGIN_FAILURES_PER_ACCOUNT" default:"20" help:"failed logins for one account from clients without its device token, from every address together, in the window before such clients get 429"`
 	FailWindow        time.Duration `env:"GATEWAY_LOGIN_FAIL_WINDOW" default:"15m" help:"window of the failed-login counters"`
 	MaxRestoreBytes   int64         `env:"GATEWAY_MAX_RESTORE_BYTES" default:"1073741824" help:"largest restore archive (\x60POST /api/admin/restore\x60)"`
 	BulkTimeout       time.Duration `env:"GATEWAY_BULK_TIMEOUT" default:"10m" help:"deadline of a backup or a restore"`

@@ -138,7 +138,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	auth, err := account.New(account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens, Rights: enforcer,
 		Payloads: keyring, WeChat: wc}, account.Config{
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
-		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailWindow: cfg.FailWindow,
+		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailuresPerAccount: cfg.FailuresPerAcct, FailWindow: cfg.FailWindow,
 		ReservedNames: reservedNames(cfg.BootstrapUser),
 	})
 	if err != nil {
