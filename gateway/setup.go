@@ -14,7 +14,7 @@ import (
 // setupService is the first run's one-time link (*account.Setup); nil when
 // the gateway started with a level-0 user.
 type setupService interface {
-	Pending(ctx context.Context) (bool, error)
+	Pending(ctx context.Context, token string) (bool, error)
 	Complete(ctx context.Context, req account.SetupRequest) (resources.Principal, error)
 }
 
@@ -25,11 +25,14 @@ func (s *Server) bindSetupRoutes(api *gin.RouterGroup) {
 	api.POST("/setup", s.handler(s.completeSetup))
 }
 
+// setupState answers whether the link whose token the X-Setup-Token header
+// carries can still create the first DBA; false to anyone else, so that
+// nobody learns from it whether a deployment has a DBA yet.
 func (s *Server) setupState(c *gin.Context) error {
 	pending := false
-	if s.setup != nil {
+	if token := c.GetHeader(headerSetupToken); s.setup != nil && token != "" {
 		var err error
-		if pending, err = s.setup.Pending(c.Request.Context()); err != nil {
+		if pending, err = s.setup.Pending(c.Request.Context(), token); err != nil {
 			return err
 		}
 	}
@@ -37,12 +40,16 @@ func (s *Server) setupState(c *gin.Context) error {
 	return nil
 }
 
+// headerSetupToken carries the setup link's token to GET /api/setup (a
+// header, so that no URL and no log holds it).
+const headerSetupToken = "X-Setup-Token"
+
 func (s *Server) completeSetup(c *gin.Context) error {
 	m, err := s.readRequest(c, "token", "username", "password")
 	if err != nil {
 		return err
 	}
-	req := account.SetupRequest{}
+	req := account.SetupRequest{IP: c.ClientIP()}
 	for key, dst := range map[string]*string{"token": &req.Token, "username": &req.Username, "password": &req.Password} {
 		v, isText := m[key].(string)
 		if !isText {

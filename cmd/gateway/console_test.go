@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		return map[string]string{
 			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
 			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
+			// §5's orders, granted below through the Policy view.
+			"GATEWAY_RESOURCES_FILE": "../../examples/orders/resources.json",
 		}[k]
 	})
 	if err != nil {
@@ -267,7 +270,33 @@ func TestConsoleInBrowser(t *testing.T) {
 	if n := strings.Count(g.logs.String(), "setup_link"); n != 1 {
 		t.Errorf("the setup link is logged %d times", n)
 	}
+	// Whether the deployment has a DBA yet is told only to the link's
+	// holder.
+	token := link[1][strings.Index(link[1], "#setup=")+len("#setup="):]
+	for _, c := range []struct {
+		token   string
+		pending bool
+	}{{"", false}, {strings.Repeat("A", 43), false}, {token, true}} {
+		req, _ := http.NewRequest("GET", g.url+"/api/setup", nil)
+		if c.token != "" {
+			req.Header.Set("X-Setup-Token", c.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if want := fmt.Sprintf(`"pending":%v`, c.pending); !strings.Contains(string(raw), want) {
+			t.Errorf("the setup state for token %q: %s", c.token, raw)
+		}
+	}
 	b := newBrowser(t, g.url)
+
+	// A link cut or mistyped so that it does not decode says it cannot be
+	// used, rather than leave the console loading.
+	b.do(chromedp.Navigate(g.url + "/console/#setup=%E0%A4%A"))
+	b.waitText("main", "cannot be used")
 
 	// The first run: the link makes the first DBA and signs them in.
 	const dba, dbaPass = "first_dba", "a first long password"
@@ -301,6 +330,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	users := adminCall(t, "GET", g.url+"/api/account/me", dba, dbaPass, "")
 	if users["level"] != float64(0) {
 		t.Fatalf("the setup made level %v", users["level"])
+	}
+	// The setup link's creation is audited, like gatewayctl bootstrap's.
+	if _, raw := doAs(t, "GET", g.url+"/api/admin/audit?action=bootstrap", "tnt-admin-auth-scheme "+base64.StdEncoding.EncodeToString([]byte(dba+":"+dbaPass)), ""); !strings.Contains(raw, `"setup_link"`) || !strings.Contains(raw, dba) {
+		t.Errorf("the setup link's DBA is not in the audit trail: %s", raw)
 	}
 
 	// Resources: a form made from the schema checks before sending, and
@@ -412,6 +445,43 @@ func TestConsoleInBrowser(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(lines["lines"]), "p, poweruser, ledger, query") {
 		t.Errorf("the saved policy lacks the new line: %v", lines["lines"])
 	}
+	// §5's example as a DBA applies it: the three lines on the declared
+	// order's own group, through the same view.
+	b.open("/console/#/overview")
+	b.open("/console/#/policy")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#policy-lines")))
+	b.typeInto("#policy-lines", "\np, user, orders, create\np, user, orders, query_own\np, user, orders, update_own")
+	b.click("Check changes")
+	b.waitText("#policy-diff", "+ p, user, orders, query_own")
+	b.waitText("#policy-derived", "g2, order, orders")
+	b.click("Save")
+	gatewaytest.WaitFor(t, time.Minute, "the orders lines in force", func() bool {
+		return strings.Contains(fmt.Sprint(adminCall(t, "GET", g.url+"/api/admin/policy", dba, dbaPass, "")["lines"]), "p, user, orders, query_own")
+	})
+	var orderIDs []string
+	for _, buyer := range []string{"console_admin", "console_buyer"} {
+		_, login := payloadCall(t, g.url, "/api/auth", map[string]any{"username": buyer, "password": "a fine long password"})
+		access := fmt.Sprint(login["access_token"])
+		status, raw := doAs(t, "POST", g.url+"/api/order", "Bearer "+access, `{"operation":"create","data":{"items":[{"product":"gloves","quantity":1}]}}`)
+		if status != 201 {
+			t.Fatalf("%s creates an order after the grant: %d %s", buyer, status, raw)
+		}
+		var created struct {
+			Data struct {
+				ID string `json:"_id"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(raw), &created)
+		orderIDs = append(orderIDs, created.Data.ID)
+		if buyer == "console_buyer" {
+			if status, raw := doAs(t, "GET", g.url+"/api/order/"+orderIDs[0], "Bearer "+access, ""); status != 404 {
+				t.Errorf("a user reads another's order: %d %s", status, raw)
+			}
+			if _, raw := doAs(t, "POST", g.url+"/api/order", "Bearer "+access, `{"operation":"query","data":{}}`); !strings.Contains(raw, orderIDs[1]) || strings.Contains(raw, orderIDs[0]) {
+				t.Errorf("a user's query of orders: %s", raw)
+			}
+		}
+	}
 
 	// Audit trail: the level change above, found by its action.
 	b.open("/console/#/audit")
@@ -419,6 +489,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click("Filter")
 	b.waitText("#results", "set_level")
 	b.shot("audit")
+	// Every action the trail holds is one the filter offers, by its stored
+	// name.
+	offered, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#audit-actions option")].map((o) => o.value)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, trail := doAs(t, "GET", g.url+"/api/admin/audit?find=0", "tnt-admin-auth-scheme "+base64.StdEncoding.EncodeToString([]byte(dba+":"+dbaPass)), "")
+	for _, m := range regexp.MustCompile(`"action":"([a-z_]+)"`).FindAllStringSubmatch(trail, -1) {
+		if !slices.Contains(offered, m[1]) {
+			t.Errorf("the audit filter does not offer the stored action %q (it offers %v)", m[1], offered)
+		}
+	}
 
 	// Backup and restore: download the archive, then restore it after a
 	// confirmation.

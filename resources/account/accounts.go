@@ -52,7 +52,7 @@ func (a *Accounts) Bootstrap(ctx context.Context, username, password string) (bo
 	if err := ValidateCredentials(username, password); err != nil {
 		return false, fmt.Errorf("bootstrap user: %s", resources.ErrorMessage(err))
 	}
-	_, err = a.CreateFirstDBA(ctx, username, password)
+	_, err = a.CreateFirstDBA(ctx, username, password, FirstDBAVia{Action: "bootstrap", IP: "local", Means: "GATEWAY_BOOTSTRAP_USER"})
 	if resources.ErrorCode(err) == resources.ECONFLICT {
 		return false, nil // another replica, or the CLI, made one meanwhile
 	}
@@ -105,11 +105,24 @@ func (a *Accounts) newUser(username, hash string, level int, profile resources.D
 	}
 }
 
-// CreateFirstDBA stores a level-0 user only while none exists. The password
-// is hashed first; the check that no level-0 user exists is made after the
-// hash, in the transaction that inserts, so a DBA made meanwhile (by the CLI)
-// is seen and the creation refused with 409.
-func (a *Accounts) CreateFirstDBA(ctx context.Context, username, password string) (resources.Principal, error) {
+// FirstDBAVia says how the first level-0 user came to be, for the audit
+// trail: the action, the client address and the means (the setup link, the
+// bootstrap setting).
+type FirstDBAVia struct {
+	Action, IP, Means string
+}
+
+// CreateFirstDBA stores a level-0 user only while none exists, and audits
+// it in the same transaction. The password is hashed first; the check that
+// no level-0 user exists is made after the hash, in the transaction that
+// inserts, so a DBA made meanwhile (by the CLI) is seen and the creation
+// refused with 409.
+func (a *Accounts) CreateFirstDBA(ctx context.Context, username, password string, via FirstDBAVia) (resources.Principal, error) {
+	// The first start bootstraps before the administration prepares its
+	// collections: the audit trail may not exist yet.
+	if err := a.store.EnsureCollection(ctx, resources.AuditSpec); err != nil {
+		return resources.Principal{}, err
+	}
 	hash, err := a.hasher.Hash(ctx, password)
 	if err != nil {
 		return resources.Principal{}, busy(err)
@@ -123,7 +136,11 @@ func (a *Accounts) CreateFirstDBA(ctx context.Context, username, password string
 		if len(found) > 0 {
 			return resources.Errorf(resources.ECONFLICT, "the gateway has a level-0 user already; sign in with it")
 		}
-		return tx.Insert(ctx, resources.UsersCollection, u.Document())
+		if err := tx.Insert(ctx, resources.UsersCollection, u.Document()); err != nil {
+			return err
+		}
+		return resources.WriteAudit(ctx, tx, resources.AuditEntry{Actor: principalOf(u), IP: via.IP, Action: via.Action, Target: u.ID,
+			Detail: resources.Document{"username": username, "via": via.Means}, At: a.now()})
 	})
 	if err != nil {
 		return resources.Principal{}, err

@@ -34,9 +34,11 @@ const (
 	setupSpent
 )
 
-// SetupRequest is what the setup form sends.
+// SetupRequest is what the setup form sends, and the address it comes
+// from (for the audit trail).
 type SetupRequest struct {
 	Token, Username, Password string
+	IP                        string
 }
 
 // NewSetup makes a setup token valid for ttl when no level-0 user exists;
@@ -52,10 +54,13 @@ func (a *Service) NewSetup(ctx context.Context, ttl time.Duration) (*Setup, stri
 	return &Setup{svc: a, now: a.accounts.now, hash: sha256.Sum256([]byte(token)), expires: a.accounts.now().Add(ttl)}, token, nil
 }
 
-// Pending reports whether the setup can still be completed.
-func (s *Setup) Pending(ctx context.Context) (bool, error) {
+// Pending reports whether the setup can still be completed with token. To
+// anyone without the link's token it answers false, so it tells nobody
+// else whether the deployment has a DBA yet.
+func (s *Setup) Pending(ctx context.Context, token string) (bool, error) {
+	sum := sha256.Sum256([]byte(token))
 	s.mu.Lock()
-	usable := s.state == setupOpen && s.now().Before(s.expires)
+	usable := subtle.ConstantTimeCompare(sum[:], s.hash[:]) == 1 && s.state == setupOpen && s.now().Before(s.expires)
 	s.mu.Unlock()
 	if !usable {
 		return false, nil
@@ -105,7 +110,7 @@ func (s *Setup) take(token string) error {
 }
 
 func (s *Setup) create(ctx context.Context, req SetupRequest) (resources.Principal, error) {
-	p, err := s.svc.accounts.CreateFirstDBA(ctx, req.Username, req.Password)
+	p, err := s.svc.accounts.CreateFirstDBA(ctx, req.Username, req.Password, FirstDBAVia{Action: "bootstrap", IP: req.IP, Means: "setup_link"})
 	if err != nil {
 		return resources.Principal{}, err
 	}

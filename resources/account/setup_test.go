@@ -38,8 +38,11 @@ func TestSetupLinkMakesOneDBA(t *testing.T) {
 	if err != nil || setup == nil || len(token) < 40 {
 		t.Fatalf("setup on an empty gateway: %v %v %q", setup, err, token)
 	}
-	if pending, err := setup.Pending(ctx); err != nil || !pending {
+	if pending, err := setup.Pending(ctx, token); err != nil || !pending {
 		t.Fatalf("pending: %v %v", pending, err)
+	}
+	if pending, _ := setup.Pending(ctx, token+"x"); pending {
+		t.Fatal("pending for a caller without the token")
 	}
 	req := account.SetupRequest{Token: token, Username: "first_dba", Password: "a long first password"}
 
@@ -78,7 +81,7 @@ func TestSetupLinkMakesOneDBA(t *testing.T) {
 	if _, err := setup.Complete(ctx, req); resources.ErrorCode(err) != resources.EAUTHENTICATION {
 		t.Errorf("the link used twice: %v", err)
 	}
-	if pending, _ := setup.Pending(ctx); pending {
+	if pending, _ := setup.Pending(ctx, token); pending {
 		t.Error("still pending after use")
 	}
 	if again, _, err := svc.NewSetup(ctx, time.Hour); err != nil || again != nil {
@@ -98,7 +101,7 @@ func TestSetupLinkExpires(t *testing.T) {
 	if _, err := setup.Complete(ctx, account.SetupRequest{Token: token, Username: "late_dba", Password: "a long first password"}); resources.ErrorCode(err) != resources.EAUTHENTICATION {
 		t.Errorf("an expired link: %v", err)
 	}
-	if pending, _ := setup.Pending(ctx); pending {
+	if pending, _ := setup.Pending(ctx, token); pending {
 		t.Error("an expired link is pending")
 	}
 }
@@ -118,7 +121,7 @@ func TestSetupLinkLosesToTheCLI(t *testing.T) {
 	if _, err := setup.Complete(ctx, account.SetupRequest{Token: token, Username: "link_root", Password: "a long link password"}); resources.ErrorCode(err) != resources.ECONFLICT {
 		t.Errorf("the link after the CLI made a DBA: %v", err)
 	}
-	if pending, _ := setup.Pending(ctx); pending {
+	if pending, _ := setup.Pending(ctx, token); pending {
 		t.Error("the link is pending beside a DBA")
 	}
 	if _, err := accounts.Authenticate(ctx, "link_root", "a long link password"); err == nil {

@@ -58,7 +58,10 @@ async function route() {
   const hash = location.hash.slice(1);
   shown++; // whatever shows next, no earlier view may cover it
   if (hash.startsWith("setup=")) {
-    const setupToken = decodeURIComponent(hash.slice("setup=".length));
+    // A mistyped or cut link may not decode: it is then a token no setup
+    // accepts, and the view says so.
+    let setupToken = "";
+    try { setupToken = decodeURIComponent(hash.slice("setup=".length)); } catch { /* shown as an unusable link */ }
     // The token leaves the address bar and the history at once.
     history.replaceState(null, "", location.pathname + "#/");
     renderNav("");

@@ -36,7 +36,9 @@ export function signInView(onSignIn) {
 /** setupView creates the first DBA with the one-time setup link's token. */
 export async function setupView(token, done) {
   let pending = false;
-  try { pending = (await api.data("GET", "/api/setup", undefined, { noAuth: true })).pending; } catch { /* shown below */ }
+  if (token) {
+    try { pending = (await api.data("GET", "/api/setup", undefined, { noAuth: true, headers: { "X-Setup-Token": token } })).pending; } catch { /* shown below */ }
+  }
   if (!pending) {
     mount(h("div", { class: "card signin" }, h("h1", {}, "Setup"),
       h("p", {}, "This setup link cannot be used: the gateway has an administrator already, or the link has expired."),
