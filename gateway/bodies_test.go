@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -81,4 +82,56 @@ func TestDeclaredLengthsHoldNoMemory(t *testing.T) {
 	if resp.StatusCode != 400 && resp.StatusCode != 401 {
 		t.Errorf("a whole 1 MiB body of an empty object: %d", resp.StatusCode)
 	}
+}
+
+// TestBothLengthsRefused: a request declaring both Content-Length and
+// Transfer-Encoding (the shape of request smuggling) is refused with 400 and
+// its connection closed, so the bytes behind it are never read as another
+// request; the same requests with one framing each still work.
+func TestBothLengthsRefused(t *testing.T) {
+	eachSessionStore(t, options{}, func(t *testing.T, e *env) {
+		host := strings.TrimPrefix(e.srv.URL, "http://")
+		send := func(raw string) (int, bool) {
+			c, err := net.Dial("tcp", host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := fmt.Fprint(c, raw); err != nil {
+				t.Fatal(err)
+			}
+			rd := bufio.NewReader(c)
+			resp, err := http.ReadResponse(rd, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			// A second answer on the connection means the smuggled request
+			// behind the first was served.
+			_, err = http.ReadResponse(rd, nil)
+			return resp.StatusCode, err == nil
+		}
+		body := `{"operation":"query","data":{}}`
+		smuggledReq := "GET /api/account/me HTTP/1.1\r\nHost: " + host + "\r\n\r\n"
+		chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+		for name, raw := range map[string]string{
+			"CL.TE": "POST /api/discovery/gym HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(len(chunked)) +
+				"\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + smuggledReq,
+			"TE.CL, header names in other cases": "POST /api/discovery/gym HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\ntransfer-encoding: chunked\r\ncontent-length: 4\r\n\r\n" + chunked + smuggledReq,
+		} {
+			status, second := send(raw)
+			if status != 400 || second {
+				t.Errorf("%s: %d, a second answer on the connection: %v", name, status, second)
+			}
+		}
+		for name, raw := range map[string]string{
+			"Content-Length":    "POST /api/discovery/gym HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\nConnection: close\r\n\r\n" + body,
+			"Transfer-Encoding": "POST /api/discovery/gym HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked,
+		} {
+			if status, _ := send(raw); status == 400 {
+				t.Errorf("a request framed by %s alone: %d", name, status)
+			}
+		}
+	})
 }

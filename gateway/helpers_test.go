@@ -185,7 +185,11 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	e.gw = h
-	e.srv = httptest.NewServer(h)
+	// Served as production serves it: the raw heads watched.
+	e.srv = httptest.NewUnstartedServer(h)
+	e.srv.Listener = gateway.WatchHeads(e.srv.Listener)
+	e.srv.Config.ConnContext = gateway.ConnContext
+	e.srv.Start()
 	tb.Cleanup(e.srv.Close)
 	return e
 }

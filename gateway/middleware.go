@@ -130,6 +130,19 @@ func (s *Server) limitBody(c *gin.Context) {
 	c.Next()
 }
 
+// refuseAmbiguousLength answers 400 to a request whose head declared both
+// Content-Length and Transfer-Encoding (see WatchHeads), and closes the
+// connection at once: whatever follows on it cannot be framed safely.
+func (s *Server) refuseAmbiguousLength(c *gin.Context) {
+	if !smuggled(c.Request.Context()) {
+		c.Next()
+		return
+	}
+	c.Header("Connection", "close")
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+	s.fail(c, resources.Errorf(resources.EINVALIDREQUEST, "a request may not declare both Content-Length and Transfer-Encoding"))
+}
+
 // limitRate answers 429 with Retry-After to a client address over its
 // request rate. It stands before every route, probes and metrics included,
 // and before routing decides anything.

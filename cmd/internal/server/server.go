@@ -228,8 +228,10 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, srv *gatewa
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	ln = gateway.WatchHeads(ln)
 	hs := &http.Server{
 		Handler:           srv,
+		ConnContext:       gateway.ConnContext,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 10*time.Second,
