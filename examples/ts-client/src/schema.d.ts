@@ -692,7 +692,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether the first run's setup link can still be used */
+        /** Whether the first run's setup link can still be used (told only to the link's holder) */
         get: operations["setupState"];
         put?: never;
         /**
@@ -1113,6 +1113,8 @@ export interface components {
         };
         Tokens: {
             access_token: string;
+            /** @description Marks this client as one that signed in to the account. Sent back as the X-Device-Token header (or kept by browsers as the device_token cookie), it keeps the owner signing in while guesses from unknown clients are throttled (API.md §8). Grants nothing by itself. */
+            device_token?: string;
             expires_in: number;
             refresh_expires_in?: number;
             refresh_token?: string;
@@ -3293,7 +3295,10 @@ export interface operations {
     setupState: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The token of the setup link (after #setup=); without it, or with another, the answer is pending: false */
+                "X-Setup-Token"?: string;
+            };
             path?: never;
             cookie?: never;
         };
