@@ -96,11 +96,11 @@ func TestArchivesAreAuthenticated(t *testing.T) {
 		v1 := append([]string{strings.Replace(promoted[0], `"version":2`, `"version":1`, 1)}, promoted[1:]...)
 		kid, _ := e.keyring.ArchiveKey()
 		for name, archive := range map[string][]byte{
-			"recomputed checksum":     checksummed(promoted),
-			"guessed key":             sealArchive(t, promoted, kid, bytes.Repeat([]byte{1}, 32)),
-			"version 1, checksummed":  checksummed(v1),
-			"another deployment's":    sealArchive(t, promoted, "another-key", bytes.Repeat([]byte{2}, 32)),
-			"the real trailer reused": sealArchive(t, promoted, kid, []byte("x")),
+			"recomputed checksum":    checksummed(promoted),
+			"guessed key":            sealArchive(t, promoted, kid, bytes.Repeat([]byte{1}, 32)),
+			"version 1, checksummed": checksummed(v1),
+			"another deployment's":   sealArchive(t, promoted, "another-key", bytes.Repeat([]byte{2}, 32)),
+			"a wrong short key":      sealArchive(t, promoted, kid, []byte("x")),
 		} {
 			r := e.restore(t, archive)
 			if r.status != 400 || r.body.ErrorCode != "InvalidRequestError" {
