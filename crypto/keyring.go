@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,7 +80,11 @@ func archiveKid(secret []byte) string {
 
 type rsaKey struct {
 	kid string
-	key *rsa.PrivateKey
+	// thumbprint is the key's RFC 7638 thumbprint (SHA-256, base64url),
+	// the kid that libraries such as node-jose compute for a PEM key
+	// themselves; a JWE naming it names this key.
+	thumbprint string
+	key        *rsa.PrivateKey
 }
 
 type edKey struct {
@@ -285,7 +290,7 @@ func (k *Keyring) Reload() error {
 		if !ok {
 			return fmt.Errorf("keyring: decryption key %s is not RSA", sk.Kid)
 		}
-		set.decryption = append(set.decryption, rsaKey{kid: sk.Kid, key: rk})
+		set.decryption = append(set.decryption, rsaKey{kid: sk.Kid, thumbprint: thumbprintOf(&rk.PublicKey), key: rk})
 		set.infos = append(set.infos, k.info("payload", i, sk))
 	}
 	for i, sk := range f.Signing {
@@ -388,6 +393,15 @@ func pemOf(der []byte) string {
 
 // kidOf names a key by a digest of its public key, so the same key has the
 // same kid on every replica.
+// thumbprintOf is an RSA public key's RFC 7638 thumbprint: the SHA-256 of
+// its required members in lexical order, base64url without padding.
+func thumbprintOf(pub *rsa.PublicKey) string {
+	e := big.NewInt(int64(pub.E)).Bytes()
+	canonical := `{"e":"` + base64.RawURLEncoding.EncodeToString(e) + `","kty":"RSA","n":"` + base64.RawURLEncoding.EncodeToString(pub.N.Bytes()) + `"}`
+	sum := sha256.Sum256([]byte(canonical))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 func kidOf(pub any) string {
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	sum := sha256.Sum256(der)

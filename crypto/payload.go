@@ -80,9 +80,11 @@ func (k *Keyring) openJWE(token string) ([]byte, error) {
 	return nil, ErrBadPayload
 }
 
+// pick finds the key a JWE names: by the kid the gateway publishes, or by
+// the key's RFC 7638 thumbprint.
 func pick(keys []rsaKey, kid string) []rsaKey {
 	for _, rk := range keys {
-		if rk.kid == kid {
+		if rk.kid == kid || rk.thumbprint == kid {
 			return []rsaKey{rk}
 		}
 	}

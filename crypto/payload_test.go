@@ -1,10 +1,15 @@
 package crypto
 
 import (
+	stdcrypto "crypto"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 func jweWithHeader(t *testing.T, k *Keyring, header string) string {
@@ -87,5 +92,42 @@ func BenchmarkOpenPayload(b *testing.B) {
 		if _, err := k.OpenPayload(jwe); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestThumbprintNamesTheKey: a JWE whose kid is the payload key's RFC 7638
+// thumbprint (what node-jose and other libraries compute for a PEM key)
+// opens; a thumbprint of another key does not.
+func TestThumbprintNamesTheKey(t *testing.T) {
+	k := MustOpenKeyring(t, &clock{time.Now()})
+	block, _ := pem.Decode([]byte(k.PayloadPublicKey().PublicKey))
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(kid string) string {
+		thumb, err := (&jose.JSONWebKey{Key: pub}).Thumbprint(stdcrypto.SHA256)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kid == "" {
+			kid = base64.RawURLEncoding.EncodeToString(thumb)
+		}
+		enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: pub, KeyID: kid}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := enc.Encrypt([]byte(`{"username":"carol"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := obj.CompactSerialize()
+		return s
+	}
+	if pt, err := k.OpenPayload(seal("")); err != nil || string(pt) != `{"username":"carol"}` {
+		t.Errorf("a JWE naming the key by its thumbprint: %q %v", pt, err)
+	}
+	if _, err := k.OpenPayload(seal(strings.Repeat("A", 43))); err != ErrBadPayload {
+		t.Errorf("a JWE naming another thumbprint: %v", err)
 	}
 }
