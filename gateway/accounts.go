@@ -52,15 +52,27 @@ func (s *Server) bindAccountRoutes(api *gin.RouterGroup) {
 	api.POST("/wechat_auth", s.handler(s.loginWeChat))
 	api.GET("/admin/auth", s.handler(s.adminLogin))
 	api.POST("/token/refresh", s.handler(s.refresh))
-	api.GET("/session", s.handler(s.currentSession))
-	api.DELETE("/session", s.handler(s.logout))
-	api.GET("/sessions", s.handler(s.listSessions))
-	api.DELETE("/sessions", s.handler(s.revokeAllSessions))
-	api.DELETE("/sessions/:sid", s.handler(s.revokeSession))
-	api.GET("/account/me", s.handler(s.me))
-	api.POST("/account/password", s.handler(s.changePassword))
 	api.GET("/account/available", s.handler(s.available))
-	api.DELETE("/account", s.handler(s.deleteAccount))
+	user := api.Group("", s.signedIn)
+	user.GET("/session", s.handler(s.currentSession))
+	user.DELETE("/session", s.handler(s.logout))
+	user.GET("/sessions", s.handler(s.listSessions))
+	user.DELETE("/sessions", s.handler(s.revokeAllSessions))
+	user.DELETE("/sessions/:sid", s.handler(s.revokeSession))
+	user.GET("/account/me", s.handler(s.me))
+	user.POST("/account/password", s.handler(s.changePassword))
+	user.DELETE("/account", s.handler(s.deleteAccount))
+}
+
+// signedIn answers 401 to a caller without credentials before anything of
+// the request is read: a route that needs credentials tells nobody else
+// what it would make of their body.
+func (s *Server) signedIn(c *gin.Context) {
+	if principal(c).IsGuest() {
+		s.fail(c, closeUnread(c, resources.Errorf(resources.EAUTHENTICATION, "authentication is required")))
+		return
+	}
+	c.Next()
 }
 
 // device describes the client of a request: its agent, address and the

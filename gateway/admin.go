@@ -41,6 +41,7 @@ const (
 
 // bindAdminRoutes registers the administration routes.
 func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
+	api = api.Group("", s.signedIn)
 	api.GET("/admin/users", s.handler(s.listUsers))
 	api.PUT("/admin/users/:id/level", s.handler(s.setLevel))
 	api.DELETE("/admin/users/:id", s.handler(s.deleteUser))
@@ -167,12 +168,7 @@ func (s *Server) backup(c *gin.Context) error {
 // read deadline: anyone else is answered before a byte of the body is read.
 func (s *Server) restore(c *gin.Context) error {
 	if err := s.admin.CanRestore(principal(c)); err != nil {
-		// Close the connection rather than wait for the body: net/http
-		// would read up to 256 KiB of it away after answering, for as
-		// long as its read deadline allows.
-		c.Header("Connection", "close")
-		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
-		return err
+		return closeUnread(c, err)
 	}
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(s.cfg.BulkTimeout))
 	res, err := s.admin.Restore(c.Request.Context(), principal(c), c.Request.Body, c.ClientIP())

@@ -22,12 +22,15 @@ func readersBlocked() int {
 // TestDeclaredLengthsHoldNoMemory: clients that declare a 1 MiB body and
 // send one byte of it, before any credential is checked, hold memory for the
 // bytes they sent, not for the length they declared. 300 such connections
-// on routes that read JSON bodies (with and without credentials) grow the
-// heap by a few MiB; sized by the declared length it was 300 MiB.
+// on the public routes that read JSON bodies grow the heap by a few MiB;
+// sized by the declared length it was 300 MiB.
 func TestDeclaredLengthsHoldNoMemory(t *testing.T) {
 	e := MustStartGatewayWith(t, options{maxBody: 1 << 20})
 	host := strings.TrimPrefix(e.srv.URL, "http://")
-	routes := []string{"/api/gym", "/api/register", "/api/auth", "/api/token/refresh", "/api/discovery/gym"}
+	// The routes that read a body before any credential: a route that needs
+	// credentials answers a caller without them before reading
+	// (TestCredentialsBeforeBodies).
+	routes := []string{"/api/setup", "/api/register", "/api/auth", "/api/token/refresh", "/api/discovery/gym"}
 	const conns = 300
 	var before runtime.MemStats
 	runtime.GC()
@@ -134,4 +137,29 @@ func TestBothLengthsRefused(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCredentialsBeforeBodies: a route that needs credentials answers a
+// caller without them 401 (with WWW-Authenticate) whatever the body: not
+// JSON, the wrong type, unknown keys; a resource guests cannot use does the
+// same, while discovery and the public routes still read their bodies.
+func TestCredentialsBeforeBodies(t *testing.T) {
+	e := MustStartGateway(t)
+	for _, route := range []struct{ method, path string }{
+		{"POST", "/api/gym"}, {"POST", "/api/coach"}, {"POST", "/api/profile"},
+		{"POST", "/api/perform_transaction"}, {"POST", "/api/transfer"}, {"POST", "/api/verify_transaction_record"},
+		{"PUT", "/api/admin/policy"}, {"PUT", "/api/admin/users/0123456789abcdef01234567/level"},
+		{"POST", "/api/admin/users/0123456789abcdef01234567/balance"}, {"POST", "/api/account/password"},
+		{"DELETE", "/api/account"}, {"DELETE", "/api/sessions"},
+	} {
+		for _, body := range []string{"not json", `{"operation":"nope"}`, `[1,2]`, `{"lines":7}`} {
+			r := e.call(t, route.method, route.path, "", body)
+			if r.status != 401 || r.body.ErrorCode != "AuthenticationError" || r.header.Get("WWW-Authenticate") == "" {
+				t.Errorf("%s %s with %s and no credentials: %d %s", route.method, route.path, body, r.status, r.raw)
+			}
+		}
+	}
+	if r := e.call(t, "POST", "/api/register", "", "not json"); r.status != 400 {
+		t.Errorf("a public route reads its body: %d %s", r.status, r.raw)
+	}
 }

@@ -138,9 +138,8 @@ func (s *Server) refuseAmbiguousLength(c *gin.Context) {
 		c.Next()
 		return
 	}
-	c.Header("Connection", "close")
-	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
-	s.fail(c, resources.Errorf(resources.EINVALIDREQUEST, "a request may not declare both Content-Length and Transfer-Encoding"))
+	// Chunked, so its length is unknown (-1): closeUnread closes.
+	s.fail(c, closeUnread(c, resources.Errorf(resources.EINVALIDREQUEST, "a request may not declare both Content-Length and Transfer-Encoding")))
 }
 
 // limitRate answers 429 with Retry-After to a client address over its

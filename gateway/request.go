@@ -5,11 +5,24 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tnt/gateway/resources"
 )
+
+// closeUnread prepares the refusal err of a request whose body is not
+// read: the connection closes after the answer instead of waiting for the
+// body to read it away (net/http would read up to 256 KiB of it, for as long
+// as the read deadline allows). It returns err.
+func closeUnread(c *gin.Context, err error) error {
+	if c.Request.ContentLength != 0 {
+		c.Header("Connection", "close")
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+	}
+	return err
+}
 
 // readBody reads a JSON request body within the limit.
 func (s *Server) readBody(c *gin.Context) ([]byte, error) {

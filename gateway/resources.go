@@ -19,6 +19,11 @@ func (s *Server) bindResourceRoutes(api *gin.RouterGroup) {
 
 // execute serves POST /api/{resource}: one operation envelope.
 func (s *Server) execute(c *gin.Context) error {
+	if p := principal(c); p.IsGuest() && !s.ops.OpenToGuests(c.Param("resource")) {
+		// A resource guests cannot use asks for credentials before its
+		// body is read.
+		return closeUnread(c, resources.Errorf(resources.EAUTHENTICATION, "authentication is required to use %s", resources.QuoteName(c.Param("resource"))))
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		return err

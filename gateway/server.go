@@ -43,6 +43,7 @@ type operations interface {
 	Execute(ctx context.Context, p resources.Principal, resource string, env *resources.Envelope) (resources.Result, error)
 	Get(ctx context.Context, p resources.Principal, resource, id string) (resources.Result, error)
 	Discover(ctx context.Context, p resources.Principal, resource string, data map[string]any) (resources.Result, error)
+	OpenToGuests(resource string) bool
 	Discoverable(p resources.Principal) []resources.Document
 	Schema(resource string) (*resources.Schema, error)
 	Schemas() []*resources.Schema

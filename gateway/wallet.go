@@ -23,6 +23,7 @@ type walletService interface {
 
 // bindWalletRoutes registers the money routes and the balance.
 func (s *Server) bindWalletRoutes(api *gin.RouterGroup) {
+	api = api.Group("", s.signedIn)
 	api.POST("/perform_transaction", s.handler(s.purchase))
 	api.POST("/verify_transaction", s.handler(s.verifyPurchase))
 	api.POST("/cancel_transaction", s.handler(s.cancelPurchase))

@@ -174,6 +174,21 @@ func (s *Service) query(ctx context.Context, p Principal, sc *Schema, data map[s
 	return s.find(ctx, p, sc, q, false)
 }
 
+// OpenToGuests reports whether callers without credentials may run any
+// envelope operation on the resource under the policy in force; an unknown
+// resource is left to the operation to refuse (404).
+func (s *Service) OpenToGuests(resource string) bool {
+	if _, err := s.reg.Schema(resource); err != nil {
+		return true
+	}
+	for _, act := range []string{ActCreate, ActQuery, ActQueryOwn, ActUpdate, ActUpdateOwn, ActDelete, ActDeleteOwn} {
+		if s.auth.Allowed(GuestLevel, resource, act) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkPrivateUse refuses filtering or sorting on private fields by callers
 // who may not read them, which would otherwise reveal their values.
 func (s *Service) checkPrivateUse(p Principal, sc *Schema, q Query, sp scope) error {
