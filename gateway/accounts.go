@@ -113,22 +113,43 @@ func (s *Server) readPayload(c *gin.Context) (string, error) {
 // refresh token goes into an httpOnly cookie (and out of the body), beside
 // the session's CSRF token in a cookie the page echoes in a header.
 func (s *Server) sendTokens(c *gin.Context, status int, t account.Tokens) {
+	secure := !s.cfg.InsecureCookies
+	// A page of a listed origin on another site gets its cookies only
+	// when they are SameSite=None (which browsers take only with Secure);
+	// every other caller's stay Strict.
+	sameSite := http.SameSiteStrictMode
+	_, listed := s.listedOrigin(c.Request)
+	if listed {
+		sameSite = http.SameSiteLaxMode
+		if secure {
+			sameSite = http.SameSiteNoneMode
+		}
+	}
 	if t.DeviceToken != "" {
 		// Browsers keep the device token as a cookie of their own; apps
 		// keep data.device_token and send it as X-Device-Token.
-		c.SetSameSite(http.SameSiteStrictMode)
-		c.SetCookie(cookieDevice, t.DeviceToken, int(account.DeviceTrust.Seconds()), "/api", "", !s.cfg.InsecureCookies, true)
+		c.SetSameSite(sameSite)
+		c.SetCookie(cookieDevice, t.DeviceToken, int(account.DeviceTrust.Seconds()), "/api", "", secure, true)
 	}
+	var body any = t
 	if t.RefreshToken != "" && c.GetHeader(headerTransport) == transportCookie {
 		maxAge := int(t.RefreshExpiresIn)
-		secure := !s.cfg.InsecureCookies
-		c.SetSameSite(http.SameSiteStrictMode)
+		c.SetSameSite(sameSite)
 		c.SetCookie(cookieRefresh, t.RefreshToken, maxAge, refreshCookiePath, "", secure, true)
 		c.SetCookie(cookieCSRF, t.CSRFToken, maxAge, "/", "", secure, false)
 		t.RefreshToken = ""
+		body = t
+		if listed {
+			// A page of another site cannot read the gateway's csrf_token
+			// cookie; only a listed origin can read this answer.
+			body = struct {
+				account.Tokens
+				CSRFToken string `json:"csrf_token"`
+			}{t, t.CSRFToken}
+		}
 	}
 	c.Header("Cache-Control", "no-store")
-	ok(c, status, t, "")
+	ok(c, status, body, "")
 }
 
 func (s *Server) register(c *gin.Context) error {

@@ -75,6 +75,8 @@ type options struct {
 	noConsole bool
 	// maxBody is the body limit; 64 KiB when 0.
 	maxBody int64
+	// corsOrigins are the listed cross-origin clients.
+	corsOrigins []string
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -177,7 +179,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		opt.maxBody = 64 << 10
 	}
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: opt.maxBody, RequestTimeout: opt.requestTimeout,
-		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole}, gateway.Deps{
+		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole, CORSOrigins: opt.corsOrigins}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
 		Stores: []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
 	})

@@ -36,6 +36,9 @@ type Config struct {
 	InsecureCookies bool
 	// Console serves the admin console at /console/.
 	Console bool
+	// CORSOrigins are the exact origins whose pages may call the API
+	// with credentials (API.md §9); none by default.
+	CORSOrigins []string
 }
 
 // operations runs envelope operations (resources.Service).
@@ -95,6 +98,10 @@ type Server struct {
 	// registry.
 	openapi  []byte
 	draining atomic.Bool
+	// origins are the listed cross-origin clients; routes are the route
+	// templates by method, for preflights.
+	origins map[string]bool
+	routes  map[string][]string
 }
 
 // New builds the router.
@@ -131,6 +138,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.openapi = doc
 	s.crossOrigin = http.NewCrossOriginProtection()
+	if len(cfg.CORSOrigins) > 0 {
+		s.origins = map[string]bool{}
+		for _, o := range cfg.CORSOrigins {
+			if err := s.crossOrigin.AddTrustedOrigin(o); err != nil {
+				return nil, fmt.Errorf("cross-origin client %q: %w", o, err)
+			}
+			s.origins[o] = true
+		}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -143,7 +159,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	e.Use(withRequestID, s.accessLog, s.recovery, s.refuseAmbiguousLength, s.limitRate)
+	e.Use(withRequestID, s.accessLog, s.recovery, s.cors, s.refuseAmbiguousLength, s.limitRate)
 	e.NoRoute(s.handler(func(c *gin.Context) error {
 		if methodLabel(c.Request.Method) == "OTHER" {
 			return methodNotAllowed(c)
@@ -160,6 +176,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindWalletRoutes(api)
 	s.bindAdminRoutes(api)
 	s.bindResourceRoutes(api) // last: its /:resource patterns take what the others leave
+	s.routes = map[string][]string{}
+	for _, r := range e.Routes() {
+		s.routes[r.Method] = append(s.routes[r.Method], r.Path)
+	}
 	s.engine = e
 	return s, nil
 }

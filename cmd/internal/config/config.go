@@ -38,6 +38,7 @@ type Config struct {
 	ShutdownGrace     time.Duration `env:"GATEWAY_SHUTDOWN_GRACE" default:"20s" help:"time in-flight requests get to finish on SIGTERM"`
 	DrainDelay        time.Duration `env:"GATEWAY_DRAIN_DELAY" default:"0s" help:"time \x60/readyz\x60 reports 503 before the listener closes on SIGTERM"`
 	TrustedProxies    []string      `env:"GATEWAY_TRUSTED_PROXIES" show:"none" help:"comma-separated addresses or CIDRs whose \x60X-Forwarded-For\x60 is believed"`
+	CORSOrigins       []string      `env:"GATEWAY_CORS_ORIGINS" show:"none" help:"comma-separated exact origins (\x60https://app.example.com\x60) whose pages may call the API with credentials; none: same origin only"`
 	LogLevel          slog.Level    `env:"GATEWAY_LOG_LEVEL" default:"info" help:"\x60debug\x60, \x60info\x60, \x60warn\x60 or \x60error\x60"`
 	HashConcurrency   int           `env:"GATEWAY_HASH_CONCURRENCY" show:"CPUs (at least 2)" help:"password hashes computed at once (argon2id, 19 MiB each)"`
 	AdminCacheTTL     time.Duration `env:"GATEWAY_ADMIN_CACHE_TTL" default:"5m" help:"how long a verified admin credential skips the password hash"`

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
@@ -187,6 +188,10 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	// CLI is the way, and no token is made.
 	var setup *account.Setup
 	var setupToken string
+	origins, err := gateway.ParseOrigins(strings.Join(cfg.CORSOrigins, ","))
+	if err != nil {
+		return fmt.Errorf("GATEWAY_CORS_ORIGINS: %w", err)
+	}
 	if cfg.Console {
 		if setup, setupToken, err = auth.NewSetup(ctx, cfg.SetupTTL); err != nil {
 			return err
@@ -200,7 +205,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		deps.Setup = setup // left a nil interface otherwise: no link to complete
 	}
 	srv, err := gateway.New(gateway.Config{
-		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies,
+		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies, CORSOrigins: origins,
 		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Console: cfg.Console,
 	}, deps)
