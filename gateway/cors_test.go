@@ -59,3 +59,14 @@ func TestParseOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowNamesHead: a 405 lists HEAD wherever GET is served.
+func TestAllowNamesHead(t *testing.T) {
+	e := MustStartGateway(t)
+	for _, path := range []string{"/api/gpk", "/api/session", "/api/admin/policy"} {
+		r := e.call(t, "PATCH", path, "", "")
+		if r.status != 405 || !strings.Contains(r.header.Get("Allow"), "GET, HEAD") {
+			t.Errorf("PATCH %s: %d, Allow %q", path, r.status, r.header.Get("Allow"))
+		}
+	}
+}

@@ -68,6 +68,7 @@ func buildOpenAPI(base []byte, schemas []*resources.Schema, maxPage int) ([]byte
 		tags = append(tags, map[string]any{"name": sc.Name, "description": g.tagDescription()})
 	}
 	doc["tags"] = tags
+	declareCommonAnswers(paths)
 	return json.Marshal(doc)
 }
 
@@ -348,7 +349,7 @@ func (g resourceDoc) paths() map[string]any {
 		res200[k] = v
 	}
 	res200["200"] = map[string]any{"description": "The queried documents (a list), the updated document, or the `_id` deleted",
-		"content": jsonContent(envelopeOf(map[string]any{"oneOf": []any{ref(schemaName(name, "")), map[string]any{"type": "array", "items": ref(schemaName(name, ""))}}}))}
+		"content": jsonContent(envelopeOf(map[string]any{"anyOf": []any{ref(schemaName(name, "")), map[string]any{"type": "array", "items": ref(schemaName(name, ""))}, deletedSchema()}}))}
 	if g.sc.Allows(resources.OpCreate) {
 		res200["201"] = map[string]any{"description": "The created document", "content": jsonContent(doc)}
 	}
@@ -395,6 +396,12 @@ func (g resourceDoc) paths() map[string]any {
 		}}
 	}
 	return out
+}
+
+// deletedSchema is what a delete envelope answers: the deleted _id.
+func deletedSchema() map[string]any {
+	return map[string]any{"type": "object", "required": []string{"_id"}, "additionalProperties": false,
+		"properties": map[string]any{"_id": map[string]any{"type": "string", "pattern": "^[0-9a-f]{24}$"}}}
 }
 
 func queryParam(name, description string, schema map[string]any) map[string]any {

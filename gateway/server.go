@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -191,6 +192,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 // methodNotAllowed answers a method the path does not serve, or no path
 // serves; the method is named only when it is one of HTTP's own.
 func methodNotAllowed(c *gin.Context) error {
+	// The router lists the methods of the path's routes; every GET route
+	// also answers HEAD.
+	if allow := c.Writer.Header().Get("Allow"); strings.Contains(allow, http.MethodGet) && !strings.Contains(allow, http.MethodHead) {
+		c.Writer.Header().Set("Allow", strings.Replace(allow, http.MethodGet, http.MethodGet+", "+http.MethodHead, 1))
+	}
 	return resources.Errorf(resources.EMETHOD, "%s is not allowed on %s", methodLabel(c.Request.Method), clip(c.Request.URL.Path))
 }
 

@@ -124,11 +124,16 @@ func TestTypedClientFromTheServedDocument(t *testing.T) {
 		Status   string `json:"status"`
 		Total    int    `json:"total"`
 		Balance  int    `json:"balance"`
+		// The record sent back as returned, and an envelope through the
+		// generic route with the resource's own fields: both typed, no cast.
+		RecordValid  bool `json:"recordValid"`
+		GenericFound bool `json:"genericFound"`
 	}
 	if err := json.Unmarshal([]byte(out), &journey); err != nil {
 		t.Fatalf("journey output: %v\n%s", err, out)
 	}
-	if journey.Level != 4 || !journey.GymFound || journey.Status != "pending" || journey.Total != 1200 || journey.Balance != 3800 {
+	if journey.Level != 4 || !journey.GymFound || journey.Status != "pending" || journey.Total != 1200 || journey.Balance != 3800 ||
+		!journey.RecordValid || !journey.GenericFound {
 		t.Errorf("journey: %+v", journey)
 	}
 }

@@ -47,7 +47,18 @@ async function main(): Promise<void> {
   }));
   const balance = must(await app.GET("/api/account/balance"));
 
-  console.log(JSON.stringify({ username, level: me.level, gymFound: found, status: record.status, total: record.total, balance: balance.balance }));
+  // The record goes back exactly as it came, to check its signature.
+  const verdict = must(await app.POST("/api/verify_transaction_record", { body: { record } }));
+
+  // The generic envelope route takes any resource's fields.
+  const generic = must(await app.POST("/api/{resource}", {
+    params: { path: { resource: "gym" } },
+    body: { operation: "query", data: { name: { contains: `Typed Gym ${suffix}` }, "type.name": { equals: "boxing" } } },
+  }));
+  const genericFound = Array.isArray(generic) && generic.some((g) => g._id === gym._id);
+
+  console.log(JSON.stringify({ username, level: me.level, gymFound: found, status: record.status, total: record.total, balance: balance.balance,
+    recordValid: verdict.valid, genericFound }));
 }
 
 main().catch((err: unknown) => {
