@@ -55,6 +55,8 @@ type env struct {
 	// inside them or lock them.
 	dbPath, sessionsPath string
 	logs                 *gateway.LockedWriter
+	// conformance checks every answer against the served description.
+	conformance *conformance
 }
 
 // options change what MustStartGateway builds.
@@ -153,7 +155,8 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal(err)
 	}
 	e := &env{store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
-		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath}
+		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
+	tb.Cleanup(func() { e.conformance.report(tb) })
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)
 		if err != nil {
@@ -272,6 +275,7 @@ func (e *env) call(tb testing.TB, method, path, user, body string, headers ...st
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	e.conformance.check(tb, e, req, resp, raw)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if method != "HEAD" && strings.HasPrefix(path, "/api") && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && !strings.HasPrefix(path, "/api/gpk") && !strings.HasPrefix(path, "/api/openapi") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {

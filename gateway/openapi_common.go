@@ -8,8 +8,9 @@ import (
 // the gateway may give on any route, so that no answer is undeclared:
 //
 //   - on every /api route: 400 (a request declaring two framings), 401 (a
-//     malformed Authorization header is refused on public routes too) and
-//     429 (the per-address rate limit);
+//     malformed Authorization header is refused on public routes too), 403
+//     (the admin scheme refuses levels 3 to 5 on any route) and 429 (the
+//     per-address rate limit);
 //   - on every route with a request body: 413 (past the body limit) and 415
 //     (a body that is not JSON);
 //   - for every GET: the HEAD operation that answers its headers.
@@ -28,7 +29,7 @@ func declareCommonAnswers(paths map[string]any) {
 			if responses == nil {
 				continue
 			}
-			add := []string{"400", "401", "429"}
+			add := []string{"400", "401", "403", "429"}
 			if _, hasBody := op["requestBody"]; hasBody {
 				add = append(add, "413", "415")
 			}

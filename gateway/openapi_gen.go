@@ -170,23 +170,34 @@ func (g resourceDoc) public() map[string]any {
 	return map[string]any{"type": "object", "description": "A `" + g.sc.Name + "` document as a Guest discovers it.", "properties": props}
 }
 
-// fieldSchema is the JSON Schema of one field.
+// fieldSchema is the JSON Schema of one field. The rules on values
+// (lengths, patterns, bounds) describe what is written; an answer carries
+// what is stored, which may predate a rule a resources file tightened
+// later, so the stored form keeps the types and drops those rules.
 func fieldSchema(f *resources.Field, mode fieldMode) map[string]any {
+	s := fieldSchemaOf(f, mode)
+	if mode == modeWrite && f.Type == resources.TypeString && f.EmptyMeansNone() && (f.MinLength != nil || len(f.Patterns()) > 0) {
+		// An optional name may be "", meaning none (API.md §5).
+		return map[string]any{"anyOf": []any{s, map[string]any{"const": ""}}}
+	}
+	return s
+}
+
+func fieldSchemaOf(f *resources.Field, mode fieldMode) map[string]any {
 	s := map[string]any{}
+	rules := mode == modeWrite
 	switch f.Type {
 	case resources.TypeString:
 		s["type"] = "string"
-		if f.MinLength != nil {
+		if f.MinLength != nil && rules {
 			s["minLength"] = *f.MinLength
 		}
-		if f.MaxLength != nil {
+		if f.MaxLength != nil && rules {
 			s["maxLength"] = *f.MaxLength
 		}
-		switch patterns := f.Patterns(); len(patterns) {
-		case 0:
-		case 1:
+		if patterns := f.Patterns(); rules && len(patterns) == 1 {
 			s["pattern"] = patterns[0]
-		default:
+		} else if rules && len(patterns) > 1 {
 			all := make([]any, len(patterns))
 			for i, p := range patterns {
 				all[i] = map[string]any{"pattern": p}
@@ -207,10 +218,10 @@ func fieldSchema(f *resources.Field, mode fieldMode) map[string]any {
 		if f.Type == resources.TypeInt {
 			s["type"] = "integer"
 		}
-		if f.Min != nil {
+		if f.Min != nil && rules {
 			s["minimum"] = *f.Min
 		}
-		if f.Max != nil {
+		if f.Max != nil && rules {
 			s["maximum"] = *f.Max
 		}
 	case resources.TypeBool:
@@ -234,7 +245,7 @@ func fieldSchema(f *resources.Field, mode fieldMode) map[string]any {
 		if f.Items != nil {
 			s["items"] = fieldSchema(f.Items, mode)
 		}
-		if f.MaxItems != nil {
+		if f.MaxItems != nil && rules {
 			s["maxItems"] = *f.MaxItems
 		}
 		if mode == modeWrite && f.Items != nil && f.Items.Type == resources.TypeString {
@@ -374,7 +385,7 @@ func (g resourceDoc) paths() map[string]any {
 		for _, p := range keys {
 			params = append(params, queryParam(p, "Equal to (typed as the field)", map[string]any{"type": "string"}))
 		}
-		listRes := errorRefs("400", "401", "403", "429", "503")
+		listRes := errorRefs("400", "401", "403", "404", "429", "503")
 		listRes["200"] = map[string]any{"description": "A page of documents; `next` when more remain", "content": jsonContent(list)}
 		ops["get"] = map[string]any{"operationId": "list" + camel, "tags": []string{name}, "summary": "List " + name + " documents",
 			"security": security, "parameters": params, "responses": listRes}

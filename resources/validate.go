@@ -86,7 +86,7 @@ func (f *Field) checkIn(resource string, v any) (any, error) {
 }
 
 func (f *Field) checkString(s string) error {
-	if s == "" && f.emptyMeansNone() {
+	if s == "" && f.EmptyMeansNone() {
 		return nil
 	}
 	if strings.ContainsRune(s, 0) {
@@ -124,11 +124,11 @@ func (f *Field) checkString(s string) error {
 	return nil
 }
 
-// emptyMeansNone reports whether "" is accepted as "none" whatever the
+// EmptyMeansNone reports whether "" is accepted as "none" whatever the
 // field's pattern or least length (API.md §5: an optional name may be ""):
 // for optional text that is neither unique (two accounts would share "")
 // nor one of a list of values.
-func (f *Field) emptyMeansNone() bool {
+func (f *Field) EmptyMeansNone() bool {
 	return !f.Required && !f.Unique && len(f.Enum) == 0
 }
 

@@ -1142,7 +1142,7 @@ export interface components {
                 expires_at?: string;
                 kid: string;
                 /** @enum {string} */
-                use: "payload" | "token" | "record";
+                use: "payload" | "token" | "record" | "archive";
             }[];
             /** Format: date-time */
             started_at: string;
@@ -1208,7 +1208,7 @@ export interface components {
                 lng?: number;
             };
             name: string;
-            phone?: string;
+            phone?: string | "";
             type?: {
                 name?: string;
             };
@@ -1324,7 +1324,7 @@ export interface components {
                 lng?: number;
             };
             name?: string;
-            phone?: string;
+            phone?: string | "";
             type?: {
                 name?: string;
             };
@@ -1350,7 +1350,7 @@ export interface components {
         /** @description The data of a create: the new document. */
         "merchandise.create": {
             description?: string;
-            gym_id?: string;
+            gym_id?: string | "";
             imageURLs?: string[] | string;
             name: string;
             /** @default 0 */
@@ -1459,7 +1459,7 @@ export interface components {
             /** @description The document to change. */
             _id: string;
             description?: string;
-            gym_id?: string;
+            gym_id?: string | "";
             imageURLs?: string[] | string;
             name?: string;
             /** @default 0 */
@@ -1596,17 +1596,17 @@ export interface components {
             /** @description The document to change. */
             _id: string;
             avatar?: string;
-            background_color?: string;
+            background_color?: string | "";
             /** Format: date */
             birthday?: string;
             description?: string;
             /** @description Stored and compared in lower case. */
             email?: string;
-            first_name?: string;
-            last_name?: string;
+            first_name?: string | "";
+            last_name?: string | "";
             nickname?: string;
-            patronymic?: string;
-            phone?: string;
+            patronymic?: string | "";
+            phone?: string | "";
         };
         /** @description A stored `transaction_record` document as the API answers it. */
         transaction_record: {
@@ -1862,6 +1862,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -1894,6 +1895,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1939,6 +1947,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -1968,6 +1977,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2011,6 +2027,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -2040,6 +2057,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2087,6 +2111,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
@@ -3023,6 +3048,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3066,6 +3092,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            403: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
@@ -3100,6 +3127,13 @@ export interface operations {
             };
             /** @description The credentials are refused (one answer whatever the cause). (headers only) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3187,6 +3221,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3216,6 +3251,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3260,6 +3302,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -3290,6 +3333,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3341,6 +3391,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -3371,6 +3422,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3431,6 +3489,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -3471,6 +3530,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3519,6 +3585,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3548,6 +3615,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3589,6 +3663,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3618,6 +3693,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3692,6 +3774,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -3808,6 +3891,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3973,6 +4063,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4087,6 +4178,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4221,6 +4319,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4250,6 +4349,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4373,6 +4479,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4487,6 +4594,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4630,6 +4744,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
@@ -4659,6 +4774,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -4686,6 +4802,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -4716,6 +4833,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4766,6 +4890,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4794,6 +4919,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4823,6 +4949,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4869,6 +5002,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
@@ -4901,6 +5035,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -4940,6 +5075,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
@@ -4975,6 +5111,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5104,6 +5247,7 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             503: components["responses"]["Unavailable"];
         };
@@ -5216,6 +5360,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5449,6 +5600,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
@@ -5484,6 +5636,7 @@ export interface operations {
             };
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
