@@ -136,4 +136,18 @@ func TestTypedClientFromTheServedDocument(t *testing.T) {
 		!journey.RecordValid || !journey.GenericFound {
 		t.Errorf("journey: %+v", journey)
 	}
+
+	// node-jose's default PEM import names the key by its RFC 7638
+	// thumbprint, not by the published kid; its payloads open.
+	out = runIn(t, tsClientDir, []string{"GATEWAY_URL=" + g.url}, "node", "interop/node-jose-login.mjs")
+	var interop struct {
+		Kid, PublishedKid string
+		Register, Login   int
+	}
+	if err := json.Unmarshal([]byte(out), &interop); err != nil {
+		t.Fatalf("node-jose output: %v\n%s", err, out)
+	}
+	if interop.Kid == "" || interop.Kid == interop.PublishedKid || interop.Register != 201 || interop.Login != 200 {
+		t.Errorf("node-jose's default PEM import: %+v", interop)
+	}
 }
