@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots ts-client
+.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots ts-client release
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -60,3 +60,16 @@ layers:
 	  $(GO) list -deps -f '{{.ImportPath}}' ./$$p | grep '^github.com/tnt/gateway/' | grep -v "^github.com/tnt/gateway/$$p$$" | \
 	    grep -v -e '/session/' -e '/sqlite$$' -e '/mongo$$' -e '/wechat$$' -e '/timed$$' -e '/internal/' | sed 's|github.com/tnt/gateway/|    |'; \
 	done
+
+## release: stripped static binaries of gateway and gatewayctl for each of
+## RELEASE_TARGETS in dist/, with SHA256SUMS and their sizes
+RELEASE_TARGETS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+release:
+	@rm -rf dist && mkdir -p dist
+	@for t in $(RELEASE_TARGETS); do os=$${t%/*}; arch=$${t#*/}; \
+	  for cmd in gateway gatewayctl; do \
+	    echo "building dist/$$cmd-$$os-$$arch"; \
+	    CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="-s -w" -o dist/$$cmd-$$os-$$arch ./cmd/$$cmd || exit 1; \
+	  done; \
+	done
+	@cd dist && sha256sum gateway-* gatewayctl-* > SHA256SUMS && ls -l gateway-* gatewayctl-*

@@ -92,13 +92,20 @@ func (s *Server) readObject(c *gin.Context, keys ...string) (map[string]any, err
 	return s.readObjectOf(c, notAKey, keys...)
 }
 
+// notEncrypted refuses a key beside "payload" in a body that must carry
+// encrypted credentials.
+func notEncrypted(k string) error {
+	return resources.Errorf(resources.EINVALIDREQUEST, "%s is not a key of this request: credentials travel encrypted, as {\"payload\": \"<JWE>\"} holding the fields with \"ts\" and \"nonce\", encrypted to the key of GET /api/gpk (RSA-OAEP-256, A256GCM); gatewayctl encrypt makes one", clip(k))
+}
+
 func notAKey(k string) error {
 	return resources.Errorf(resources.EINVALIDREQUEST, "%s is not a key of this request", clip(k))
 }
 
-// readPayload reads {"payload": "<encrypted>"}.
+// readPayload reads {"payload": "<encrypted>"}. A body with any other key
+// (plain credentials, most often) is told how credentials travel.
 func (s *Server) readPayload(c *gin.Context) (string, error) {
-	m, err := s.readObject(c, "payload")
+	m, err := s.readObjectOf(c, notEncrypted, "payload")
 	if err != nil {
 		return "", err
 	}

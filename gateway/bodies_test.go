@@ -163,3 +163,23 @@ func TestCredentialsBeforeBodies(t *testing.T) {
 		t.Errorf("a public route reads its body: %d %s", r.status, r.raw)
 	}
 }
+
+// TestPlainCredentialsAreToldHowToEncrypt: plain JSON credentials sent to
+// a route that takes an encrypted payload are refused with a message that
+// says how credentials travel and where the key is; a create naming several
+// bad fields names them all.
+func TestPlainCredentialsAreToldHowToEncrypt(t *testing.T) {
+	e := MustStartGateway(t)
+	for _, path := range []string{"/api/register", "/api/auth", "/api/wechat_auth"} {
+		r := e.call(t, "POST", path, "", `{"username":"plain_user","password":"a plain long password"}`)
+		if r.status != 400 || !strings.Contains(r.body.ExceptionMessage, "travel encrypted") || !strings.Contains(r.body.ExceptionMessage, "/api/gpk") {
+			t.Errorf("plain credentials to %s: %d %s", path, r.status, r.raw)
+		}
+	}
+	r := e.call(t, "POST", "/api/gym", "admin", `{"operation":"create","data":{"phone":"call me","colour":"red","location":{"lat":"north"}}}`)
+	for _, want := range []string{"phone does not match", "colour cannot be found in gym", "location.lat must be", "name is required for creating gym"} {
+		if r.status != 400 || !strings.Contains(r.body.ExceptionMessage, want) {
+			t.Errorf("a create with four bad fields does not name %q: %d %s", want, r.status, r.raw)
+		}
+	}
+}

@@ -152,29 +152,33 @@ func checkObject(resource string, names []string, fields map[string]*Field, m ma
 // supplied apart from m: they count as present and m may not hold them.
 func checkObjectGiven(resource string, names []string, fields map[string]*Field, m map[string]any, partial bool, given []string) (Document, error) {
 	out := make(Document, len(m))
+	var errs []error
+	refused := map[string]bool{} // fields named in errs already
 	for _, k := range sortedKeys(m) {
 		f := fields[k]
 		if f == nil {
-			return nil, unknownField(resource, k, fields, names)
+			errs = append(errs, unknownField(resource, k, fields, names))
+			continue
 		}
 		if m[k] == nil {
 			if f.Required {
-				return nil, Errorf(EVALUE, "%s cannot be null", f.path)
+				errs, refused[k] = append(errs, Errorf(EVALUE, "%s cannot be null", f.path)), true
 			}
 			continue
 		}
 		v, err := f.checkIn(resource, m[k])
 		if err != nil {
-			return nil, err
+			errs, refused[k] = append(errs, err), true
+			continue
 		}
 		out[k] = v
 	}
 	if !partial {
 		for _, n := range names {
 			f := fields[n]
-			if _, ok := out[n]; !ok && !slices.Contains(given, n) {
+			if _, ok := out[n]; !ok && !slices.Contains(given, n) && !refused[n] {
 				if f.Required && f.Default == nil {
-					return nil, Errorf(ECREATION, "%s is required for creating %s", f.path, resource)
+					errs = append(errs, Errorf(ECREATION, "%s is required for creating %s", f.path, resource))
 				}
 				if f.Default != nil {
 					out[n] = f.Default
@@ -182,7 +186,24 @@ func checkObjectGiven(resource string, names []string, fields map[string]*Field,
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
 	return out, nil
+}
+
+// joinErrors is one answer naming every bad field: the code of the first
+// (each message as it would be alone, so a single mistake reads as
+// before), the messages joined by "; ".
+func joinErrors(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = ErrorMessage(err)
+	}
+	return &Error{Code: ErrorCode(errs[0]), Message: strings.Join(msgs, "; ")}
 }
 
 func unknownField(resource, key string, fields map[string]*Field, names []string) error {
