@@ -195,7 +195,20 @@ func (b *browserSession) confirm(word string) {
 // shot writes a PNG of the whole page.
 func (b *browserSession) shot(name string) {
 	b.t.Helper()
+	b.do(chromedp.EmulateViewport(1280, 800))
 	b.capture(name, chromedp.FullScreenshot(100))
+	// The same view on a 390 px phone: captured, and never wider than the
+	// phone (a page that scrolls sideways is a broken page there).
+	b.do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	width, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if width > 392 {
+		b.t.Errorf("the %s view is %d px wide on a 390 px phone", name, width)
+	}
+	b.capture(name+"-phone", chromedp.FullScreenshot(100))
+	b.do(chromedp.EmulateViewport(1280, 800))
 }
 
 // capture writes a PNG the action takes.

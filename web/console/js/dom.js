@@ -46,6 +46,12 @@ export function notify(text, kind) {
   noticeTimer = setTimeout(() => { n.hidden = true; }, 6000);
 }
 
+/** hideNotice takes the notice away, so that it covers no newer error. */
+export function hideNotice() {
+  clearTimeout(noticeTimer);
+  document.getElementById("notice").hidden = true;
+}
+
 /** table renders rows of objects with the given columns. */
 export function table(columns, rows, onPick) {
   return h("table", {},

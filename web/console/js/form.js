@@ -2,7 +2,7 @@
 // per field, checked before sending (type, required, enum, pattern, range,
 // length), and the server's field error shown at its field.
 
-import { h } from "./dom.js";
+import { h, hideNotice } from "./dom.js";
 
 /** resolve follows a local $ref of the document. */
 export function resolve(doc, s) {
@@ -126,6 +126,7 @@ export function buildForm(doc, schema, { values, submitLabel, onSubmit, idField 
 
   /** showError marks a field (or the form) with a message. */
   function showError(path, message) {
+    hideNotice(); // an earlier notice must not cover the error
     const f = fields.find((x) => x.path === path);
     if (!f) { formError.textContent = message; return; }
     f.box.classList.add("invalid");

@@ -3,7 +3,7 @@
 // from the schema; delete with a confirmation.
 
 import * as api from "../api.js";
-import { h, notify, table, confirmAction, pager } from "../dom.js";
+import { h, notify, table, confirmAction, pager, formatTime } from "../dom.js";
 import { buildForm } from "../form.js";
 
 /** resourceNames lists the resources the API description holds. */
@@ -43,7 +43,12 @@ async function resourcePane(ctx, doc, name, pane, openId) {
   const r = rights(ctx, name);
   const ops = new Set((schemas[name + ".operation"].oneOf || []).map((v) => v.title));
   const fieldPaths = Object.keys(query.properties).filter((k) => !["find", "sort", "after"].includes(k)).sort();
-  const columns = ["_id", ...Object.keys(stored.properties).filter((k) => k !== "_id" && !["object", "array"].includes(stored.properties[k].type)).sort()].slice(0, 6);
+  // The columns a person reads a row by: its name first, then the other
+  // plain fields, the id last; times as a person reads them.
+  const plain = Object.keys(stored.properties).filter((k) => k !== "_id" && !["object", "array"].includes(stored.properties[k].type));
+  const first = ["name", "username", "title"].filter((k) => plain.includes(k));
+  const columns = [...first, ...plain.filter((k) => !first.includes(k)).sort()].slice(0, 5).concat("_id");
+  const isTime = (c) => c === "created_at" || c === "updated_at" || (stored.properties[c] && stored.properties[c].format === "date-time");
 
   // Filters, sort and paging.
   const filterField = h("select", { "aria-label": "Filter field" }, h("option", { value: "" }, "(no filter)"), fieldPaths.map((p) => h("option", { value: p }, p)));
@@ -57,7 +62,7 @@ async function resourcePane(ctx, doc, name, pane, openId) {
   const detail = h("div", {});
   const list = pager(results,
     (after) => api.call("POST", "/api/" + encodeURIComponent(name), { operation: "query", data: queryData(after) }),
-    (docs) => table(columns.map((c) => ({ label: c, key: c, mono: c === "_id" })), docs, (d) => openDoc(d)));
+    (docs) => table(columns.map((c) => isTime(c) ? { label: c, render: (d) => formatTime(d[c]) } : { label: c, key: c, mono: c === "_id" }), docs, (d) => openDoc(d)));
   const load = () => list.refresh();
   const search = () => list.reload();
 
@@ -81,7 +86,13 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     const actions = h("div", { class: "row" });
     if (r.update && ops.has("update")) actions.append(h("button", { type: "button", onclick: () => editDoc(d) }, "Edit"));
     if (r.del && ops.has("delete")) actions.append(h("button", { type: "button", class: "danger", onclick: () => deleteDoc(d) }, "Delete"));
-    detail.replaceChildren(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), actions));
+    show(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), actions));
+  }
+
+  // show puts a document, or a form, above the list and in sight.
+  function show(card) {
+    detail.replaceChildren(card);
+    detail.scrollIntoView({ block: "start" });
   }
 
   function editDoc(d) {
@@ -95,7 +106,7 @@ async function resourcePane(ctx, doc, name, pane, openId) {
         load();
       },
     });
-    detail.replaceChildren(h("div", { class: "card" }, h("h2", {}, "Edit " + name + " " + d._id), form));
+    show(h("div", { class: "card" }, h("h2", {}, "Edit " + name + " " + d._id), form));
   }
 
   async function deleteDoc(d) {
@@ -118,7 +129,7 @@ async function resourcePane(ctx, doc, name, pane, openId) {
         search();
       },
     });
-    detail.replaceChildren(h("div", { class: "card" }, h("h2", {}, "New " + name), form));
+    show(h("div", { class: "card" }, h("h2", {}, "New " + name), form));
   }
 
   async function dropData() {
@@ -135,18 +146,26 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     h("div", {}, h("label", {}, "Sort"), sortBy), pageSize,
     h("button", { type: "button", class: "primary", onclick: search }, "Search"),
     r.create && ops.has("create") ? h("button", { type: "button", onclick: createDoc }, "New " + name) : null,
-    r.drop ? h("button", { type: "button", class: "danger", onclick: dropData }, "Drop data") : null);
+    // Accounts and the ledger are never dropped (the API refuses it).
+    r.drop && !["profile", "transaction_record"].includes(name) ? h("button", { type: "button", class: "danger", onclick: dropData }, "Drop data") : null);
+  // The rules of a field are those of what is written: answers carry what
+  // is stored, which may predate a rule.
+  const written = (schemas[name + ".create"] || schemas[name + ".update"] || stored).properties;
+  const rulesOf = (f, s) => { const w = written[f] || s; return w.anyOf && w.anyOf[0].type ? w.anyOf[0] : w; };
   const fieldsTable = table([{ label: "Field", key: "f" }, { label: "Type", key: "t" }, { label: "Rules", key: "r" }],
-    Object.entries(stored.properties).sort().map(([f, s]) => ({
-      f, t: s.type || (s.anyOf ? "list" : ""),
-      r: [s.readOnly ? "read-only" : "", s["x-private"] ? "private" : "", (stored.required || []).includes(f) ? "required" : "",
-        s.enum ? "one of " + s.enum.join(", ") : "", s.pattern ? "pattern " + s.pattern : "", s.maxLength ? "≤ " + s.maxLength + " chars" : ""].filter(Boolean).join(" · "),
-    })));
+    Object.entries(stored.properties).sort().map(([f, s]) => {
+      const w = rulesOf(f, s);
+      return {
+        f, t: s.type || (s.anyOf ? "list" : ""),
+        r: [s.readOnly ? "read-only" : "", s["x-private"] ? "private" : "", (stored.required || []).includes(f) ? "required" : "",
+          s.enum ? "one of " + s.enum.join(", ") : "", w.pattern ? "pattern " + w.pattern : "", w.maxLength ? "≤ " + w.maxLength + " chars" : ""].filter(Boolean).join(" · "),
+      };
+    }));
   pane.replaceChildren(
     h("h2", {}, name),
     h("details", {}, h("summary", {}, "Schema"), fieldsTable),
     r.query ? tools : h("p", { class: "muted" }, "You may not query " + name + "."),
-    results, detail);
+    detail, results);
   if (r.query) await load();
   if (openId) {
     try { openDoc(await api.data("GET", `/api/${encodeURIComponent(name)}/${encodeURIComponent(openId)}`)); } catch (err) { notify(err.message, "error"); }

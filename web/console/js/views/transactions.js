@@ -23,10 +23,13 @@ export async function transactionsView(ctx) {
   const load = () => list.refresh();
 
   function openRecord(r) {
-    const parts = [h("h2", {}, `${r.kind} ${r._id}`), h("pre", { class: "mono" }, JSON.stringify(r, null, 2))];
+    // The code is the buyer's proof of handover: it is asked for below, so
+    // it is not shown right above the box.
+    const { verification_code: _code, ...shown } = r;
+    const parts = [h("h2", {}, `${r.kind} ${r._id}`), h("pre", { class: "mono" }, JSON.stringify(shown, null, 2))];
     const pending = r.kind === "purchase" && r.status === "pending";
     if (pending && ctx.can("wallet", "verify")) {
-      const code = h("input", { "aria-label": "Verification code", placeholder: "the buyer's code", autocomplete: "off" });
+      const code = h("input", { "aria-label": "Verification code", placeholder: "the code the buyer shows", autocomplete: "off" });
       parts.push(h("div", { class: "row" }, code, h("button", {
         type: "button", class: "primary", onclick: async () => {
           try {
