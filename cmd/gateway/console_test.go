@@ -361,6 +361,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click("Create")
 	b.waitText("#notice", "created")
 	b.waitText("#results", "Iron Temple")
+	b.waitText("#results", dba) // the owner by username, not by id
 	b.click("New gym")
 	b.typeInto("#f-name", "Iron Temple")
 	b.click("Create")

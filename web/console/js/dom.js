@@ -62,6 +62,22 @@ export function table(columns, rows, onPick) {
         columns.map((c) => h("td", { class: c.mono ? "mono" : null }, c.render ? c.render(row) : show(row[c.key])))))));
 }
 
+/**
+ * userNames makes a table cell for a user id that shows the user's name
+ * once known (from the user's public profile), and the id until then or
+ * when the caller may not read it. Each name is asked for once per view.
+ */
+export function userNames(lookup) {
+  const known = new Map();
+  return (id) => {
+    const cell = h("span", { class: "mono", title: id || "" }, show(id));
+    if (!id) return cell;
+    if (!known.has(id)) known.set(id, lookup(id).then((name) => name || null, () => null));
+    known.get(id).then((name) => { if (name) { cell.textContent = name; cell.className = ""; } });
+    return cell;
+  };
+}
+
 /** show writes any value as short text. */
 export function show(v) {
   if (v === null || v === undefined) return "";

@@ -3,7 +3,7 @@
 // from the schema; delete with a confirmation.
 
 import * as api from "../api.js";
-import { h, notify, table, confirmAction, pager, formatTime } from "../dom.js";
+import { h, notify, table, confirmAction, pager, formatTime, userNames } from "../dom.js";
 import { buildForm } from "../form.js";
 
 /** resourceNames lists the resources the API description holds. */
@@ -48,6 +48,8 @@ async function resourcePane(ctx, doc, name, pane, openId) {
   const plain = Object.keys(stored.properties).filter((k) => k !== "_id" && !["object", "array"].includes(stored.properties[k].type));
   const first = ["name", "username", "title"].filter((k) => plain.includes(k));
   const columns = [...first, ...plain.filter((k) => !first.includes(k)).sort()].slice(0, 5).concat("_id");
+  const userCell = userNames(async (id) => (await api.data("GET", "/api/profile/" + encodeURIComponent(id))).username);
+  const isUser = (c) => c === "owner" || c === "user" || c === "recipient";
   const isTime = (c) => c === "created_at" || c === "updated_at" || (stored.properties[c] && stored.properties[c].format === "date-time");
 
   // Filters, sort and paging.
@@ -62,7 +64,8 @@ async function resourcePane(ctx, doc, name, pane, openId) {
   const detail = h("div", {});
   const list = pager(results,
     (after) => api.call("POST", "/api/" + encodeURIComponent(name), { operation: "query", data: queryData(after) }),
-    (docs) => table(columns.map((c) => isTime(c) ? { label: c, render: (d) => formatTime(d[c]) } : { label: c, key: c, mono: c === "_id" }), docs, (d) => openDoc(d)));
+    (docs) => table(columns.map((c) => isTime(c) ? { label: c, render: (d) => formatTime(d[c]) }
+      : isUser(c) ? { label: c, render: (d) => userCell(d[c]) } : { label: c, key: c, mono: c === "_id" }), docs, (d) => openDoc(d)));
   const load = () => list.refresh();
   const search = () => list.reload();
 

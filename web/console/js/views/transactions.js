@@ -2,7 +2,7 @@
 // the buyer's code, cancel it (refund and restock), add a fulfillment note.
 
 import * as api from "../api.js";
-import { h, notify, table, formatTime, confirmAction, pager } from "../dom.js";
+import { h, notify, table, formatTime, confirmAction, pager, userNames } from "../dom.js";
 
 export async function transactionsView(ctx) {
   const status = h("select", { "aria-label": "Status" }, h("option", { value: "" }, "any status"),
@@ -10,6 +10,7 @@ export async function transactionsView(ctx) {
   const user = h("input", { "aria-label": "User id", placeholder: "user id", pattern: "[0-9a-f]{24}" });
   const results = h("div", { id: "results" });
   const detail = h("div", {});
+  const userCell = userNames(async (id) => (await api.data("GET", "/api/profile/" + encodeURIComponent(id))).username);
   const list = pager(results, (after) => {
     const data = { find: 20, sort: "-created_at" };
     if (status.value) data.status = { equals: status.value };
@@ -18,7 +19,7 @@ export async function transactionsView(ctx) {
     return api.call("POST", "/api/transaction_record", { operation: "query", data });
   }, (records) => table([
     { label: "Created", render: (r) => formatTime(r.created_at) }, { label: "Kind", key: "kind" }, { label: "Status", key: "status" },
-    { label: "Total", render: (r) => r.total ?? r.amount }, { label: "User", key: "user", mono: true }, { label: "Id", key: "_id", mono: true },
+    { label: "Total", render: (r) => r.total ?? r.amount }, { label: "User", render: (r) => userCell(r.user) }, { label: "Id", key: "_id", mono: true },
   ], records, openRecord));
   const load = () => list.refresh();
 
