@@ -9,8 +9,9 @@ import (
 //
 //   - on every /api route: 400 (a request declaring two framings), 401 (a
 //     malformed Authorization header is refused on public routes too), 403
-//     (the admin scheme refuses levels 3 to 5 on any route) and 429 (the
-//     per-address rate limit);
+//     (the admin scheme refuses levels 3 to 5 on any route), 429 (the
+//     per-address rate limit) and 500 (InternalError, with nothing of the
+//     cause);
 //   - on every route with a request body: 413 (past the body limit) and 415
 //     (a body that is not JSON);
 //   - for every GET: the HEAD operation that answers its headers.
@@ -29,7 +30,7 @@ func declareCommonAnswers(paths map[string]any) {
 			if responses == nil {
 				continue
 			}
-			add := []string{"400", "401", "403", "429"}
+			add := []string{"400", "401", "403", "429", "500"}
 			if _, hasBody := op["requestBody"]; hasBody {
 				add = append(add, "413", "415")
 			}

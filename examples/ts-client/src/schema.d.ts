@@ -1832,6 +1832,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1864,6 +1865,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1915,6 +1917,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1949,6 +1958,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1997,6 +2007,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2029,6 +2046,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2077,6 +2095,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2115,6 +2140,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2155,6 +2181,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2216,6 +2243,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2258,6 +2292,7 @@ export interface operations {
             };
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2306,6 +2341,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2336,6 +2378,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2384,6 +2427,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2423,6 +2473,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2455,6 +2506,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2499,6 +2551,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2541,6 +2594,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2590,6 +2650,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2617,6 +2678,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2665,6 +2727,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2704,6 +2773,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2759,6 +2829,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2795,6 +2872,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2844,6 +2922,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2883,6 +2962,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2914,6 +2994,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2947,6 +3028,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3005,6 +3087,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3050,6 +3139,7 @@ export interface operations {
             };
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3096,6 +3186,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3141,6 +3232,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3193,6 +3291,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3223,6 +3322,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3271,6 +3371,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3305,6 +3412,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3360,6 +3468,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3394,6 +3509,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3449,6 +3565,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3492,6 +3615,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3557,6 +3681,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3587,6 +3718,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3635,6 +3767,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3665,6 +3804,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3707,6 +3847,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3776,6 +3923,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3827,6 +3975,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3911,6 +4060,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3947,6 +4103,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -3998,6 +4155,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4065,6 +4229,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4116,6 +4281,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4198,6 +4364,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4234,6 +4407,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4291,6 +4465,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4321,6 +4502,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4363,6 +4545,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4413,6 +4602,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4481,6 +4671,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4520,6 +4711,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4614,6 +4806,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4650,6 +4849,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4707,6 +4907,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4749,6 +4956,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4777,6 +4985,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4805,6 +5014,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4860,6 +5070,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4892,6 +5109,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4921,6 +5139,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -4969,6 +5188,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5005,6 +5231,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5037,6 +5264,7 @@ export interface operations {
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5080,6 +5308,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5125,6 +5354,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5183,6 +5419,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5249,6 +5486,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5288,6 +5526,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5380,6 +5619,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5416,6 +5662,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5473,6 +5720,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5521,6 +5775,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5563,6 +5818,7 @@ export interface operations {
             415: components["responses"]["Error"];
             422: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5604,6 +5860,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5640,6 +5897,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5671,6 +5929,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5720,6 +5979,7 @@ export interface operations {
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5778,6 +6038,13 @@ export interface operations {
                 content?: never;
             };
             /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5816,6 +6083,7 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -5870,6 +6138,13 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
