@@ -28,7 +28,7 @@ export async function call(method, path, body, opts = {}) {
   }
   let resp;
   try {
-    resp = await fetch(path, { method, headers, body: payload, credentials: "omit", cache: "no-store" });
+    resp = await fetch(path, { method, headers, body: payload, credentials: opts.credentials || "omit", cache: "no-store" });
   } catch {
     throw new ApiError(0, "NetworkError", "the gateway cannot be reached");
   }
@@ -59,8 +59,11 @@ function utf8Base64(text) {
 /** signIn uses the admin scheme (levels 0–2) and keeps the token. */
 export async function signIn(username, password) {
   const cred = utf8Base64(username + ":" + password);
+  // With its cookies, so that the device cookie an earlier sign-in left
+  // keeps this browser signing in while guesses from elsewhere are
+  // throttled, and a new one is kept.
   const d = await data("GET", "/api/admin/auth", undefined, {
-    noAuth: true,
+    noAuth: true, credentials: "same-origin",
     headers: { Authorization: `tnt-admin-auth-scheme realm="admin", credentials="${cred}"` },
   });
   setToken(d.access_token);
