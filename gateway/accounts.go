@@ -29,6 +29,7 @@ type accountService interface {
 	DeleteAccount(ctx context.Context, p resources.Principal, payload, ip string) error
 	Me(ctx context.Context, p resources.Principal) (resources.Document, error)
 	Available(ctx context.Context, username string) (bool, error)
+	CreateUser(ctx context.Context, p resources.Principal, req account.NewUserRequest) (resources.Document, error)
 }
 
 // Cookie transport of refresh tokens for browsers.

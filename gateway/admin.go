@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
 )
 
@@ -43,6 +44,7 @@ const (
 func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
 	api = api.Group("", s.signedIn)
 	api.GET("/admin/users", s.handler(s.listUsers))
+	api.POST("/admin/users", s.handler(s.createUser))
 	api.PUT("/admin/users/:id/level", s.handler(s.setLevel))
 	api.DELETE("/admin/users/:id", s.handler(s.deleteUser))
 	api.GET("/admin/users/:id/sessions", s.handler(s.userSessions))
@@ -59,6 +61,21 @@ func (s *Server) bindAdminRoutes(api *gin.RouterGroup) {
 func (s *Server) listUsers(c *gin.Context) error {
 	res, err := s.admin.ListUsers(c.Request.Context(), principal(c), c.Request.URL.Query())
 	return answerPage(c, res, err)
+}
+
+// createUser makes an account with credentials an administrator sends
+// encrypted, as registration takes them (API.md §11).
+func (s *Server) createUser(c *gin.Context) error {
+	payload, err := s.readPayload(c)
+	if err != nil {
+		return err
+	}
+	u, err := s.auth.CreateUser(c.Request.Context(), principal(c), account.NewUserRequest{Payload: payload, IP: c.ClientIP()})
+	if err != nil {
+		return err
+	}
+	ok(c, http.StatusCreated, u, "")
+	return nil
 }
 
 func (s *Server) setLevel(c *gin.Context) error {

@@ -166,6 +166,51 @@ func setLevel(args []string, stdout, stderr io.Writer) error {
 	})
 }
 
+// resetPassword sets a new password for a user from a shell, ends every
+// session of the user and audits it: the way back for an account whose
+// owner (or whose operator) has lost the password.
+func resetPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reset-password", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fromStdin := fs.Bool("password-stdin", false, "read the new password from standard input (else GATEWAY_NEW_PASSWORD)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: gatewayctl reset-password [--password-stdin] USERNAME")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("give a username")
+	}
+	username := fs.Arg(0)
+	pass, err := readPassword(stdin, *fromStdin, "GATEWAY_NEW_PASSWORD")
+	if err != nil {
+		return err
+	}
+	if err := account.ValidateNewPassword(username, pass); err != nil {
+		return errors.New(resources.ErrorMessage(err))
+	}
+	return withLocal(func(ctx context.Context, l *local) error {
+		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		if err != nil {
+			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the password is not reset: %w", err)
+		}
+		defer func() { _ = closeSessions() }()
+		u, err := l.accounts.ResetPassword(ctx, username, pass, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "reset_password"})
+		if err != nil {
+			return errors.New(resources.ErrorMessage(err))
+		}
+		ended, err := sessions.RevokeUser(ctx, u.ID, "")
+		if err != nil {
+			return fmt.Errorf("the password is reset, but the user's sessions could not be ended (run the command again): %w", err)
+		}
+		fmt.Fprintf(stdout, "%s: password reset; %d sessions ended\n", username, ended)
+		return nil
+	})
+}
+
 // check is one line of the doctor's report.
 type check struct {
 	name string

@@ -38,6 +38,9 @@ Usage:
       as the gateway reads them).
   gatewayctl set-level USERNAME LEVEL
       Set any user's level (0 DBA … 5 Guest) and end their sessions.
+  gatewayctl reset-password [--password-stdin] USERNAME
+      Set a new password for a user (from standard input, else
+      GATEWAY_NEW_PASSWORD), end every session of the user, and audit it.
   gatewayctl doctor [--gateway URL]
       Check a deployment: configuration, stores, Redis eviction policy,
       keyring, policy and resources files, and the clock against a gateway.
@@ -80,6 +83,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return bootstrap(args[1:], stdin, stdout, stderr)
 	case "set-level":
 		return setLevel(args[1:], stdout, stderr)
+	case "reset-password":
+		return resetPassword(args[1:], stdin, stdout, stderr)
 	case "doctor":
 		return doctor(args[1:], stdout, stderr)
 	case "backup":

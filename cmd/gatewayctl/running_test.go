@@ -96,4 +96,57 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	if s := me(); s != 401 {
 		t.Errorf("the token's next request after set-level: %d", s)
 	}
+
+	// reset-password: a new password from standard input; the session
+	// signed in before it ends at once, the old password is refused and the
+	// new one works.
+	login := func(password string) (int, string) {
+		plain, _ := crypto.StampPayload(map[string]any{"username": "cli_target", "password": password}, time.Now())
+		jwe, err := crypto.SealPayload(info, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(base+"/api/auth", "application/json", strings.NewReader(`{"payload":"`+jwe+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tk struct {
+			Data struct {
+				AccessToken string `json:"access_token"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&tk)
+		return resp.StatusCode, tk.Data.AccessToken
+	}
+	status, token := login("a fine long password")
+	if status != 200 {
+		t.Fatalf("login before the reset: %d", status)
+	}
+	reg.Data.AccessToken = token
+	if s := me(); s != 200 {
+		t.Fatalf("me before the reset: %d", s)
+	}
+	if err := run([]string{"reset-password", "--password-stdin", "cli_target"}, strings.NewReader("password123\n"), &out, &errOut); err == nil {
+		t.Error("reset-password took a common password")
+	}
+	if err := run([]string{"reset-password", "--password-stdin", "nobody_here"}, strings.NewReader("a brand new passphrase\n"), &out, &errOut); err == nil {
+		t.Error("reset-password of a user that does not exist")
+	}
+	out.Reset()
+	if err := run([]string{"reset-password", "--password-stdin", "cli_target"}, strings.NewReader("a brand new passphrase\n"), &out, &errOut); err != nil {
+		t.Fatalf("reset-password: %v %s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "password reset; 1 sessions ended") {
+		t.Errorf("reset-password output: %s", out.String())
+	}
+	if s := me(); s != 401 {
+		t.Errorf("a session from before the reset: %d", s)
+	}
+	if s, _ := login("a fine long password"); s != 401 {
+		t.Errorf("the old password after the reset: %d", s)
+	}
+	if s, _ := login("a brand new passphrase"); s != 200 {
+		t.Errorf("the new password: %d", s)
+	}
 }

@@ -262,7 +262,11 @@ export interface paths {
         /** Users with levels (level <= 1) */
         get: operations["listUsers"];
         put?: never;
-        post?: never;
+        /**
+         * Create a user (level <= 1)
+         * @description The payload decrypts to {username, password, ts, nonce} and optionally level (numerically above the caller's; 4 by default), email and any writable field of the profile, checked as at registration. Answers the user as the users list shows it. Without a password the user would be invited by mail: until a mail server is configured that is a 503 and nothing is made. Audited as create_user.
+         */
+        post: operations["createUser"];
         delete?: never;
         options?: never;
         /** Users with levels (level <= 1) (headers only) */
@@ -2772,6 +2776,41 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayloadRequest"];
+            };
+        };
+        responses: {
+            /** @description The user */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["Account"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["Error"];
             503: components["responses"]["Unavailable"];

@@ -1,0 +1,144 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/resources"
+)
+
+// NewUserRequest is an administrator's creation of an account: the
+// encrypted payload {"username", "password"?, "email"?, "level"?, profile
+// fields} and the address it comes from (for the audit trail).
+type NewUserRequest struct {
+	Payload string
+	IP      string
+}
+
+// CreateUser makes an account for an administrator who manages users
+// (API.md §11): at a level numerically above the caller's (4 by default),
+// with the profile fields validated as at registration. The account and its
+// audit entry are written in one transaction. Without a password the user
+// would be invited by mail, which needs a mail server: until one is
+// configured that answers 503 and nothing is made.
+func (a *Service) CreateUser(ctx context.Context, p resources.Principal, req NewUserRequest) (resources.Document, error) {
+	if p.IsGuest() {
+		return nil, resources.Errorf(resources.EAUTHENTICATION, "authentication is required")
+	}
+	if a.rights == nil || !slices.Contains(a.rights.Permissions(p.Role()), policy.ObjUsers+":"+policy.ActManage) {
+		return nil, resources.Errorf(resources.EPERMISSION, "level %d may not create users", p.Level)
+	}
+	m, err := a.openPayload(ctx, req.Payload)
+	if err != nil {
+		return nil, err
+	}
+	username, password := textField(m, "username"), textField(m, "password")
+	level := int64(policy.User)
+	if v, given := m["level"]; given {
+		n, isInt := resources.AsInt(v)
+		if !isInt || n <= int64(p.Level) || n > resources.GuestLevel {
+			return nil, resources.Errorf(resources.EVALUE, "level must be a whole number from %d to %d: above your own", p.Level+1, resources.GuestLevel)
+		}
+		level = n
+	}
+	if username == "" {
+		return nil, resources.Errorf(resources.ECREATION, "username is required for creating profile")
+	}
+	if password == "" {
+		return nil, resources.Errorf(resources.EUNAVAILABLE, "no mail server is configured to invite the user: give a password")
+	}
+	if err := ValidateCredentials(username, password); err != nil {
+		return nil, err
+	}
+	if err := a.CheckNewPassword(username, password); err != nil {
+		return nil, err
+	}
+	if slices.Contains(a.cfg.ReservedNames, username) {
+		return nil, resources.Duplicate("profile", username)
+	}
+	fields := make(map[string]any, len(m))
+	for k, v := range m {
+		switch k {
+		case "username", "password", "level", "ts", "nonce":
+		default:
+			fields[k] = v
+		}
+	}
+	profile, err := a.profile.ValidateCreateGiven(fields, resources.FieldUsername)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.accounts.createAudited(ctx, username, password, int(level), profile, resources.AuditEntry{Actor: p, IP: req.IP, Action: "create_user"})
+	var dup *resources.DuplicateError
+	if errors.As(err, &dup) {
+		taken := username
+		if dup.Field != resources.FieldUsername {
+			taken = resources.AsString(profile[dup.Field])
+		}
+		return nil, resources.Duplicate("profile", taken)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := u.Document()
+	delete(out, resources.FieldPasswordHash)
+	out["level_name"] = policy.Level(u.Level).String()
+	return out, nil
+}
+
+// createAudited stores a new user and the audit entry of its creation in
+// one transaction (the entry's target and detail are filled in here).
+func (a *Accounts) createAudited(ctx context.Context, username, password string, level int, profile resources.Document, entry resources.AuditEntry) (resources.User, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return resources.User{}, busy(err)
+	}
+	u := a.newUser(username, hash, level, profile)
+	entry.Target, entry.At = u.ID, a.now()
+	entry.Detail = resources.Document{"username": username, "level": int64(level)}
+	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if err := tx.Insert(ctx, resources.UsersCollection, u.Document()); err != nil {
+			return err
+		}
+		return resources.WriteAudit(ctx, tx, entry)
+	})
+	return u, err
+}
+
+// ValidateNewPassword applies the password rules (length, not the
+// username, not a common password) to a new password of an account.
+func ValidateNewPassword(username, password string) error {
+	return loadBlocklist().check(username, password)
+}
+
+// ResetPassword sets a new password for the account named username, by an
+// operator (the CLI) with no old password, and audits it in the same
+// transaction. The caller then ends the account's sessions; a login that
+// raced the reset fails its own check of the stored credential.
+func (a *Accounts) ResetPassword(ctx context.Context, username, password string, entry resources.AuditEntry) (resources.User, error) {
+	hash, err := a.hasher.Hash(ctx, password)
+	if err != nil {
+		return resources.User{}, busy(err)
+	}
+	var u resources.User
+	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		found, ok, err := resources.FindUser(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return resources.Errorf(resources.ENOTFOUND, "no user is named %s", resources.QuoteName(username))
+		}
+		u = found
+		if _, err := tx.Update(ctx, resources.UsersCollection, u.ID,
+			resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil); err != nil {
+			return err
+		}
+		entry.Target, entry.At = u.ID, a.now()
+		entry.Detail = resources.Document{"username": username}
+		return resources.WriteAudit(ctx, tx, entry)
+	})
+	return u, err
+}
