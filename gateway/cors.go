@@ -79,7 +79,21 @@ func (s *Server) cors(c *gin.Context) {
 	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
 	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
 	h.Set("Access-Control-Max-Age", corsMaxAge)
-	c.AbortWithStatus(http.StatusNoContent)
+	// Answered once the rate limit has had its say (preflight).
+	c.Set(ctxPreflight, true)
+	c.Next()
+}
+
+const ctxPreflight = "gateway.preflight"
+
+// preflight answers a preflight cors accepted with 204. It stands after the
+// rate limit, so preflights count against their address like any request.
+func preflight(c *gin.Context) {
+	if c.GetBool(ctxPreflight) {
+		c.AbortWithStatus(http.StatusNoContent)
+		return
+	}
+	c.Next()
 }
 
 // methodsOf lists the methods a path serves (HEAD with GET). A path some

@@ -70,3 +70,23 @@ func TestAllowNamesHead(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightsAreRateLimited: preflights count against their address like
+// any request, and a listed page can read the 429 and its Retry-After.
+func TestPreflightsAreRateLimited(t *testing.T) {
+	const app = "https://app.example.com"
+	e := MustStartGatewayWith(t, options{corsOrigins: []string{app}, rateLimit: 2})
+	limited := 0
+	for range 10 {
+		r := e.call(t, "OPTIONS", "/api/gym", "", "", "Origin", app, "Access-Control-Request-Method", "POST")
+		if r.status == 429 {
+			limited++
+			if r.header.Get("Access-Control-Allow-Origin") != app || r.header.Get("Retry-After") == "" {
+				t.Errorf("a limited preflight the page cannot read: %v", r.header)
+			}
+		}
+	}
+	if limited == 0 {
+		t.Error("10 quick preflights at 2 per second: none limited")
+	}
+}

@@ -160,7 +160,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	e.Use(withRequestID, s.accessLog, s.recovery, s.cors, s.refuseAmbiguousLength, s.limitRate)
+	e.Use(withRequestID, s.accessLog, s.recovery, s.cors, s.refuseAmbiguousLength, s.limitRate, preflight)
 	e.NoRoute(s.handler(func(c *gin.Context) error {
 		if methodLabel(c.Request.Method) == "OTHER" {
 			return methodNotAllowed(c)

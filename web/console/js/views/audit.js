@@ -26,7 +26,7 @@ export async function auditView(ctx) {
 
   const find = () => list.reload();
   ctx.mount(h("h1", {}, "Audit trail"),
-    h("datalist", { id: "audit-actions" }, ["set_level", "delete_user", "drop_collection", "replace_policy", "balance", "revoke_sessions", "backup", "restore", "bootstrap", "create_user"].map((a) => h("option", { value: a }))),
+    h("datalist", { id: "audit-actions" }, ["set_level", "delete_user", "drop_collection", "replace_policy", "balance", "revoke_sessions", "backup", "restore", "bootstrap", "create_user", "reset_password"].map((a) => h("option", { value: a }))),
     h("div", { class: "row" }, actor, action, h("div", {}, h("label", {}, "Since"), since), h("div", {}, h("label", {}, "Until"), until),
       h("button", { type: "button", class: "primary", onclick: find }, "Filter")),
     results);
