@@ -55,12 +55,16 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, _ := crypto.StampPayload(map[string]any{"username": "cli_target", "password": "a fine long password"}, time.Now())
-	jwe, err := crypto.SealPayload(info, plain)
-	if err != nil {
-		t.Fatal(err)
+	// sealed is the body of a login-like call for cli_target.
+	sealed := func(password string) string {
+		plain, _ := crypto.StampPayload(map[string]any{"username": "cli_target", "password": password}, time.Now())
+		jwe, err := crypto.SealPayload(info, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return `{"payload":"` + jwe + `"}`
 	}
-	resp, err := http.Post(base+"/api/register", "application/json", strings.NewReader(`{"payload":"`+jwe+`"}`))
+	resp, err := http.Post(base+"/api/register", "application/json", strings.NewReader(sealed("a fine long password")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,12 +105,7 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	// signed in before it ends at once, the old password is refused and the
 	// new one works.
 	login := func(password string) (int, string) {
-		plain, _ := crypto.StampPayload(map[string]any{"username": "cli_target", "password": password}, time.Now())
-		jwe, err := crypto.SealPayload(info, plain)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := http.Post(base+"/api/auth", "application/json", strings.NewReader(`{"payload":"`+jwe+`"}`))
+		resp, err := http.Post(base+"/api/auth", "application/json", strings.NewReader(sealed(password)))
 		if err != nil {
 			t.Fatal(err)
 		}
