@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/tnt/gateway/policy"
@@ -49,38 +48,13 @@ func (a *Service) CreateUser(ctx context.Context, p resources.Principal, req New
 	if password == "" {
 		return nil, resources.Errorf(resources.EUNAVAILABLE, "no mail server is configured to invite the user: give a password")
 	}
-	if err := ValidateCredentials(username, password); err != nil {
-		return nil, err
-	}
-	if err := a.CheckNewPassword(username, password); err != nil {
-		return nil, err
-	}
-	if slices.Contains(a.cfg.ReservedNames, username) {
-		return nil, resources.Duplicate("profile", username)
-	}
-	fields := make(map[string]any, len(m))
-	for k, v := range m {
-		switch k {
-		case "username", "password", "level", "ts", "nonce":
-		default:
-			fields[k] = v
-		}
-	}
-	profile, err := a.profile.ValidateCreateGiven(fields, resources.FieldUsername)
+	profile, err := a.newAccount(m, username, password, "level")
 	if err != nil {
 		return nil, err
 	}
 	u, err := a.accounts.createAudited(ctx, username, password, int(level), profile, resources.AuditEntry{Actor: p, IP: req.IP, Action: "create_user"})
-	var dup *resources.DuplicateError
-	if errors.As(err, &dup) {
-		taken := username
-		if dup.Field != resources.FieldUsername {
-			taken = resources.AsString(profile[dup.Field])
-		}
-		return nil, resources.Duplicate("profile", taken)
-	}
 	if err != nil {
-		return nil, err
+		return nil, takenName(err, username, profile)
 	}
 	out := u.Document()
 	delete(out, resources.FieldPasswordHash)

@@ -46,42 +46,58 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 	if password == "" {
 		return Tokens{}, resources.Errorf(resources.ECREATION, "password is required for creating profile")
 	}
-	if err := ValidateCredentials(username, password); err != nil {
-		return Tokens{}, err
-	}
-	if err := a.CheckNewPassword(username, password); err != nil {
-		return Tokens{}, err
-	}
-	if slices.Contains(a.cfg.ReservedNames, username) {
-		// Answered as a taken name: the operator's bootstrap user is
-		// theirs from the first start, created or not.
-		return Tokens{}, resources.Duplicate("profile", username)
-	}
-	fields := make(map[string]any, len(m))
-	for k, v := range m {
-		switch k {
-		case "username", "password", "ts", "nonce":
-		default:
-			fields[k] = v
-		}
-	}
-	profile, err := a.profile.ValidateCreateGiven(fields, resources.FieldUsername)
+	profile, err := a.newAccount(m, username, password)
 	if err != nil {
 		return Tokens{}, err
 	}
 	p, err := a.accounts.CreateWith(ctx, username, password, 4, profile)
-	var dup *resources.DuplicateError
-	if errors.As(err, &dup) {
-		taken := username
-		if dup.Field != resources.FieldUsername {
-			taken = resources.AsString(profile[dup.Field])
-		}
-		return Tokens{}, resources.Duplicate("profile", taken)
-	}
 	if err != nil {
-		return Tokens{}, err
+		return Tokens{}, takenName(err, username, profile)
 	}
 	return a.startSession(ctx, p, crypto.KindAccess, dev)
+}
+
+// newAccount applies registration's rules to a new account's credentials
+// and to the profile fields of its payload m (every key but the
+// credentials, ts, nonce and the extra keys a caller reads itself): the
+// username's form, the password rules, the reserved names, the profile's
+// schema. It returns the profile to store.
+func (a *Service) newAccount(m map[string]any, username, password string, extra ...string) (resources.Document, error) {
+	if err := ValidateCredentials(username, password); err != nil {
+		return nil, err
+	}
+	if err := a.CheckNewPassword(username, password); err != nil {
+		return nil, err
+	}
+	if slices.Contains(a.cfg.ReservedNames, username) {
+		// Answered as a taken name: the operator's bootstrap user is
+		// theirs from the first start, created or not.
+		return nil, resources.Duplicate("profile", username)
+	}
+	fields := make(map[string]any, len(m))
+	for k, v := range m {
+		switch {
+		case k == "username", k == "password", k == "ts", k == "nonce", slices.Contains(extra, k):
+		default:
+			fields[k] = v
+		}
+	}
+	return a.profile.ValidateCreateGiven(fields, resources.FieldUsername)
+}
+
+// takenName words a unique-key refusal of a new account as the contract
+// does, naming the username or the profile value (an email) that is taken;
+// any other error is returned as it is.
+func takenName(err error, username string, profile resources.Document) error {
+	var dup *resources.DuplicateError
+	if !errors.As(err, &dup) {
+		return err
+	}
+	taken := username
+	if dup.Field != resources.FieldUsername {
+		taken = resources.AsString(profile[dup.Field])
+	}
+	return resources.Duplicate("profile", taken)
 }
 
 // Login checks encrypted credentials and starts a session. The credentials
