@@ -19,8 +19,9 @@ type RestoreSummary struct {
 // Restore reads a whole archive, verifies it completely (format, every
 // line, the document count, its authentication under the archive key, that
 // its policy can be put in force and that the restoring DBA may put it in
-// force as an edit of the policy stored now) and only then replaces every collection it holds, in one
-// transaction. A truncated or altered archive changes nothing.
+// force as an edit of the policy stored now) and only then replaces every
+// collection it holds, in one transaction. A truncated or altered archive
+// changes nothing.
 //
 // The audit trail is evidence and survives a restore: the archive's entries
 // are merged into it, none is removed, and the restore itself is appended.
