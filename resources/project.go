@@ -15,8 +15,18 @@ func Project(auth Authorizer, p Principal, sc *Schema, doc Document) Document {
 }
 
 func projectFor(auth Authorizer, p Principal, sc *Schema, doc Document, owned bool) Document {
-	showPrivate := owned || (!p.IsGuest() && ownerOf(sc, doc) == p.UserID) ||
-		auth.Allowed(p.Role(), sc.Name, ActReadPrivate)
+	return sc.projectShowing(doc, owned || showsPrivate(auth, p, sc, doc))
+}
+
+// showsPrivate reports whether p reads the private fields of doc: its owner
+// or a level with read_private.
+func showsPrivate(auth Authorizer, p Principal, sc *Schema, doc Document) bool {
+	return (!p.IsGuest() && ownerOf(sc, doc) == p.UserID) || auth.Allowed(p.Role(), sc.Name, ActReadPrivate)
+}
+
+// projectShowing keeps the declared and server-managed fields of doc, the
+// private ones only when showPrivate.
+func (sc *Schema) projectShowing(doc Document, showPrivate bool) Document {
 	out := make(Document, len(doc))
 	for k, v := range doc {
 		if f, system := sc.system[k]; system && f != nil {

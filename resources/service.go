@@ -157,21 +157,32 @@ func (s *Service) create(ctx context.Context, p Principal, sc *Schema, data map[
 }
 
 func (s *Service) query(ctx context.Context, p Principal, sc *Schema, data map[string]any) (Result, error) {
-	sp := s.scope(p, sc, ActQuery, ActQueryOwn)
-	if sp == scopeNone {
-		return Result{}, deny(p, sc, OpQuery)
-	}
-	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	q, sp, err := s.readQuery(p, sc, data)
 	if err != nil {
 		return Result{}, err
 	}
 	if sp == scopeOwn {
 		q.Conditions = append(q.Conditions, Condition{Path: sc.Owner, Op: Equals, Value: p.UserID})
 	}
-	if err := s.checkPrivateUse(p, sc, q, sp); err != nil {
-		return Result{}, err
-	}
 	return s.find(ctx, p, sc, q, false)
+}
+
+// readQuery checks that p may query sc and parses the data of its query:
+// the one decision behind every query and every subscription to changes.
+// The owner's condition of an own-scoped caller is left to the caller.
+func (s *Service) readQuery(p Principal, sc *Schema, data map[string]any) (Query, scope, error) {
+	sp := s.scope(p, sc, ActQuery, ActQueryOwn)
+	if sp == scopeNone {
+		return Query{}, sp, deny(p, sc, OpQuery)
+	}
+	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	if err != nil {
+		return Query{}, sp, err
+	}
+	if err := s.checkPrivateUse(p, sc, q, sp); err != nil {
+		return Query{}, sp, err
+	}
+	return q, sp, nil
 }
 
 // OpenToGuests reports whether callers without credentials may run any
@@ -358,22 +369,37 @@ func (s *Service) Discover(ctx context.Context, p Principal, resource string, da
 	if err != nil {
 		return Result{}, err
 	}
-	if !sc.Discoverable || !s.auth.Allowed(p.Role(), sc.Name, ActDiscover) {
+	if !s.discoverable(p, sc) {
 		return Result{}, Errorf(EUNKNOWNRESOURCE, "Resource type %s is not supported", QuoteName(resource))
 	}
-	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	q, err := s.discoveryQuery(sc, data)
 	if err != nil {
 		return Result{}, err
 	}
+	return s.find(ctx, p, sc, q, true)
+}
+
+// discoverable reports whether p may discover sc under the policy in force.
+func (s *Service) discoverable(p Principal, sc *Schema) bool {
+	return sc.Discoverable && s.auth.Allowed(p.Role(), sc.Name, ActDiscover)
+}
+
+// discoveryQuery parses the data of a discovery: conditions and sorting
+// may name public fields only.
+func (s *Service) discoveryQuery(sc *Schema, data map[string]any) (Query, error) {
+	q, err := sc.ParseQuery(data, s.cfg.MaxPage)
+	if err != nil {
+		return Query{}, err
+	}
 	for _, c := range q.Conditions {
 		if !sc.IsPublic(topLevel(c.Path)) {
-			return Result{}, Errorf(EPARAMETER, "%s cannot be found in %s", c.Path, sc.Name)
+			return Query{}, Errorf(EPARAMETER, "%s cannot be found in %s", c.Path, sc.Name)
 		}
 	}
 	if !sc.IsPublic(topLevel(q.SortPath)) {
-		return Result{}, Errorf(EPARAMETER, "%s cannot be found in %s", q.SortPath, sc.Name)
+		return Query{}, Errorf(EPARAMETER, "%s cannot be found in %s", q.SortPath, sc.Name)
 	}
-	return s.find(ctx, p, sc, q, true)
+	return q, nil
 }
 
 // Discoverable lists the resources a Guest can discover, with their public

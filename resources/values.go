@@ -43,6 +43,8 @@ func toFloat(v any) (float64, bool) {
 		x = n
 	case int64:
 		x = float64(n)
+	case int:
+		x = float64(n)
 	default:
 		return 0, false
 	}

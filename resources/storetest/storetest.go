@@ -424,6 +424,28 @@ func testEquals(t *testing.T, open Opener) {
 		if got := find(t, s, c.q); !same(got, c.want) {
 			t.Errorf("%s: got %v, want %v", c.name, got, c.want)
 		}
+		agree(t, s, c.q)
+	}
+}
+
+// agree checks that Query.Matches, which decides realtime events, picks
+// exactly the documents the store finds, on the documents as the store
+// reads them back.
+func agree(t *testing.T, s resources.Store, q resources.Query) {
+	t.Helper()
+	all, err := s.Find(context.Background(), coll, resources.Query{SortPath: resources.FieldID, Limit: 1000})
+	if err != nil {
+		t.Fatalf("Find all: %v", err)
+	}
+	var matched []string
+	for _, d := range all {
+		if q.Matches(d) {
+			matched = append(matched, d["name"].(string))
+		}
+	}
+	q.Limit = 1000
+	if found := find(t, s, q); !slices.Equal(found, matched) && len(found)+len(matched) > 0 {
+		t.Errorf("Matches(%+v) picks %v, the store finds %v", q.Conditions, matched, found)
 	}
 }
 
@@ -450,6 +472,7 @@ func testContains(t *testing.T, open Opener) {
 		if got := find(t, s, contains(c.needle)); !same(got, c.want) {
 			t.Errorf("contains %q: got %v, want %v", c.needle, got, c.want)
 		}
+		agree(t, s, contains(c.needle))
 	}
 }
 
