@@ -9,12 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/realtime"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
@@ -57,6 +60,9 @@ type env struct {
 	logs                 *gateway.LockedWriter
 	// conformance checks every answer against the served description.
 	conformance *conformance
+	// hub delivers changes from the change log to event streams.
+	hub     *realtime.Hub
+	changes realtime.Log
 }
 
 // options change what MustStartGateway builds.
@@ -79,6 +85,20 @@ type options struct {
 	maxBody int64
 	// corsOrigins are the listed cross-origin clients.
 	corsOrigins []string
+	// redisURL puts the change log in Redis (with sessions there).
+	redisURL string
+	// realtime bounds the event streams (the defaults when zero).
+	realtime realtime.Config
+}
+
+// schemasOf lists every resource's schema.
+func schemasOf(reg *resources.Registry) []*resources.Schema {
+	var out []*resources.Schema
+	for _, name := range reg.Names() {
+		sc, _ := reg.Schema(name)
+		out = append(out, sc)
+	}
+	return out
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -104,7 +124,26 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	kit := domaintest.MustOpenWith(tb, resourcesText, policyText)
 	ctx, reg, enf := kit.Ctx, kit.Registry, kit.Policy
 	metrics := gateway.NewMetrics()
-	ist := timed.Wrap(kit.Store, metrics)
+	// Every write reaches the change log, as in production: a file beside
+	// the store, or Redis when the sessions are there.
+	var changes realtime.Log
+	var err error
+	if opt.redisURL != "" {
+		changes, err = realtime.OpenRedisLog(ctx, opt.redisURL)
+	} else {
+		changes, err = realtime.OpenFileLog(ctx, filepath.Join(filepath.Dir(kit.DBPath), "realtime.db"))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = changes.Close() })
+	var hubRef atomic.Pointer[realtime.Hub]
+	captured := realtime.Capture(kit.Store, changes, realtime.CaptureConfig{Schemas: schemasOf(reg), Serial: true, OnLost: func(err error) {
+		if h := hubRef.Load(); h != nil {
+			h.Lost(err)
+		}
+	}})
+	ist := timed.Wrap(captured, metrics)
 	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
@@ -132,7 +171,11 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		raw = opt.sessions
 	}
 	live := make(chan struct{}, 1)
-	cache := session.NewCache(raw, session.CacheConfig{OnLive: func(l bool) {
+	cache := session.NewCache(raw, session.CacheConfig{OnHeard: func(e session.Ended) {
+		if h := hubRef.Load(); h != nil {
+			h.Revoked(e)
+		}
+	}, OnLive: func(l bool) {
 		if l {
 			select {
 			case live <- struct{}{}:
@@ -148,13 +191,35 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 			tb.Fatal("the session cache's subscription was not confirmed within 30 s")
 		}
 	}
-	var sessionStore session.Store = cache
+	var generation func() uint64
+	if g, ok := raw.(session.Generations); ok {
+		generation = g.Generation
+	}
+	hub := realtime.NewHub(opt.realtime, realtime.Deps{Log: changes, Follow: svc, Check: realtime.Bindings{Sessions: cache, Current: accounts.Current},
+		Observe: metrics, Generation: generation})
+	hubRef.Store(hub)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		hub.Run(hubCtx)
+	}()
+	tb.Cleanup(func() {
+		stopHub()
+		<-hubDone
+	})
+	select {
+	case <-hub.Started():
+	case <-time.After(30 * time.Second):
+		tb.Fatal("the realtime hub did not find the change log within 30 s")
+	}
+	sessionStore := hub.Sessions(cache)
 	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
 		Payloads: keyring, WeChat: wc}, opt.auth)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+	e := &env{hub: hub, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
 		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
 	tb.Cleanup(func() { e.conformance.report(tb) })
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
@@ -185,6 +250,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole, CORSOrigins: opt.corsOrigins}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
 		Stores: []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
+		Realtime: hub,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -216,6 +282,7 @@ func eachSessionStore(t *testing.T, opt options, run func(t *testing.T, e *env))
 		t.Cleanup(func() { _ = rs.Close() })
 		o := opt
 		o.sessions = rs
+		o.redisURL = srv.URL()
 		run(t, MustStartGatewayWith(t, o))
 	})
 }

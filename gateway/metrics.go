@@ -20,6 +20,16 @@ type Metrics struct {
 	authFailures *prometheus.CounterVec
 	denials      *prometheus.CounterVec
 	store        *prometheus.HistogramVec
+	realtime     realtimeMetrics
+}
+
+// realtimeMetrics are the event streams' series (realtime.Observer).
+type realtimeMetrics struct {
+	open     prometheus.Gauge
+	sent     prometheus.Counter
+	dropped  prometheus.Counter
+	resynced prometheus.Counter
+	lag      prometheus.Histogram
 }
 
 // NewMetrics registers the gateway's series.
@@ -48,12 +58,36 @@ func NewMetrics() *Metrics {
 			Help:    "Document store latency by operation and outcome.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"op", "outcome"}),
+		realtime: realtimeMetrics{
+			open: prometheus.NewGauge(prometheus.GaugeOpts{
+				Name: "gateway_realtime_streams",
+				Help: "Event streams open on this replica.",
+			}),
+			sent: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "gateway_realtime_events_sent_total",
+				Help: "Change events written to clients.",
+			}),
+			dropped: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "gateway_realtime_streams_dropped_total",
+				Help: "Streams closed (after a resync event) because their client read too slowly.",
+			}),
+			resynced: prometheus.NewCounter(prometheus.CounterOpts{
+				Name: "gateway_realtime_resyncs_total",
+				Help: "Resync events sent: a client was told to refetch.",
+			}),
+			lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+				Name:    "gateway_realtime_delivery_lag_seconds",
+				Help:    "Time from a change's commit to its event written to a client.",
+				Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			}),
+		},
 	}
 	// Known reasons start at zero, so dashboards show a flat line, not a gap.
 	for _, r := range append([]string{"malformed_header", "admin_credentials", "bearer_token", "unsupported_scheme"}, account.Reasons()...) {
 		m.authFailures.WithLabelValues(r)
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials, m.store,
+		m.realtime.open, m.realtime.sent, m.realtime.dropped, m.realtime.resynced, m.realtime.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -62,6 +96,21 @@ func NewMetrics() *Metrics {
 func (m *Metrics) ObserveStore(op, outcome string, d time.Duration) {
 	m.store.WithLabelValues(op, outcome).Observe(d.Seconds())
 }
+
+// Streams records how many event streams are open (realtime.Observer).
+func (m *Metrics) Streams(open int) { m.realtime.open.Set(float64(open)) }
+
+// Delivered records one change event written, with its lag since commit.
+func (m *Metrics) Delivered(lag time.Duration) {
+	m.realtime.sent.Inc()
+	m.realtime.lag.Observe(lag.Seconds())
+}
+
+// StreamDropped counts a stream closed for reading too slowly.
+func (m *Metrics) StreamDropped() { m.realtime.dropped.Inc() }
+
+// Resynced counts a resync event.
+func (m *Metrics) Resynced() { m.realtime.resynced.Inc() }
 
 // SessionCache is what the metrics read of the session cache.
 type SessionCache interface {

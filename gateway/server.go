@@ -73,6 +73,8 @@ type Deps struct {
 	// existed at start.
 	Setup  setupService
 	Logger *slog.Logger
+	// Realtime serves event streams; the routes answer 503 without it.
+	Realtime realtimeService
 }
 
 // Server is the gateway's HTTP handler.
@@ -88,10 +90,12 @@ type Server struct {
 	version string
 	started time.Time
 	setup   setupService
-	log     *slog.Logger
-	metrics *Metrics
-	engine  *gin.Engine
-	limiter *rateLimiter
+	// realtime is nil on a gateway without event streams.
+	realtime realtimeService
+	log      *slog.Logger
+	metrics  *Metrics
+	engine   *gin.Engine
+	limiter  *rateLimiter
 	// crossOrigin refuses a cookie-transport refresh sent from another
 	// origin (by Sec-Fetch-Site, or Origin against Host).
 	crossOrigin *http.CrossOriginProtection
@@ -123,7 +127,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
 	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: deps.Metrics,
-		stores: deps.Stores, version: deps.Version, started: time.Now(), setup: deps.Setup}
+		stores: deps.Stores, version: deps.Version, started: time.Now(), setup: deps.Setup, realtime: deps.Realtime}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -176,6 +180,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindSetupRoutes(api)
 	s.bindWalletRoutes(api)
 	s.bindAdminRoutes(api)
+	s.bindRealtimeRoutes(api)
 	s.bindResourceRoutes(api) // last: its /:resource patterns take what the others leave
 	s.routes = map[string][]string{}
 	for _, r := range e.Routes() {

@@ -45,10 +45,15 @@ func openLocal(ctx context.Context) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, closeDoc, err := config.OpenStore(ctx, cfg)
+	// Writes made here reach the change log like the gateway's, so event
+	// streams see them.
+	data, err := config.OpenData(ctx, cfg, reg, func(err error) {
+		fmt.Fprintln(os.Stderr, "warning: the change was made but could not be recorded for event streams; their clients will miss it:", err)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("document store: %w", err)
 	}
+	st, closeDoc := data.Store, data.Close
 	if err := resources.NewService(st, reg, nil, resources.ServiceConfig{}).Prepare(ctx); err != nil {
 		_ = closeDoc()
 		return nil, fmt.Errorf("document store: %s", resources.ErrorMessage(err))

@@ -43,6 +43,10 @@ type CacheConfig struct {
 	// OnLive, when set, is called with each change between live (serving
 	// from memory) and bypass (reading the store on every check).
 	OnLive func(live bool)
+	// OnHeard, when set, is called with each revocation heard from another
+	// process, before the revoker is told it was applied (realtime streams
+	// end with it).
+	OnHeard func(e Ended)
 }
 
 // Cache is a Store whose Get is served from memory while the cache is live,
@@ -212,6 +216,15 @@ func (c *Cache) End(e Ended) {
 				delete(c.entries, sid)
 			}
 		}
+	}
+}
+
+// Heard forgets what another process ended and passes the notice on to
+// OnHeard.
+func (c *Cache) Heard(e Ended) {
+	c.End(e)
+	if c.cfg.OnHeard != nil {
+		c.cfg.OnHeard(e)
 	}
 }
 

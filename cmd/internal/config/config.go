@@ -68,6 +68,9 @@ type Config struct {
 	SessionCache      bool          `env:"GATEWAY_SESSION_CACHE" default:"on" help:"serve session checks from memory, told of every revocation (\x60off\x60: read the session store on every request, e.g. while replicas of a version without the cache still run)"`
 	SetupTTL          time.Duration `env:"GATEWAY_SETUP_TTL" default:"1h" help:"how long the first run's one-time setup link works (logged while no level-0 user exists)"`
 	PublicURL         string        `env:"GATEWAY_PUBLIC_URL" show:"\x60http://localhost:<port>\x60" help:"the gateway's address as browsers reach it, for the setup link"`
+	RealtimeRetention time.Duration `env:"GATEWAY_REALTIME_RETENTION" default:"10m" help:"how long missed realtime events can be replayed to a client that reconnects with \x60Last-Event-ID\x60"`
+	RealtimeStreams   int           `env:"GATEWAY_REALTIME_MAX_STREAMS" default:"5" min:"1" help:"open event streams per session (or per admin-scheme user); one more gets 429"`
+	RealtimePerAddr   int           `env:"GATEWAY_REALTIME_MAX_PER_ADDRESS" default:"1000" min:"1" help:"open event streams per client address on one replica; one more gets 429"`
 }
 
 // Setting documents one variable: its name, default and meaning, as the

@@ -2,12 +2,14 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/tnt/gateway/policy"
+	"github.com/tnt/gateway/realtime"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/mongo"
 	"github.com/tnt/gateway/resources/session"
@@ -116,4 +118,46 @@ func Policy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
 		Model: model, Rules: rules, Groups: reg.Groups(),
 		Actions: append(resources.EngineActions(), wallet.Actions()...),
 	})
+}
+
+// OpenChanges opens the realtime change log: a Redis stream every replica
+// shares when Redis is configured, else realtime.db in the data dir.
+func OpenChanges(ctx context.Context, cfg Config) (realtime.Log, error) {
+	if cfg.RedisURL != "" {
+		return realtime.OpenRedisLog(ctx, cfg.RedisURL)
+	}
+	if err := dataDir(cfg); err != nil {
+		return nil, err
+	}
+	return realtime.OpenFileLog(ctx, filepath.Join(cfg.DataDir, "realtime.db"))
+}
+
+// Data is the document store with every write to a resource recorded in
+// the change log, as every process that writes the data must open it.
+type Data struct {
+	Store   resources.Store
+	Changes realtime.Log
+	Close   func() error
+}
+
+// OpenData opens the document store and the change log, and wraps the
+// store so that its writes reach the log. onLost (may be nil) hears of
+// changes committed but not recorded.
+func OpenData(ctx context.Context, cfg Config, reg *resources.Registry, onLost func(error)) (Data, error) {
+	st, closeStore, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return Data{}, err
+	}
+	changes, err := OpenChanges(ctx, cfg)
+	if err != nil {
+		_ = closeStore()
+		return Data{}, fmt.Errorf("realtime log: %w", err)
+	}
+	var schemas []*resources.Schema
+	for _, name := range reg.Names() {
+		sc, _ := reg.Schema(name)
+		schemas = append(schemas, sc)
+	}
+	captured := realtime.Capture(st, changes, realtime.CaptureConfig{Schemas: schemas, Serial: cfg.MongoURI == "", OnLost: onLost})
+	return Data{Store: captured, Changes: changes, Close: func() error { return errors.Join(closeStore(), changes.Close()) }}, nil
 }

@@ -12,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/gateway"
+	"github.com/tnt/gateway/realtime"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
@@ -82,13 +84,20 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 			"declare it with a group of its own and grant query_own (API.md §5)", slog.String("resource", name))
 	}
 	metrics := gateway.NewMetrics()
-	rawStore, closeStore, err := config.OpenStore(ctx, cfg)
+	// Every write to a resource reaches the realtime log; the hub that
+	// tells the streams is built once the services it needs are.
+	var hubRef atomic.Pointer[realtime.Hub]
+	data, err := config.OpenData(ctx, cfg, reg, func(err error) {
+		if h := hubRef.Load(); h != nil {
+			h.Lost(err)
+		}
+	})
 	if err != nil {
 		return err
 	}
-	st := timed.Wrap(rawStore, metrics)
+	st := timed.Wrap(data.Store, metrics)
 	defer func() {
-		if err := closeStore(); err != nil {
+		if err := data.Close(); err != nil {
 			log.Warn("closing the store", slog.String("error", err.Error()))
 		}
 	}()
@@ -116,8 +125,16 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		cache := session.NewCache(rawSessions, session.CacheConfig{OnLive: func(live bool) {
 			if live {
 				log.Info("session cache live: revocations are heard, session checks are served from memory")
+				// Revocations may have gone unheard meanwhile.
+				if h := hubRef.Load(); h != nil {
+					h.Revoked(session.Ended{All: true})
+				}
 			} else {
 				log.Warn("session cache in bypass: the revocation feed is down, every request reads the session store")
+			}
+		}, OnHeard: func(e session.Ended) {
+			if h := hubRef.Load(); h != nil {
+				h.Revoked(e)
 			}
 		}})
 		metrics.WatchSessionCache(cache)
@@ -125,6 +142,26 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		defer cache.Start(ctx)()
 		sessions = cache
 	}
+	var generation func() uint64
+	if g, ok := rawSessions.(session.Generations); ok {
+		generation = g.Generation
+	}
+	hub := realtime.NewHub(realtime.Config{Retention: cfg.RealtimeRetention, MaxPerSession: cfg.RealtimeStreams, MaxPerAddress: cfg.RealtimePerAddr},
+		realtime.Deps{Log: data.Changes, Follow: svc, Check: realtime.Bindings{Sessions: sessions, Current: accounts.Current},
+			Observe: metrics, Logger: log, Generation: generation})
+	hubRef.Store(hub)
+	// Revocations made here end the streams they affect before returning.
+	sessions = hub.Sessions(sessions)
+	hubCtx, stopHub := context.WithCancel(ctx)
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		hub.Run(hubCtx) // ends every stream with a shutdown event when ctx ends
+	}()
+	defer func() {
+		stopHub()
+		<-hubDone
+	}()
 	keyring, err := crypto.OpenKeyring(crypto.KeyringConfig{Path: cfg.KeyringFile, RSABits: cfg.RSABits, Grace: cfg.KeyGrace})
 	if err != nil {
 		return err
@@ -200,7 +237,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
 	}
 	deps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
-		Stores: stores, Version: version()}
+		Stores: stores, Version: version(), Realtime: hub}
 	if setup != nil {
 		deps.Setup = setup // left a nil interface otherwise: no link to complete
 	}

@@ -143,10 +143,10 @@ func (s *Store) Watch(ctx context.Context, c *session.Cache) {
 			if !ok {
 				// Not ours to read: forget everything rather than
 				// guess what it meant.
-				c.End(session.Ended{All: true})
+				c.Heard(session.Ended{All: true})
 				continue
 			}
-			c.End(e)
+			c.Heard(e)
 			s.ack(ctx, id)
 		}
 	}
