@@ -1,0 +1,183 @@
+package gateway_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tnt/gateway/resources"
+)
+
+// realtimeOptions runs the orders example (own-scoped orders) beside the
+// coach resource (discoverable, with public and non-public fields).
+func realtimeOptions(t *testing.T) options {
+	t.Helper()
+	orders, err := os.ReadFile(ordersResources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coach := `{"name":"coach","discoverable":true,"unique":"name","public":["name","specialty"],
+	  "fields":{"name":{"type":"string","required":true,"maxLength":100},"specialty":{"type":"string","indexed":true},"rating":{"type":"int","min":0,"max":5}}}`
+	file := strings.Replace(string(orders), `"resources": [`, `"resources": [`+coach+",", 1)
+	path := filepath.Join(t.TempDir(), "resources.json")
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return options{resourcesFile: path, policyFile: ordersPolicy}
+}
+
+func adminAuth(user string) []string { return []string{"Authorization", adminHeader(user, testPassword)} }
+
+// TestRealtimeEventsFollowTheRights: every event kind, and each subscriber
+// sees a change exactly as its own query would show it — a user never sees
+// another's order, a lower level never sees a private field, a guest sees
+// only discoverable resources' public fields.
+func TestRealtimeEventsFollowTheRights(t *testing.T) {
+	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		alice, aliceID := e.userWithLevel(t, app, "alice_rt", 4)
+		bob, bobID := e.userWithLevel(t, app, "bob_rt", 4)
+		url := e.srv.URL + "/api/realtime"
+
+		as := openSSE(t, url, alice...)
+		bs := openSSE(t, url, bob...)
+		ad := openSSE(t, url, adminAuth("admin")...)
+		gs := openSSE(t, url)
+		e.subscribe(t, as, `[{"resource":"order"},{"resource":"profile"}]`, alice...)
+		e.subscribe(t, bs, `[{"resource":"order"}]`, bob...)
+		e.subscribe(t, ad, `[{"resource":"order","query":{"status":"new"}},{"resource":"profile"},{"resource":"coach"}]`, adminAuth("admin")...)
+		e.subscribe(t, gs, `[{"resource":"coach","query":{"specialty":{"contains":"YOGA"}}}]`)
+
+		// What a subscriber may not query is refused as its query would be.
+		for _, c := range []struct {
+			s    *sseStream
+			subs string
+			auth []string
+			want int
+		}{
+			{gs, `[{"resource":"order"}]`, nil, http.StatusForbidden},
+			{gs, `[{"resource":"profile"}]`, nil, http.StatusForbidden},
+			{gs, `[{"resource":"coach","query":{"rating":5}}]`, nil, http.StatusBadRequest},
+			{as, `[{"resource":"profile","query":{"email":"x@example.com"}}]`, alice, http.StatusForbidden},
+			{as, `[{"resource":"nothing"}]`, alice, http.StatusNotFound},
+			{as, `[{"resource":"order","query":{"status":{"like":"x"}}}]`, alice, http.StatusBadRequest},
+		} {
+			if r := e.putSubs(t, c.s.clientID, c.subs, c.auth...); r.status != c.want {
+				t.Errorf("subscribe %s: %d %s, want %d", c.subs, r.status, r.raw, c.want)
+			}
+		}
+
+		// Alice's order: alice and the admin see it; bob does not.
+		r := e.call(t, "POST", "/api/order", "", `{"operation":"create","data":{"items":[{"product":"mat","quantity":1}],"note":"alice's"}}`, alice...)
+		if r.status != http.StatusCreated {
+			t.Fatalf("alice's order: %d %s", r.status, r.raw)
+		}
+		aliceOrder := dataOf(t, r)["_id"].(string)
+		ev := as.next(t)
+		if ev.event != "create" || ev.data["resource"] != "order" || ev.data["action"] != "create" || ev.record()["_id"] != aliceOrder ||
+			ev.record()["owner"] != aliceID || !slices.Equal(ev.subs(), []int{0}) {
+			t.Fatalf("alice's create: %+v", ev)
+		}
+		if ev := ad.next(t); ev.event != "create" || ev.record()["_id"] != aliceOrder || !slices.Equal(ev.subs(), []int{0}) {
+			t.Fatalf("admin's create: %+v", ev)
+		}
+		// Bob's order: the first event bob gets is his own.
+		r = e.call(t, "POST", "/api/order", "", `{"operation":"create","data":{"items":[{"product":"ball","quantity":2}]}}`, bob...)
+		bobOrder := dataOf(t, r)["_id"].(string)
+		if ev := bs.next(t); ev.event != "create" || ev.record()["_id"] != bobOrder {
+			t.Fatalf("bob's first event is not his own order: %+v", ev)
+		}
+		if ev := ad.next(t); ev.record()["_id"] != bobOrder {
+			t.Fatalf("admin: %+v", ev)
+		}
+
+		// Leave and back: the admin follows new orders only.
+		r = e.call(t, "POST", "/api/order", "", `{"operation":"update","data":{"_id":"`+aliceOrder+`","status":"paid"}}`, alice...)
+		if r.status != http.StatusOK {
+			t.Fatalf("update: %d %s", r.status, r.raw)
+		}
+		// Alice's first event since her create is her own update: bob's
+		// order never reached her.
+		if ev := as.next(t); ev.event != "update" || ev.record()["_id"] != aliceOrder || ev.record()["status"] != "paid" {
+			t.Fatalf("alice's update: %+v", ev)
+		}
+		if ev := ad.next(t); ev.event != "leave" || ev.record()["_id"] != aliceOrder || len(ev.record()) != 1 || !slices.Equal(ev.subs(), []int{0}) {
+			t.Fatalf("admin's leave: %+v", ev)
+		}
+		e.call(t, "POST", "/api/order", "", `{"operation":"update","data":{"_id":"`+aliceOrder+`","status":"new"}}`, alice...)
+		if ev := as.next(t); ev.event != "update" || ev.record()["status"] != "new" {
+			t.Fatalf("alice's second update: %+v", ev)
+		}
+		if ev := ad.next(t); ev.event != "update" || ev.record()["status"] != "new" {
+			t.Fatalf("an update that brings a document back arrives as update: %+v", ev)
+		}
+
+		// Private fields: bob's profile as alice sees it, and as the admin does.
+		r = e.call(t, "POST", "/api/profile", "", `{"operation":"update","data":{"_id":"`+bobID+`","nickname":"bobby","email":"bob@example.com"}}`, bob...)
+		if r.status != http.StatusOK {
+			t.Fatalf("bob's profile: %d %s", r.status, r.raw)
+		}
+		ev = as.next(t)
+		if ev.event != "update" || ev.data["resource"] != "profile" || ev.record()["nickname"] != "bobby" || !slices.Equal(ev.subs(), []int{1}) {
+			t.Fatalf("alice sees bob's profile: %+v", ev)
+		}
+		for _, private := range []string{"email", "level", "balance", "password_hash", "password"} {
+			if _, leaked := ev.record()[private]; leaked {
+				t.Errorf("alice sees bob's %s: %s", private, ev.raw)
+			}
+		}
+		if ev := ad.next(t); ev.record()["email"] != "bob@example.com" || ev.record()["level"] == nil || ev.record()["password_hash"] != nil {
+			t.Fatalf("the admin sees private fields, and nothing internal: %+v", ev)
+		}
+		// Her own profile, alice sees whole.
+		e.call(t, "POST", "/api/profile", "", `{"operation":"update","data":{"_id":"`+aliceID+`","email":"alice@example.com"}}`, alice...)
+		if ev := as.next(t); ev.record()["email"] != "alice@example.com" {
+			t.Fatalf("alice's own profile: %+v", ev)
+		}
+		if ev := ad.next(t); ev.record()["_id"] != aliceID {
+			t.Fatalf("admin: %+v", ev)
+		}
+
+		// A guest: public fields of a discoverable resource, within its query.
+		e.create(t, "admin", "coach", `{"name":"Kim","specialty":"boxing","rating":3}`)
+		kim := ad.next(t)
+		e.create(t, "admin", "coach", `{"name":"Lee","specialty":"Yoga flow","rating":5}`)
+		if ev := ad.next(t); ev.record()["rating"] == nil {
+			t.Fatalf("the admin sees every field: %+v", ev)
+		}
+		ev = gs.next(t)
+		if ev.event != "create" || ev.record()["name"] != "Lee" || ev.record()["rating"] != nil || ev.record()["owner"] != nil {
+			t.Fatalf("the guest's first event is Lee's public fields only: %+v (Kim was %s)", ev, kim.raw)
+		}
+
+		// Delete: alice's order, deleted by the admin.
+		r = e.call(t, "POST", "/api/order", "admin", `{"operation":"delete","data":{"_id":"`+aliceOrder+`"}}`)
+		if r.status != http.StatusOK {
+			t.Fatalf("delete: %d %s", r.status, r.raw)
+		}
+		if ev := as.next(t); ev.event != "delete" || ev.record()["_id"] != aliceOrder || len(ev.record()) != 1 {
+			t.Fatalf("alice's delete: %+v", ev)
+		}
+		if ev := ad.next(t); ev.event != "delete" {
+			t.Fatalf("admin's delete: %+v", ev)
+		}
+		// Bob, who never saw alice's order, learns nothing of it: his next
+		// event is his own order's change.
+		e.call(t, "POST", "/api/order", "", `{"operation":"update","data":{"_id":"`+bobOrder+`","note":"hi"}}`, bob...)
+		if ev := bs.next(t); ev.event != "update" || ev.record()["_id"] != bobOrder {
+			t.Fatalf("bob: %+v", ev)
+		}
+		// Ids increase along each stream.
+		if !strings.HasPrefix(as.lastID, as.clientID+".") {
+			t.Errorf("event id %q does not belong to stream %s", as.lastID, as.clientID)
+		}
+		_ = fmt.Sprint
+		_ = context.Background
+		_ = resources.FieldID
+	})
+}
