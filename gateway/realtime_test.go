@@ -181,3 +181,134 @@ func TestRealtimeEventsFollowTheRights(t *testing.T) {
 		_ = resources.FieldID
 	})
 }
+
+// TestRealtimeRevocationEndsStreams: a logout, a session or user
+// revocation, a level change, a password change, a deletion and a restore
+// end every stream they affect before the call returns: the stream's next
+// event is `ended`, then it closes, even though a change it would have seen
+// is made right after the call.
+func TestRealtimeRevocationEndsStreams(t *testing.T) {
+	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		url := e.srv.URL + "/api/realtime"
+		n := 0
+		// follower makes a member whose stream follows coaches, and a
+		// second session of the same member.
+		follower := func(t *testing.T) (stream *sseStream, auth, other []string, id, name string) {
+			n++
+			name = fmt.Sprintf("rev_%d", n)
+			auth, id = e.userWithLevel(t, app, name, 4)
+			tk := tokensOf(t, e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": name, "password": "a fine long password"})))
+			other = bearer(tk.AccessToken)
+			stream = openSSE(t, url, auth...)
+			e.subscribe(t, stream, `[{"resource":"coach"}]`, auth...)
+			return
+		}
+		// afterwards makes a change every follower would see.
+		afterwards := func(t *testing.T) {
+			n++
+			e.create(t, "sysadmin", "coach", fmt.Sprintf(`{"name":"coach %d"}`, n))
+		}
+
+		t.Run("logout", func(t *testing.T) {
+			s, auth, _, _, _ := follower(t)
+			if r := e.call(t, "DELETE", "/api/session", "", "", auth...); r.status != http.StatusOK {
+				t.Fatalf("logout: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+		})
+		t.Run("revoke one session, the other's stream lives", func(t *testing.T) {
+			s, auth, other, _, _ := follower(t)
+			s2 := openSSE(t, url, other...)
+			e.subscribe(t, s2, `[{"resource":"coach"}]`, other...)
+			sid := dataOf(t, e.call(t, "GET", "/api/session", "", "", auth...))["sid"].(string)
+			if r := e.call(t, "DELETE", "/api/sessions/"+sid, "", "", other...); r.status != http.StatusOK {
+				t.Fatalf("revoke: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+			if ev := s2.next(t); ev.event != "create" {
+				t.Fatalf("the other session's stream: %+v", ev)
+			}
+		})
+		t.Run("password change keeps the changing session's stream", func(t *testing.T) {
+			s, auth, other, _, name := follower(t)
+			s2 := openSSE(t, url, other...)
+			e.subscribe(t, s2, `[{"resource":"coach"}]`, other...)
+			change := e.payloadCall(t, "/api/account/password",
+				app.seal(t, map[string]any{"old_password": "a fine long password", "new_password": "another fine password"}), auth...)
+			if change.status != http.StatusOK {
+				t.Fatalf("password change of %s: %d %s", name, change.status, change.raw)
+			}
+			afterwards(t)
+			s2.ends(t, "ended")
+			if ev := s.next(t); ev.event != "create" {
+				t.Fatalf("the changing session's stream: %+v", ev)
+			}
+		})
+		t.Run("level change", func(t *testing.T) {
+			s, _, _, id, _ := follower(t)
+			if r := e.call(t, "PUT", "/api/admin/users/"+id+"/level", "sysadmin", `{"level":3}`); r.status != http.StatusOK {
+				t.Fatalf("level: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+		})
+		t.Run("an admin ends the user's sessions", func(t *testing.T) {
+			s, _, _, id, _ := follower(t)
+			if r := e.call(t, "DELETE", "/api/admin/users/"+id+"/sessions", "sysadmin", ""); r.status != http.StatusOK {
+				t.Fatalf("end sessions: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+		})
+		t.Run("deletion", func(t *testing.T) {
+			s, _, _, id, _ := follower(t)
+			if r := e.call(t, "DELETE", "/api/admin/users/"+id, "sysadmin", ""); r.status != http.StatusOK {
+				t.Fatalf("delete: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+		})
+		t.Run("admin scheme: the credential's level changes", func(t *testing.T) {
+			s := openSSE(t, url, adminAuth("admin")...)
+			e.subscribe(t, s, `[{"resource":"coach"}]`, adminAuth("admin")...)
+			if r := e.call(t, "PUT", "/api/admin/users/"+e.users["admin"].UserID+"/level", "sysadmin", `{"level":3}`); r.status != http.StatusOK {
+				t.Fatalf("level: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			s.ends(t, "ended")
+			// Put back for the restore below.
+			if _, err := e.store.Update(context.Background(), resources.UsersCollection, e.users["admin"].UserID, resources.Document{"level": int64(2)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run("restore", func(t *testing.T) {
+			archive := e.backup(t)
+			s, _, _, _, _ := follower(t)
+			guest := openSSE(t, url)
+			e.subscribe(t, guest, `[{"resource":"coach"}]`)
+			if r := e.restore(t, archive); r.status != http.StatusOK {
+				t.Fatalf("restore: %d %s", r.status, r.raw)
+			}
+			afterwards(t)
+			// The restore's own resync may come first, if the hub handed it
+			// over before the sessions ended.
+			if ev := s.next(t); ev.event != "resync" && ev.event != "ended" {
+				t.Fatalf("after a restore: %+v", ev)
+			} else if ev.event == "resync" {
+				s.ends(t, "ended")
+			} else {
+				s.ends(t)
+			}
+			// A guest's stream outlives it, told to refetch.
+			if ev := guest.next(t); ev.event != "resync" {
+				t.Fatalf("guest after a restore: %+v", ev)
+			}
+			if ev := guest.next(t); ev.event != "create" {
+				t.Fatalf("guest after the resync: %+v", ev)
+			}
+		})
+	})
+}
