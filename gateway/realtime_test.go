@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tnt/gateway/resources"
 )
@@ -311,4 +313,120 @@ func TestRealtimeRevocationEndsStreams(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestRealtimeResume: a client that reconnects with Last-Event-ID gets its
+// stream back (same client_id and subscriptions) and every event it missed,
+// in order and once, then live ones; an id past the retention or unknown
+// gets one resync, never an error status.
+func TestRealtimeResume(t *testing.T) {
+	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
+		url := e.srv.URL + "/api/realtime"
+		s := openSSE(t, url)
+		e.subscribe(t, s, `[{"resource":"coach","query":{"specialty":"judo"}},{"resource":"coach"}]`)
+		coach := func(i int, specialty string) string {
+			return e.create(t, "admin", "coach", fmt.Sprintf(`{"name":"c%d","specialty":%q}`, i, specialty))
+		}
+		first := coach(1, "judo")
+		if ev := s.next(t); ev.record()["_id"] != first || !slices.Equal(ev.subs(), []int{0, 1}) {
+			t.Fatalf("first: %+v", ev)
+		}
+		last := s.lastID
+		s.close()
+		var missed []string
+		for i := 2; i <= 6; i++ {
+			missed = append(missed, coach(i, []string{"judo", "karate"}[i%2]))
+		}
+		// The header, as EventSource sends it.
+		r := openSSE(t, url, "Last-Event-ID", last)
+		if r.clientID != s.clientID {
+			t.Fatalf("resumed as %s, was %s", r.clientID, s.clientID)
+		}
+		for _, id := range missed {
+			if ev := r.next(t); ev.event != "create" || ev.record()["_id"] != id {
+				t.Fatalf("replay: %+v, want %s", ev, id)
+			}
+		}
+		live := coach(7, "judo")
+		if ev := r.next(t); ev.record()["_id"] != live || !slices.Equal(ev.subs(), []int{0, 1}) {
+			t.Fatalf("live after the replay (the subscriptions kept): %+v", ev)
+		}
+		// Dropped again during nothing: resumed with the query parameter,
+		// nothing is repeated.
+		last = r.lastID
+		r.close()
+		again := openSSE(t, url+"?last_event_id="+last)
+		next := coach(8, "karate")
+		if ev := again.next(t); ev.record()["_id"] != next || !slices.Equal(ev.subs(), []int{1}) {
+			t.Fatalf("nothing doubled: %+v", ev)
+		}
+		// Another caller cannot take a session's stream over by its id.
+		app := newAppClient(t, e.srv.URL)
+		auth, _ := e.userWithLevel(t, app, "resumer", 4)
+		mine := openSSE(t, url, auth...)
+		e.subscribe(t, mine, `[{"resource":"coach"}]`, auth...)
+		coach(9, "judo")
+		mine.next(t)
+		mineID := mine.lastID
+		mine.close()
+		thief := openSSE(t, url, "Last-Event-ID", mineID)
+		if thief.clientID == mine.clientID {
+			t.Fatal("a guest resumed a user's stream")
+		}
+		if ev := thief.next(t); ev.event != "resync" {
+			t.Fatalf("an id that is not the caller's: %+v", ev)
+		}
+		// Unknown and malformed ids: resync, with a fresh stream.
+		for _, id := range []string{mine.clientID + ".nope.1", "garbage", strings.Repeat("x", 300)} {
+			u := openSSE(t, url, "Last-Event-ID", id)
+			if id != "garbage" && id != strings.Repeat("x", 300) {
+				if ev := u.next(t); ev.event != "resync" {
+					t.Fatalf("unknown id %q: %+v", id, ev)
+				}
+			}
+			u.close()
+		}
+	})
+}
+
+// TestRealtimeResyncPastRetention: once the missed events are pruned, a
+// resuming client gets its stream and subscriptions back with one resync.
+func TestRealtimeResyncPastRetention(t *testing.T) {
+	opt := realtimeOptions(t)
+	opt.realtime.Retention = time.Millisecond
+	e := MustStartGatewayWith(t, opt)
+	url := e.srv.URL + "/api/realtime"
+	s := openSSE(t, url)
+	e.subscribe(t, s, `[{"resource":"coach"}]`)
+	e.create(t, "admin", "coach", `{"name":"a"}`)
+	s.next(t)
+	last := s.lastID
+	s.close()
+	e.create(t, "admin", "coach", `{"name":"b"}`)
+	// Prune until the missed change is gone (the retention is 1 ms).
+	ctx := context.Background()
+	for {
+		if err := e.hub.Prune(ctx); err != nil {
+			t.Fatal(err)
+		}
+		m, err := e.changes.Mark(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Horizon == m.Head {
+			break
+		}
+		runtime.Gosched()
+	}
+	r := openSSE(t, url, "Last-Event-ID", last)
+	if r.clientID != s.clientID {
+		t.Fatalf("the stream is kept past the retention of its events: %s, was %s", r.clientID, s.clientID)
+	}
+	if ev := r.next(t); ev.event != "resync" || ev.data["reason"] == "" {
+		t.Fatalf("past the retention: %+v", ev)
+	}
+	c := e.create(t, "admin", "coach", `{"name":"c"}`)
+	if ev := r.next(t); ev.record()["_id"] != c {
+		t.Fatalf("the subscriptions are kept: %+v", ev)
+	}
 }

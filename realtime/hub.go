@@ -374,30 +374,28 @@ func (r *rendering) eventFor(s *Stream, epoch string) []byte {
 	return appendEvent(nil, eventID(s.id, epoch, e.Pos), action, changeData(resource, action, record, indexes))
 }
 
-// remove forgets a closed stream and saves its descriptor for the
-// retention, so it can be resumed.
+// remove forgets a closed stream and saves its descriptor, so it can be
+// resumed.
 func (h *Hub) remove(s *Stream) {
 	h.mu.Lock()
-	if h.streams[s.id] != s {
-		h.mu.Unlock()
-		return
-	}
-	delete(h.streams, s.id)
-	for coll := range collsOf(s.subscriptions()) {
-		deleteFrom(h.byColl, coll, s)
-	}
-	deleteFrom(h.byOwner, ownerKey(s.bind), s)
-	deleteFrom(h.byUser, s.bind.UserID, s)
 	if h.perAddr[s.addr]--; h.perAddr[s.addr] <= 0 {
 		delete(h.perAddr, s.addr)
 	}
+	if h.streams[s.id] != s {
+		// A newer connection of the same stream took its place.
+		h.mu.Unlock()
+		return
+	}
+	h.unindexLocked(s)
 	open := len(h.streams)
 	h.mu.Unlock()
 	h.obs.Streams(open)
 	desc := descriptor{Binding: s.bind, Subscriptions: requests(s.subscriptions())}.encode()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = h.log.SaveStream(ctx, s.id, desc, h.cfg.Retention)
+	// Kept an hour past the retention: a client back after its events
+	// were pruned still gets its stream and subscriptions, with a resync.
+	_ = h.log.SaveStream(ctx, s.id, desc, h.cfg.Retention+time.Hour)
 }
 
 func collsOf(subs []sub) map[string]bool {
