@@ -430,3 +430,82 @@ func TestRealtimeResyncPastRetention(t *testing.T) {
 		t.Fatalf("the subscriptions are kept: %+v", ev)
 	}
 }
+
+// TestRealtimeTicketsAndOwnership: EventSource's ticket is single use and
+// bound to its session; only the session that opened a stream may change
+// its subscriptions (a guest's stream: whoever holds its client_id); the
+// bounds answer 429 and 400.
+func TestRealtimeTicketsAndOwnership(t *testing.T) {
+	opt := realtimeOptions(t)
+	opt.realtime.MaxPerSession = 2
+	eachSessionStore(t, opt, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		url := e.srv.URL + "/api/realtime"
+		alice, _ := e.userWithLevel(t, app, "alice_tk", 4)
+		bob, _ := e.userWithLevel(t, app, "bob_tk", 4)
+		tk := tokensOf(t, e.payloadCall(t, "/api/auth", app.seal(t, map[string]any{"username": "alice_tk", "password": "a fine long password"})))
+		alice2 := bearer(tk.AccessToken)
+
+		if r := e.call(t, "POST", "/api/realtime/ticket", "", ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("a guest's ticket: %d", r.status)
+		}
+		r := e.call(t, "POST", "/api/realtime/ticket", "", "", alice...)
+		ticket, _ := dataOf(t, r)["ticket"].(string)
+		if r.status != http.StatusOK || ticket == "" || dataOf(t, r)["expires_in"] != float64(30) || r.header.Get("Cache-Control") != "no-store" {
+			t.Fatalf("ticket: %d %s", r.status, r.raw)
+		}
+		s := openSSE(t, url+"?ticket="+ticket)
+		// The ticket's stream is alice's session's: her session may change it,
+		// her other session, bob and a guest may not.
+		e.subscribe(t, s, `[{"resource":"order"}]`, alice...)
+		for name, auth := range map[string][]string{"another session": alice2, "another user": bob, "a guest": nil} {
+			if r := e.putSubs(t, s.clientID, `[]`, auth...); r.status != http.StatusNotFound {
+				t.Errorf("%s changes alice's stream: %d %s", name, r.status, r.raw)
+			}
+		}
+		if _, status := tryOpenSSE(t, url+"?ticket="+ticket); status != http.StatusUnauthorized {
+			t.Errorf("a spent ticket: %d", status)
+		}
+		if _, status := tryOpenSSE(t, url+"?ticket="+strings.Repeat("A", 43)); status != http.StatusUnauthorized {
+			t.Errorf("a made-up ticket: %d", status)
+		}
+		// A ticket of a session that ended is worthless.
+		r = e.call(t, "POST", "/api/realtime/ticket", "", "", alice2...)
+		late, _ := dataOf(t, r)["ticket"].(string)
+		e.call(t, "DELETE", "/api/session", "", "", alice2...)
+		if _, status := tryOpenSSE(t, url+"?ticket="+late); status != http.StatusUnauthorized {
+			t.Errorf("the ticket of an ended session: %d", status)
+		}
+		// The order alice makes reaches the ticket's stream.
+		r = e.call(t, "POST", "/api/order", "", `{"operation":"create","data":{"items":[{"product":"mat","quantity":1}]}}`, alice...)
+		if ev := s.next(t); ev.event != "create" || ev.record()["_id"] != dataOf(t, r)["_id"] {
+			t.Fatalf("the ticket's stream: %+v", ev)
+		}
+
+		// A guest's stream: its client_id is its only binding.
+		g := openSSE(t, url)
+		e.subscribe(t, g, `[{"resource":"coach"}]`, bob...)
+		if r := e.putSubs(t, "AAAAAAAAAAAAAAAAAAAAAA", `[]`); r.status != http.StatusNotFound {
+			t.Errorf("an unknown client_id: %d", r.status)
+		}
+		// Bounds: 101 subscriptions, and one stream more than a session may open.
+		many := "[" + strings.TrimSuffix(strings.Repeat(`{"resource":"coach"},`, 101), ",") + "]"
+		if r := e.putSubs(t, g.clientID, many); r.status != http.StatusBadRequest {
+			t.Errorf("101 subscriptions: %d", r.status)
+		}
+		openSSE(t, url, alice...)
+		if _, status := tryOpenSSE(t, url, alice...); status != http.StatusTooManyRequests {
+			t.Errorf("a third stream of a session allowed two: %d", status)
+		}
+		// HEAD describes the stream without opening one.
+		req, _ := http.NewRequest("HEAD", url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			t.Errorf("HEAD: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	})
+}
