@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,6 +63,7 @@ type env struct {
 	conformance *conformance
 	// hub delivers changes from the change log to event streams.
 	hub     *realtime.Hub
+	stopHub func() // ends every stream, as a shutdown does
 	changes realtime.Log
 }
 
@@ -204,12 +206,13 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		defer close(hubDone)
 		hub.Run(hubCtx)
 	}()
-	tb.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		stopHub()
 		<-hubDone
 	})
+	tb.Cleanup(stop)
 	select {
-	case <-hub.Started():
+	case <-hub.Up():
 	case <-time.After(30 * time.Second):
 		tb.Fatal("the realtime hub did not find the change log within 30 s")
 	}
@@ -219,7 +222,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{hub: hub, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+	e := &env{hub: hub, stopHub: stop, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
 		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
 	tb.Cleanup(func() { e.conformance.report(tb) })
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/session/redis"
+	"github.com/tnt/gateway/resources/session/redis/redistest"
 )
 
 // realtimeOptions runs the orders example (own-scoped orders) beside the
@@ -508,4 +510,103 @@ func TestRealtimeTicketsAndOwnership(t *testing.T) {
 			t.Errorf("HEAD: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 	})
+}
+
+// redisOptions puts sessions and the change log on one real redis-server.
+func redisOptions(t *testing.T, opt options, srv *redistest.Server) options {
+	t.Helper()
+	rs, err := redis.Open(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rs.Close() })
+	opt.sessions, opt.redisURL = rs, srv.URL()
+	return opt
+}
+
+// TestRealtimeAcrossReplicas: two replicas on one redis-server. A write on
+// A reaches a stream on B; subscriptions changed through B apply to a
+// stream on A; a client whose replica dies resumes on the other with
+// nothing lost.
+func TestRealtimeAcrossReplicas(t *testing.T) {
+	srv := redistest.Start(t)
+	a := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
+	b := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
+	onA := openSSE(t, a.srv.URL+"/api/realtime")
+	onB := openSSE(t, b.srv.URL+"/api/realtime")
+	a.subscribe(t, onA, `[{"resource":"coach"}]`)
+	b.subscribe(t, onB, `[{"resource":"coach"}]`)
+
+	kim := a.create(t, "admin", "coach", `{"name":"Kim","specialty":"boxing"}`)
+	if ev := onB.next(t); ev.event != "create" || ev.record()["_id"] != kim {
+		t.Fatalf("a write on A, on B: %+v", ev)
+	}
+	if ev := onA.next(t); ev.record()["_id"] != kim {
+		t.Fatalf("on A: %+v", ev)
+	}
+	// A's stream, its subscriptions replaced through B.
+	b.subscribe(t, onA, `[{"resource":"coach","query":{"specialty":"judo"}}]`)
+	a.create(t, "admin", "coach", `{"name":"Lee","specialty":"karate"}`)
+	judo := a.create(t, "admin", "coach", `{"name":"Max","specialty":"judo"}`)
+	if ev := onA.next(t); ev.record()["_id"] != judo {
+		t.Fatalf("the subscriptions set through B: %+v", ev)
+	}
+	// A stops: its streams are told to come back, and come back on B.
+	last := onA.lastID
+	a.stopHub()
+	a.srv.Close()
+	if ev := onA.next(t); ev.event != "shutdown" || ev.data["retry_ms"] == nil {
+		t.Fatalf("A's shutdown: %+v", ev)
+	}
+	missed := b.create(t, "admin", "coach", `{"name":"Ann","specialty":"judo"}`)
+	b.create(t, "admin", "coach", `{"name":"Bo","specialty":"chess"}`)
+	resumed := openSSE(t, b.srv.URL+"/api/realtime", "Last-Event-ID", last)
+	if resumed.clientID != onA.clientID {
+		t.Fatalf("resumed on B as %s, was %s", resumed.clientID, onA.clientID)
+	}
+	if ev := resumed.next(t); ev.event != "create" || ev.record()["_id"] != missed {
+		t.Fatalf("the missed event, on B: %+v", ev)
+	}
+	live := b.create(t, "admin", "coach", `{"name":"Cy","specialty":"judo"}`)
+	if ev := resumed.next(t); ev.record()["_id"] != live {
+		t.Fatalf("live on B: %+v", ev)
+	}
+}
+
+// TestRealtimeRedisDown: Redis killed mid-stream ends the streams with a
+// retry hint; while it is down a new stream is told to come back; once it
+// is back, clients reconnect, refetch (the log is gone) and follow again.
+func TestRealtimeRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	e := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
+	url := e.srv.URL + "/api/realtime"
+	s := openSSE(t, url)
+	e.subscribe(t, s, `[{"resource":"coach"}]`)
+	e.create(t, "admin", "coach", `{"name":"Kim"}`)
+	s.next(t)
+	srv.Stop()
+	ev := s.next(t)
+	retry, _ := ev.data["retry_ms"].(float64)
+	if ev.event != "shutdown" || retry <= 0 {
+		t.Fatalf("Redis down: %+v", ev)
+	}
+	s.ends(t)
+	if _, status := tryOpenSSE(t, url); status != http.StatusServiceUnavailable {
+		t.Errorf("a stream while Redis is down: %d, want a shutdown event", status)
+	}
+	srv.Restart()
+	select {
+	case <-e.hub.Up():
+	case <-time.After(eventWait):
+		t.Fatal("the hub did not recover within the wait")
+	}
+	back := openSSE(t, url, "Last-Event-ID", s.lastID)
+	if ev := back.next(t); ev.event != "resync" {
+		t.Fatalf("after Redis came back empty: %+v", ev)
+	}
+	e.subscribe(t, back, `[{"resource":"coach"}]`)
+	c := e.create(t, "admin", "coach", `{"name":"Lee"}`)
+	if ev := back.next(t); ev.record()["_id"] != c {
+		t.Fatalf("following again: %+v", ev)
+	}
 }

@@ -114,7 +114,9 @@ type Hub struct {
 	healthy   bool
 	shutdown  bool
 	lastGen   uint64
-	startedCh chan struct{}
+	// up is closed while the hub can read the log; a fresh one waits for
+	// the next recovery while it cannot.
+	up chan struct{}
 }
 
 // NewHub builds a hub; Run starts it.
@@ -128,7 +130,7 @@ func NewHub(cfg Config, deps Deps) *Hub {
 	}
 	return &Hub{cfg: cfg, log: deps.Log, follow: deps.Follow, check: deps.Check, obs: deps.Observe, logger: deps.Logger, gen: deps.Generation,
 		streams: map[string]*Stream{}, byColl: map[string]map[*Stream]struct{}{}, byOwner: map[string]map[*Stream]struct{}{},
-		byUser: map[string]map[*Stream]struct{}{}, perAddr: map[string]int{}, startedCh: make(chan struct{})}
+		byUser: map[string]map[*Stream]struct{}{}, perAddr: map[string]int{}, up: make(chan struct{})}
 }
 
 // Config returns the hub's bounds, defaults filled in.
@@ -174,8 +176,13 @@ func (h *Hub) Run(ctx context.Context) {
 	h.Shutdown()
 }
 
-// Started is closed once the hub has found where the log stands.
-func (h *Hub) Started() <-chan struct{} { return h.startedCh }
+// Up returns a channel closed once the hub can read the log (at start, and
+// again after losing it).
+func (h *Hub) Up() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.up
+}
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -193,20 +200,14 @@ func (h *Hub) setHealthy(ok bool, err error) {
 	was := h.healthy
 	h.healthy = ok
 	var all []*Stream
-	if was && !ok {
+	switch {
+	case ok && !was:
+		close(h.up)
+	case was && !ok:
+		h.up = make(chan struct{})
 		all = h.allLocked()
 	}
 	h.mu.Unlock()
-	if ok && !was {
-		select {
-		case <-h.startedCh:
-		default:
-			close(h.startedCh)
-		}
-		if err == nil && was != ok {
-			h.logger.Info("realtime change feed up")
-		}
-	}
 	if was && !ok {
 		h.logger.Warn("realtime change feed down: streams end with a retry hint until it is back", slog.String("error", err.Error()))
 		for _, s := range all {
