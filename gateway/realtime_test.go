@@ -610,3 +610,68 @@ func TestRealtimeRedisDown(t *testing.T) {
 		t.Fatalf("following again: %+v", ev)
 	}
 }
+
+// TestRealtimeEveryWriteCounts: purchases, their verification and
+// cancellation, transfers and an admin's credit reach the buyer's stream
+// as changes of her records and of her own profile's balance.
+func TestRealtimeEveryWriteCounts(t *testing.T) {
+	e := MustStartGatewayWith(t, realtimeOptions(t))
+	app := newAppClient(t, e.srv.URL)
+	seller, _ := e.userWithLevel(t, app, "seller_rt", 3)
+	buyer, buyerID := e.userWithLevel(t, app, "buyer_rt", 4)
+	_, payeeID := e.userWithLevel(t, app, "payee_rt", 4)
+	s := openSSE(t, e.srv.URL+"/api/realtime", buyer...)
+	e.subscribe(t, s, `[{"resource":"transaction_record"},{"resource":"profile","id":"`+buyerID+`"}]`, buyer...)
+
+	// expect reads the next events (their order within one write is the
+	// store's) and checks each against one of want.
+	type want struct {
+		action, resource, field string
+		value                   any
+	}
+	expect := func(t *testing.T, wants ...want) map[string]map[string]any {
+		t.Helper()
+		got := map[string]map[string]any{}
+		for range wants {
+			ev := s.next(t)
+			res, _ := ev.data["resource"].(string)
+			got[res] = ev.record()
+			ok := false
+			for _, w := range wants {
+				if ev.event == w.action && res == w.resource && fmt.Sprint(ev.record()[w.field]) == fmt.Sprint(w.value) {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Fatalf("unexpected event %s %s, want one of %+v", ev.event, ev.raw, wants)
+			}
+		}
+		return got
+	}
+	e.credit(t, buyerID, 1000)
+	expect(t, want{"update", "profile", "balance", 1000})
+
+	merch := e.call(t, "POST", "/api/merchandise", "", `{"operation":"create","data":{"name":"Gloves","price":100,"stock":5}}`, seller...)
+	mid := dataOf(t, merch)["_id"].(string)
+	buy := recordOf(t, e.call(t, "POST", "/api/perform_transaction", "", `{"items":[{"merchandise_id":"`+mid+`","quantity":2}]}`, buyer...))
+	got := expect(t, want{"create", "transaction_record", "status", "pending"}, want{"update", "profile", "balance", 800})
+	if got["transaction_record"]["_id"] != buy.ID || got["transaction_record"]["verification_code"] != buy.VerificationCode {
+		t.Fatalf("the buyer's record, her own private code included: %v", got["transaction_record"])
+	}
+	if r := e.call(t, "POST", "/api/verify_transaction", "", `{"transaction_id":"`+buy.ID+`","verification_code":"`+buy.VerificationCode+`"}`, seller...); r.status != http.StatusOK {
+		t.Fatalf("verify: %d %s", r.status, r.raw)
+	}
+	expect(t, want{"update", "transaction_record", "status", "completed"})
+
+	second := recordOf(t, e.call(t, "POST", "/api/perform_transaction", "", `{"items":[{"merchandise_id":"`+mid+`","quantity":1}]}`, buyer...))
+	expect(t, want{"create", "transaction_record", "_id", second.ID}, want{"update", "profile", "balance", 700})
+	if r := e.call(t, "POST", "/api/cancel_transaction", "", `{"transaction_id":"`+second.ID+`"}`, buyer...); r.status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", r.status, r.raw)
+	}
+	expect(t, want{"update", "transaction_record", "status", "cancelled"}, want{"update", "profile", "balance", 800})
+
+	if r := e.call(t, "POST", "/api/transfer", "", `{"recipient":"`+payeeID+`","amount":50}`, buyer...); r.status != http.StatusCreated {
+		t.Fatalf("transfer: %d %s", r.status, r.raw)
+	}
+	expect(t, want{"create", "transaction_record", "kind", "transfer"}, want{"update", "profile", "balance", 750})
+}
