@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,11 +16,10 @@ import (
 	"github.com/tnt/gateway/crypto"
 )
 
-// TestSetLevelReachesARunningGateway: on the embedded store the CLI writes
-// the session file from a process of its own; the running gateway, which
-// serves session checks from memory, refuses the user's token at its very
-// next request.
-func TestSetLevelReachesARunningGateway(t *testing.T) {
+// startInProcess runs a gateway in this process on a fresh data dir (GATEWAY_DATA_DIR is set
+// for the CLI too) until the test ends, and returns its context and base URL.
+func startInProcess(t *testing.T) (context.Context, string) {
+	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("GATEWAY_DATA_DIR", dir)
 	cfg, err := config.Load(func(k string) string {
@@ -35,12 +35,12 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	go func() {
 		done <- server.Run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { addr <- a })
 	}()
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-	}()
+	})
 	var base string
 	select {
 	case a := <-addr:
@@ -50,6 +50,15 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the gateway did not start")
 	}
+	return ctx, base
+}
+
+// TestSetLevelReachesARunningGateway: on the embedded store the CLI writes
+// the session file from a process of its own; the running gateway, which
+// serves session checks from memory, refuses the user's token at its very
+// next request.
+func TestSetLevelReachesARunningGateway(t *testing.T) {
+	ctx, base := startInProcess(t)
 
 	info, err := crypto.FetchPublicKey(ctx, http.DefaultClient, base)
 	if err != nil {
@@ -147,5 +156,115 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	}
 	if s, _ := login("a brand new passphrase"); s != 200 {
 		t.Errorf("the new password: %d", s)
+	}
+}
+
+// TestCLIWritesReachStreams: the CLI, a process of its own on the same data
+// dir, writes through the same change log: a user following profiles sees
+// the change it makes, and the stream of the user it changes ends.
+func TestCLIWritesReachStreams(t *testing.T) {
+	ctx, base := startInProcess(t)
+	info, err := crypto.FetchPublicKey(ctx, http.DefaultClient, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(name string) (token, id string) {
+		plain, _ := crypto.StampPayload(map[string]any{"username": name, "password": "a fine long password"}, time.Now())
+		jwe, err := crypto.SealPayload(info, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Post(base+"/api/register", "application/json", strings.NewReader(`{"payload":"`+jwe+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var reg struct {
+			Data struct {
+				AccessToken string `json:"access_token"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&reg)
+		req, _ := http.NewRequest("GET", base+"/api/account/me", nil)
+		req.Header.Set("Authorization", "Bearer "+reg.Data.AccessToken)
+		me, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer me.Body.Close()
+		var doc struct {
+			Data struct {
+				ID string `json:"_id"`
+			} `json:"data"`
+		}
+		_ = json.NewDecoder(me.Body).Decode(&doc)
+		return reg.Data.AccessToken, doc.Data.ID
+	}
+	watcher, _ := register("watcher")
+	target, targetID := register("cli_target")
+	follow := func(token string) *bufio.Reader {
+		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/realtime", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream: %v", err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		r := bufio.NewReader(resp.Body)
+		var clientID string
+		for clientID == "" {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rest, ok := strings.CutPrefix(line, `data: {"client_id":"`); ok {
+				clientID, _, _ = strings.Cut(rest, `"`)
+			}
+		}
+		body := `{"client_id":"` + clientID + `","subscriptions":[{"resource":"profile"}]}`
+		req, _ = http.NewRequest("PUT", base+"/api/realtime/subscriptions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		put, err := http.DefaultClient.Do(req)
+		if err != nil || put.StatusCode != 200 {
+			t.Fatalf("subscribe: %v", err)
+		}
+		put.Body.Close()
+		return r
+	}
+	// nextEvent reads up to the next event's name and its data line.
+	nextEvent := func(r *bufio.Reader) (string, string) {
+		var name string
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return "", ""
+			}
+			line = strings.TrimSpace(line)
+			if n, ok := strings.CutPrefix(line, "event: "); ok {
+				name = n
+			}
+			if d, ok := strings.CutPrefix(line, "data: "); ok && name != "" {
+				return name, d
+			}
+		}
+	}
+	watching := follow(watcher)
+	targeted := follow(target)
+	var out, errOut bytes.Buffer
+	if err := run([]string{"set-level", "cli_target", "3"}, nil, &out, &errOut); err != nil {
+		t.Fatalf("set-level: %v %s", err, errOut.String())
+	}
+	if ev, data := nextEvent(watching); ev != "update" || !strings.Contains(data, targetID) || strings.Contains(data, `"level"`) {
+		t.Errorf("the watcher's event for the CLI's change: %s %s", ev, data)
+	}
+	// The target's own stream ends (its session did); an update may come
+	// first, if the change was read before the revocation was noticed.
+	ev, data := nextEvent(targeted)
+	if ev == "update" {
+		ev, data = nextEvent(targeted)
+	}
+	if ev != "ended" {
+		t.Errorf("the changed user's stream: %s %s", ev, data)
 	}
 }
