@@ -675,3 +675,50 @@ func TestRealtimeEveryWriteCounts(t *testing.T) {
 	}
 	expect(t, want{"create", "transaction_record", "kind", "transfer"}, want{"update", "profile", "balance", 750})
 }
+
+// TestRealtimeClosedStreamsLeaveNothing: streams whose clients leave are
+// forgotten, and no goroutine of theirs stays behind.
+func TestRealtimeClosedStreamsLeaveNothing(t *testing.T) {
+	e := MustStartGatewayWith(t, realtimeOptions(t))
+	url := e.srv.URL + "/api/realtime"
+	warm := openSSE(t, url)
+	warm.close()
+	waitFor(t, "the warm-up stream to go", func() bool { return e.hub.Open() == 0 })
+	http.DefaultClient.CloseIdleConnections()
+	base := runtime.NumGoroutine()
+	var streams []*sseStream
+	for range 30 {
+		s := openSSE(t, url)
+		e.subscribe(t, s, `[{"resource":"coach"}]`)
+		streams = append(streams, s)
+	}
+	e.create(t, "admin", "coach", `{"name":"Kim"}`)
+	for _, s := range streams {
+		s.next(t)
+	}
+	if e.hub.Open() != 30 {
+		t.Fatalf("%d streams open, want 30", e.hub.Open())
+	}
+	for _, s := range streams {
+		s.close()
+	}
+	waitFor(t, "every stream to be forgotten", func() bool { return e.hub.Open() == 0 })
+	// The calls' keep-alive connections are not the streams'.
+	http.DefaultClient.CloseIdleConnections()
+	waitFor(t, "their goroutines to end", func() bool { return runtime.NumGoroutine() <= base })
+}
+
+// waitFor waits until cond holds, checking as often as the scheduler lets
+// it; the test fails past eventWait.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Logf("goroutines:\n%s", buf[:runtime.Stack(buf, true)])
+			t.Fatalf("waited %v for %s", eventWait, what)
+		}
+		runtime.Gosched()
+	}
+}

@@ -1,0 +1,202 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/domaintest"
+)
+
+func openLog(t *testing.T) *FileLog {
+	t.Helper()
+	l, err := OpenFileLog(context.Background(), filepath.Join(t.TempDir(), "realtime.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l
+}
+
+func schemas(reg *resources.Registry) []*resources.Schema {
+	var out []*resources.Schema
+	for _, n := range reg.Names() {
+		sc, _ := reg.Schema(n)
+		out = append(out, sc)
+	}
+	return out
+}
+
+// TestCaptureRecordsWhatCommitted: inserts, updates (with the document
+// before), deletes and drops of followed collections reach the log in
+// order, with internal fields left out; a retried or failed transaction
+// records nothing of its failed attempt; other collections record nothing.
+func TestCaptureRecordsWhatCommitted(t *testing.T) {
+	kit := domaintest.MustOpen(t, "")
+	ctx := kit.Ctx
+	log := openLog(t)
+	st := Capture(kit.Store, log, CaptureConfig{Schemas: schemas(kit.Registry), Serial: true})
+	gym := resources.Document{resources.FieldID: "0123456789abcdef01234567", "name": "Iron"}
+	if err := st.Insert(ctx, "gym", gym); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Update(ctx, "gym", "0123456789abcdef01234567", resources.Document{"name": "Steel"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that fails leaves nothing; one that commits, all.
+	boom := errors.New("boom")
+	err := st.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		_ = tx.Insert(ctx, "gym", resources.Document{resources.FieldID: "0123456789abcdef01234568", "name": "Ghost"})
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if err := kit.Store.EnsureCollection(ctx, resources.CollectionSpec{Name: resources.AuditCollection}); err != nil {
+		t.Fatal(err)
+	}
+	user := kit.User(t, "member", 4, 10)
+	err = st.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		if _, err := tx.Update(ctx, resources.UsersCollection, user.UserID, resources.Document{"balance": int64(20)}, nil); err != nil {
+			return err
+		}
+		return tx.Insert(ctx, resources.AuditCollection, resources.Document{resources.FieldID: "0123456789abcdef01234569", "action": "x"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Delete(ctx, "gym", "0123456789abcdef01234567"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Drop(ctx, "merchandise"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := log.Range(ctx, 0, 1<<62, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, e := range got {
+		seen = append(seen, string(e.Op)+" "+e.Coll)
+	}
+	want := []string{"create gym", "update gym", "update users", "delete gym", "drop merchandise"}
+	if strings.Join(seen, ", ") != strings.Join(want, ", ") {
+		t.Fatalf("log: %v, want %v", seen, want)
+	}
+	if got[1].Before["name"] != "Iron" || got[1].After["name"] != "Steel" || got[3].Before["name"] != "Steel" {
+		t.Errorf("before and after: %+v %+v", got[1], got[3])
+	}
+	if _, leaked := got[2].Before["password_hash"]; leaked || got[2].After["username"] != "member" {
+		t.Errorf("a user's change carries internal fields or lacks declared ones: %+v", got[2].After)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Pos <= got[i-1].Pos {
+			t.Errorf("positions do not increase: %d then %d", got[i-1].Pos, got[i].Pos)
+		}
+	}
+	// A log that cannot take the change: the write stands, the loss is told.
+	_ = log.Close()
+	var lost error
+	st = Capture(kit.Store, log, CaptureConfig{Schemas: schemas(kit.Registry), OnLost: func(err error) { lost = err }})
+	if err := st.Insert(ctx, "gym", resources.Document{resources.FieldID: "0123456789abcdef0123456a", "name": "Lost"}); err != nil {
+		t.Fatal(err)
+	}
+	if lost == nil {
+		t.Error("a change the log could not take was not reported")
+	}
+	if _, err := kit.Store.Get(ctx, "gym", "0123456789abcdef0123456a"); err != nil {
+		t.Errorf("the write itself: %v", err)
+	}
+}
+
+// pipeStream is a stream on one end of a synchronous pipe: every write
+// waits for the client end to read it.
+func pipeStream(t *testing.T, cfg Config) (*Hub, *Stream, net.Conn) {
+	t.Helper()
+	h := NewHub(cfg, Deps{Log: openLog(t)})
+	server, client := net.Pipe()
+	t.Cleanup(func() { _ = client.Close() })
+	s := &Stream{hub: h, id: newID(clientIDBytes), conn: server, addr: "test"}
+	h.mu.Lock()
+	h.perAddr["test"]++
+	h.register(s)
+	h.mu.Unlock()
+	return h, s, client
+}
+
+// TestSlowReaderIsResyncedAndClosed: a client that stops reading is not
+// buffered without end: past the queue's bound its stream gets a resync
+// and closes, and the hub forgets it.
+func TestSlowReaderIsResyncedAndClosed(t *testing.T) {
+	h, s, client := pipeStream(t, Config{QueueBytes: 1024})
+	event := appendEvent(nil, "x", "update", []byte(`{"pad":"`+strings.Repeat("x", 200)+`"}`))
+	s.enqueue(1, 0, event)
+	// The first event is being written (the pipe holds the writer until
+	// the client reads); the next ones wait in the queue, past its bound.
+	first := make([]byte, 1)
+	if _, err := io.ReadFull(client, first); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 20; i++ {
+		s.enqueue(uint64(i), 0, event)
+	}
+	rest, err := io.ReadAll(client)
+	got := append(first, rest...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(got)
+	if !strings.HasSuffix(text, "event: resync\ndata: {\"reason\":\""+reasonSlow+"\"}\n\n") {
+		t.Fatalf("the stream's end: %q", text[max(0, len(text)-200):])
+	}
+	if n := strings.Count(text, "event: update"); n != 1 {
+		t.Errorf("%d of 20 events written before the resync, want the one in progress", n)
+	}
+	if h.Open() != 0 {
+		t.Error("the hub still holds the closed stream")
+	}
+}
+
+// TestKeepAliveAndShutdown: a silent stream gets a comment; a shutdown
+// ends it with a retry hint.
+func TestKeepAliveAndShutdown(t *testing.T) {
+	h, s, client := pipeStream(t, Config{KeepAlive: time.Nanosecond, Retry: 3 * time.Second})
+	s.lastWrite.Store(0)
+	go h.keepAlive(time.Now())
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(client, buf); err != nil || string(buf) != ":\n\n" {
+		t.Fatalf("keep-alive: %q %v", buf, err)
+	}
+	go h.Shutdown()
+	rest, _ := io.ReadAll(client)
+	if string(rest) != "event: shutdown\ndata: {\"reason\":\""+reasonShutdown+"\",\"retry_ms\":3000}\n\n" {
+		t.Fatalf("shutdown: %q", rest)
+	}
+}
+
+// TestEventIDs: ids name their stream, the log's epoch and the position,
+// and anything else is refused.
+func TestEventIDs(t *testing.T) {
+	cid := newID(clientIDBytes)
+	id := eventID(cid, "ep", 42)
+	c, e, p, ok := parseEventID(id)
+	if !ok || c != cid || e != "ep" || p != 42 {
+		t.Fatalf("round trip of %s: %s %s %d %v", id, c, e, p, ok)
+	}
+	for _, bad := range []string{"", "a.b.c", cid + ".ep", cid + ".ep.-1", cid + "..1", cid + ".ep.1.2", strings.Repeat("a", 200), "../" + cid} {
+		if _, _, _, ok := parseEventID(bad); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, pos := range []uint64{0, 1, 1700000000000<<seqBits | 5} {
+		if got, ok := parseRedisID(redisID(pos)); !ok || got != pos {
+			t.Errorf("redis id of %d: %d %v", pos, got, ok)
+		}
+	}
+}
