@@ -52,6 +52,15 @@ func (w *headWatch) Write(p []byte) (int, error) {
 }
 
 // see adds bytes to the head being read; at the blank line it decides.
+// NetConn returns the watched connection, for a handler that takes it over
+// (an event stream) and needs no more watching; the head kept is let go.
+func (w *headWatch) NetConn() net.Conn {
+	w.mu.Lock()
+	w.head, w.watching = nil, false
+	w.mu.Unlock()
+	return w.Conn
+}
+
 func (w *headWatch) see(b []byte) {
 	w.head = append(w.head, b[:min(len(b), maxWatchedHead-len(w.head))]...)
 	end := bytes.Index(w.head, []byte("\r\n\r\n"))

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -103,20 +105,23 @@ type Hub struct {
 	logger *slog.Logger
 	gen    func() uint64
 
-	mu        sync.Mutex
-	streams   map[string]*Stream
-	byColl    map[string]map[*Stream]struct{}
-	byOwner   map[string]map[*Stream]struct{} // session id, or "u:"+user for the admin scheme
-	byUser    map[string]map[*Stream]struct{}
-	perAddr   map[string]int
-	pos       uint64 // the last position dispatched
-	epoch     string
-	healthy   bool
-	shutdown  bool
-	lastGen   uint64
+	mu       sync.Mutex
+	streams  map[string]*Stream
+	byColl   map[string]map[*Stream]struct{}
+	byOwner  map[string]map[*Stream]struct{} // session id, or "u:"+user for the admin scheme
+	byUser   map[string]map[*Stream]struct{}
+	perAddr  map[string]int
+	pos      uint64 // the last position dispatched
+	epoch    string
+	healthy  bool
+	shutdown bool
+	lastGen  uint64
 	// up is closed while the hub can read the log; a fresh one waits for
 	// the next recovery while it cannot.
 	up chan struct{}
+
+	// buffers recycles the streams' queues.
+	buffers *bufferPool
 }
 
 // NewHub builds a hub; Run starts it.
@@ -130,7 +135,8 @@ func NewHub(cfg Config, deps Deps) *Hub {
 	}
 	return &Hub{cfg: cfg, log: deps.Log, follow: deps.Follow, check: deps.Check, obs: deps.Observe, logger: deps.Logger, gen: deps.Generation,
 		streams: map[string]*Stream{}, byColl: map[string]map[*Stream]struct{}{}, byOwner: map[string]map[*Stream]struct{}{},
-		byUser: map[string]map[*Stream]struct{}{}, perAddr: map[string]int{}, up: make(chan struct{})}
+		byUser: map[string]map[*Stream]struct{}{}, perAddr: map[string]int{}, up: make(chan struct{}),
+		buffers: newBufferPool()}
 }
 
 // Config returns the hub's bounds, defaults filled in.
@@ -174,6 +180,27 @@ func (h *Hub) Run(ctx context.Context) {
 		}
 	}
 	h.Shutdown()
+}
+
+// quickWrite bounds a dispatch's write to one stream where a write cannot
+// be made without waiting; a stream whose client reads slower finishes on a
+// goroutine of its own.
+const quickWrite = 20 * time.Millisecond
+
+// bufferPool recycles stream queues: an idle stream holds none.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { return new([]byte) }}}
+}
+
+func (b *bufferPool) get() []byte { return (*b.p.Get().(*[]byte))[:0] }
+
+func (b *bufferPool) put(buf []byte) {
+	if buf == nil || cap(buf) > 64<<10 {
+		return
+	}
+	b.p.Put(&buf)
 }
 
 // Up returns a channel closed once the hub can read the log (at start, and
@@ -270,15 +297,44 @@ func (h *Hub) dispatch(ctx context.Context, e Entry) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.byColl[e.Coll]) > 0 {
+	h.deliver(e, h.byColl[e.Coll])
+	h.pos = e.Pos
+}
+
+// dispatchChunk is how many streams one goroutine decides a change for;
+// larger fan-outs are shared between the cores.
+const dispatchChunk = 512
+
+// deliver decides a change for each stream of set and queues its event.
+// h.mu is held.
+func (h *Hub) deliver(e Entry, set map[*Stream]struct{}) {
+	if len(set) <= dispatchChunk {
 		r := newRendering(e)
-		for s := range h.byColl[e.Coll] {
-			if b := r.eventFor(s, h.epoch); b != nil {
-				s.enqueue(e.Pos, e.At, b)
+		for s := range set {
+			if action, data := r.eventFor(s); data != nil {
+				s.deliverChange(e.Pos, e.At, h.epoch, action, data)
 			}
 		}
+		return
 	}
-	h.pos = e.Pos
+	streams := make([]*Stream, 0, len(set))
+	for s := range set {
+		streams = append(streams, s)
+	}
+	var wg sync.WaitGroup
+	parts := min(runtime.GOMAXPROCS(0), (len(streams)+dispatchChunk-1)/dispatchChunk)
+	for p := range parts {
+		part := streams[p*len(streams)/parts : (p+1)*len(streams)/parts]
+		wg.Go(func() {
+			r := newRendering(e)
+			for _, s := range part {
+				if action, data := r.eventFor(s); data != nil {
+					s.deliverChange(e.Pos, e.At, h.epoch, action, data)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // resync tells a stream to refetch; the stream stays open.
@@ -299,11 +355,20 @@ func (h *Hub) Lost(err error) {
 	}
 }
 
-// rendering shares the rendered records of one change between the streams
-// that see it alike.
+// rendering shares what one change looks like between the streams that
+// see it alike: the records by view, and the events' data by action and
+// subscriptions.
 type rendering struct {
 	e       Entry
 	records map[renderKey][]byte
+	data    map[dataKey][]byte
+	byClass map[string]decision
+}
+
+// decision is how a change looks to a class of streams.
+type decision struct {
+	action string
+	data   []byte
 }
 
 type renderKey struct {
@@ -311,7 +376,15 @@ type renderKey struct {
 	view     resources.View
 }
 
-func newRendering(e Entry) *rendering { return &rendering{e: e, records: map[renderKey][]byte{}} }
+type dataKey struct {
+	renderKey
+	action  string
+	indexes string
+}
+
+func newRendering(e Entry) *rendering {
+	return &rendering{e: e, records: map[renderKey][]byte{}, data: map[dataKey][]byte{}, byClass: map[string]decision{}}
+}
 
 func (r *rendering) record(f *resources.Follow, doc resources.Document, v resources.View) []byte {
 	k := renderKey{f.Resource(), v}
@@ -326,18 +399,29 @@ func (r *rendering) record(f *resources.Follow, doc resources.Document, v resour
 	return b
 }
 
-// eventFor decides the change for one stream: the event it gets, or nil.
-// A subscriber sees create or update when some subscription shows the
-// document afterwards; leave when none does but one showed it before;
-// delete when one showed it before it was deleted.
-func (r *rendering) eventFor(s *Stream, epoch string) []byte {
+// eventFor decides the change for one stream: the event's name and data,
+// or nil data for none. A subscriber sees create or update when some
+// subscription shows the document afterwards; leave when none does but one
+// showed it before; delete when one showed it before it was deleted.
+func (r *rendering) eventFor(s *Stream) (string, []byte) {
+	subs, class := s.decisive()
+	if d, ok := r.byClass[class]; ok {
+		return d.action, d.data
+	}
+	action, data := r.decide(subs)
+	r.byClass[class] = decision{action, data}
+	return action, data
+}
+
+// decide decides the change for one set of subscriptions.
+func (r *rendering) decide(subs []sub) (string, []byte) {
 	e := r.e
 	var (
 		now, then   []int
 		nowF, thenF *resources.Follow
 		nowV        resources.View
 	)
-	for _, x := range s.subscriptions() {
+	for _, x := range subs {
 		if x.follow.Collection() != e.Coll {
 			continue
 		}
@@ -356,23 +440,37 @@ func (r *rendering) eventFor(s *Stream, epoch string) []byte {
 			}
 		}
 	}
-	var action, resource string
-	var record []byte
+	var k dataKey
 	var indexes []int
 	switch {
 	case e.Op == OpDelete && len(then) > 0:
-		action, resource, record, indexes = string(OpDelete), thenF.Resource(), idRecord(e.ID), then
+		k, indexes = dataKey{renderKey{thenF.Resource(), resources.Hidden}, string(OpDelete), ""}, then
 	case e.Op != OpDelete && len(now) > 0:
-		action, resource, record, indexes = string(e.Op), nowF.Resource(), r.record(nowF, e.After, nowV), now
+		k, indexes = dataKey{renderKey{nowF.Resource(), nowV}, string(e.Op), ""}, now
 	case e.Op == OpUpdate && len(then) > 0:
-		action, resource, record, indexes = "leave", thenF.Resource(), idRecord(e.ID), then
+		k, indexes = dataKey{renderKey{thenF.Resource(), resources.Hidden}, "leave", ""}, then
 	default:
-		return nil
+		return "", nil
 	}
-	if record == nil {
-		return nil
+	if len(indexes) != 1 || indexes[0] != 0 {
+		k.indexes = fmt.Sprint(indexes)
 	}
-	return appendEvent(nil, eventID(s.id, epoch, e.Pos), action, changeData(resource, action, record, indexes))
+	if b, ok := r.data[k]; ok {
+		return k.action, b
+	}
+	var record []byte
+	if k.view == resources.Hidden {
+		record = idRecord(e.ID)
+	} else {
+		f := nowF
+		record = r.record(f, e.After, k.view)
+	}
+	var b []byte
+	if record != nil {
+		b = changeData(k.resource, k.action, record, indexes)
+	}
+	r.data[k] = b
+	return k.action, b
 }
 
 // remove forgets a closed stream and saves its descriptor, so it can be

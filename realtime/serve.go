@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/tnt/gateway/resources"
@@ -63,7 +65,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 	if s.id == "" {
 		s.id = newID(clientIDBytes)
 	}
-	s.subs = h.followAll(s.bind, subs)
+	s.setSubscriptions(h.followAll(s.bind, subs))
 	if err := h.admit(s); err != nil {
 		return err
 	}
@@ -73,6 +75,9 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		return err
 	}
 	s.conn = conn
+	if sc, ok := conn.(syscall.Conn); ok && runtime.GOOS != "windows" {
+		s.raw, _ = sc.SyscallConn()
+	}
 	s.lastWrite.Store(time.Now().UnixNano())
 	// Registered for live events from the cut on; what came before it is
 	// replayed first.
@@ -91,8 +96,7 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 	if !resume {
 		first = cut
 	}
-	head := appendEvent(nil, "", "retry", nil)[:0]
-	head = append(head, "retry: "...)
+	head := []byte("retry: ")
 	head = strconv.AppendInt(head, h.cfg.Retry.Milliseconds(), 10)
 	head = append(head, "\n\n"...)
 	head = appendEvent(head, eventID(s.id, epoch, first), eventConnected,
@@ -218,8 +222,8 @@ func (h *Hub) replay(s *Stream, from, upTo uint64) {
 					out = appendEvent(out, eventID(s.id, epoch, e.Pos), eventResync, reasonData(reasonDrop, 0))
 				}
 			case OpCreate, OpUpdate, OpDelete:
-				if b := newRendering(e).eventFor(s, epoch); b != nil {
-					out = append(out, b...)
+				if action, data := newRendering(e).eventFor(s); data != nil {
+					out = appendEvent(out, eventID(s.id, epoch, e.Pos), action, data)
 				}
 			}
 			from = e.Pos
@@ -231,8 +235,11 @@ func (h *Hub) replay(s *Stream, from, upTo uint64) {
 	}
 	s.mu.Lock()
 	s.replaying = false
-	s.startWriter()
+	write := s.claimWriter()
 	s.mu.Unlock()
+	if write {
+		s.flush(quickWrite)
+	}
 }
 
 // takeOver hijacks the connection and writes the stream's response head,
@@ -352,10 +359,8 @@ func (h *Hub) apply(s *Stream, subs []sub) bool {
 	if h.streams[s.id] != s {
 		return false
 	}
-	s.mu.Lock()
-	old := s.subs
-	s.subs = subs
-	s.mu.Unlock()
+	old := s.subscriptions()
+	s.setSubscriptions(subs)
 	for coll := range collsOf(old) {
 		deleteFrom(h.byColl, coll, s)
 	}

@@ -1,9 +1,16 @@
 package realtime
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tnt/gateway/resources"
@@ -18,9 +25,16 @@ type Stream struct {
 	bind Binding
 	addr string
 	conn net.Conn
+	// raw is the connection's descriptor, for writes that must not wait
+	// (nil where the connection has none).
+	raw syscall.RawConn
 
-	mu      sync.Mutex
-	subs    []sub // replaced whole, never changed in place
+	mu   sync.Mutex
+	subs []sub // replaced whole, never changed in place
+	// class names what decides every change for this stream: its caller
+	// (a guest, or a user at a level) and its subscriptions. Streams of one
+	// class see every change alike, so a change is decided once per class.
+	class   string
 	pending []byte
 	lags    []int64 // the commit times of the pending events
 	// after is the last position this stream has been given (events at or
@@ -32,9 +46,11 @@ type Stream struct {
 	closed    bool
 
 	// wmu is held for each write to the connection; broken is set, under
-	// it, once a write has failed.
-	wmu    sync.Mutex
-	broken bool
+	// it, once a write has failed, and partial while an event is cut short
+	// (its rest still to come).
+	wmu     sync.Mutex
+	broken  bool
+	partial bool
 
 	lastWrite atomic.Int64 // Unix nanoseconds
 }
@@ -49,39 +65,80 @@ type sub struct {
 // enqueue adds an event for delivery; pos 0 marks an event outside the
 // log (a keep-alive, a resync) and at its commit time (0: none).
 func (s *Stream) enqueue(pos uint64, at int64, b []byte) {
+	if s.enqueueWith(pos, at, func(buf []byte) []byte { return append(buf, b...) }, len(b)) {
+		go s.flush(quickWrite)
+	}
+}
+
+// deliverChange queues a change event and writes what waits at once, in
+// the caller's goroutine, unless a writer already runs: its id is the
+// stream's, its name and data are shared by every stream that sees the
+// change alike. The write never waits for the client (see flush).
+func (s *Stream) deliverChange(pos uint64, at int64, epoch, action string, data []byte) {
+	size := len(s.id) + len(epoch) + len(action) + len(data) + 48
+	if !s.enqueueWith(pos, at, func(b []byte) []byte {
+		b = append(b, "id: "...)
+		b = append(b, s.id...)
+		b = append(b, '.')
+		b = append(b, epoch...)
+		b = append(b, '.')
+		b = strconv.AppendUint(b, pos, 10)
+		b = append(b, "\nevent: "...)
+		b = append(b, action...)
+		b = append(b, "\ndata: "...)
+		b = append(b, data...)
+		return append(b, "\n\n"...)
+	}, size) {
+		return
+	}
+	s.flush(quickWrite)
+}
+
+// enqueueWith appends an event of about size bytes with write, and reports
+// whether the caller is now the stream's writer and must flush it.
+func (s *Stream) enqueueWith(pos uint64, at int64, write func([]byte) []byte, size int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.overflow || (pos != 0 && pos <= s.after) {
-		return
+		return false
 	}
 	if pos != 0 {
 		s.after = pos
 	}
-	if len(s.pending)+len(b) > s.hub.cfg.QueueBytes {
+	if len(s.pending)+size > s.hub.cfg.QueueBytes {
 		// Too slow a reader: it is told to refetch rather than buffered
 		// without end.
+		s.hub.buffers.put(s.pending)
 		s.pending, s.lags, s.overflow = nil, nil, true
 	} else {
-		s.pending = append(s.pending, b...)
+		if s.pending == nil {
+			s.pending = s.hub.buffers.get()
+		}
+		s.pending = write(s.pending)
 		if at != 0 {
 			s.lags = append(s.lags, at)
 		}
 	}
-	s.startWriter()
+	return s.claimWriter()
 }
 
-// startWriter starts the writer if there is something to write and no
-// writer or replay runs. s.mu is held.
-func (s *Stream) startWriter() {
+// claimWriter makes the caller the stream's writer if there is something
+// to write and no writer or replay runs. s.mu is held.
+func (s *Stream) claimWriter() bool {
 	if s.writing || s.replaying || s.closed || (len(s.pending) == 0 && !s.overflow) {
-		return
+		return false
 	}
 	s.writing = true
-	go s.flush()
+	return true
 }
 
-// flush writes what waits until nothing does.
-func (s *Stream) flush() {
+// flush writes what waits until nothing does; the caller has claimed the
+// writer. With quick, a write takes what the socket takes at once (or
+// within quick where descriptors cannot be written without waiting), and
+// the rest of a client reading slowly is finished by a goroutine of the
+// stream's own: the hub's dispatch never waits for a client. quick 0 is
+// that goroutine.
+func (s *Stream) flush(quick time.Duration) {
 	for {
 		s.mu.Lock()
 		buf, lags, overflow := s.pending, s.lags, s.overflow
@@ -97,36 +154,93 @@ func (s *Stream) flush() {
 			s.end(eventResync, reasonSlow, false)
 			return
 		}
-		if !s.write(buf) {
+		n, err := s.writeWithin(buf, quick)
+		if err != nil && quick > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+			rest := buf[n:]
+			go func() {
+				if _, err := s.writeWithin(rest, 0); err != nil {
+					s.end("", "", false)
+					return
+				}
+				s.delivered(lags)
+				s.hub.buffers.put(buf)
+				s.flush(0)
+			}()
+			return
+		}
+		s.hub.buffers.put(buf)
+		if err != nil {
 			s.end("", "", false)
 			return
 		}
-		now := time.Now().UnixMilli()
-		for _, at := range lags {
-			s.hub.obs.Delivered(time.Duration(now-at) * time.Millisecond)
-		}
+		s.delivered(lags)
+	}
+}
+
+// delivered records the lag of events written.
+func (s *Stream) delivered(lags []int64) {
+	if len(lags) == 0 {
+		return
+	}
+	now := time.Now().UnixMilli()
+	for _, at := range lags {
+		s.hub.obs.Delivered(time.Duration(now-at) * time.Millisecond)
 	}
 }
 
 // write writes b unless the stream has ended; false when the connection
 // failed.
 func (s *Stream) write(b []byte) bool {
+	_, err := s.writeWithin(b, 0)
+	return err == nil
+}
+
+// writeWithin writes b within limit (the write timeout when 0), unless the
+// stream has ended. Past limit it returns how much was written and
+// os.ErrDeadlineExceeded, and the stream stays usable; any other failure
+// breaks it.
+func (s *Stream) writeWithin(b []byte, limit time.Duration) (int, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
-	if closed || s.broken {
-		return !s.broken
+	if s.broken {
+		return 0, errBroken
 	}
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.hub.cfg.WriteTimeout))
-	if _, err := s.conn.Write(b); err != nil {
-		s.broken = true
-		return false
+	if s.partial && limit != 0 {
+		// The rest of a cut event must go first, by the stream's own writer.
+		return 0, os.ErrDeadlineExceeded
 	}
+	if closed {
+		return 0, nil
+	}
+	var n int
+	var err error
+	if limit == quickWrite && s.raw != nil {
+		// The shared writers' path: as much as the socket takes now,
+		// without a deadline's timer or a wait.
+		n, err = tryWrite(s.raw, b)
+	} else {
+		if limit == 0 {
+			limit = s.hub.cfg.WriteTimeout
+		}
+		_ = s.conn.SetWriteDeadline(time.Now().Add(limit))
+		n, err = s.conn.Write(b)
+	}
+	if err != nil {
+		s.partial = n > 0
+		if !errors.Is(err, os.ErrDeadlineExceeded) || limit == s.hub.cfg.WriteTimeout {
+			s.broken = true
+		}
+		return n, err
+	}
+	s.partial = false
 	s.lastWrite.Store(time.Now().UnixNano())
-	return true
+	return n, nil
 }
+
+var errBroken = errors.New("the connection failed")
 
 // end closes the stream for good: nothing is written after the final
 // event (none when event is ""), and the connection closes before end
@@ -145,7 +259,7 @@ func (s *Stream) end(event, reason string, interrupt bool) {
 		_ = s.conn.SetWriteDeadline(time.Now())
 	}
 	s.wmu.Lock()
-	if event != "" && !s.broken {
+	if event != "" && !s.broken && !s.partial {
 		_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = s.conn.Write(s.hub.finalEvent(event, reason))
 	}
@@ -172,6 +286,31 @@ func (s *Stream) subscriptions() []sub {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.subs
+}
+
+// decisive returns the subscriptions in force and their class.
+func (s *Stream) decisive() ([]sub, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.subs, s.class
+}
+
+// setSubscriptions puts subs in force.
+func (s *Stream) setSubscriptions(subs []sub) {
+	var b strings.Builder
+	if s.bind.Guest() {
+		b.WriteString("guest")
+	} else {
+		// A user's own documents and private fields depend on who it is.
+		fmt.Fprintf(&b, "%d:%s", s.bind.Level, s.bind.UserID)
+	}
+	for _, x := range subs {
+		q, _ := json.Marshal(x.req.Query) // map keys in order: one text per query
+		fmt.Fprintf(&b, "|%d %q %q %s", x.index, x.req.Resource, x.req.ID, q)
+	}
+	s.mu.Lock()
+	s.subs, s.class = subs, b.String()
+	s.mu.Unlock()
 }
 
 // requests returns the subscriptions as the client asked for them.

@@ -69,6 +69,8 @@ func gatewayConfig(dir, redisURL string, pageCache bool) (config.Config, error) 
 		"GATEWAY_BOOTSTRAP_USER": rootUser, "GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
 		// The load generator logs in many times from one address.
 		"GATEWAY_LOGIN_FAILURES_PER_IP": "1000000", "GATEWAY_MAX_PAGE": "1000", "GATEWAY_RATE_LIMIT": "0",
+		// The realtime comparison declares its resource (the harness sets it).
+		"GATEWAY_RESOURCES_FILE": os.Getenv("GATEWAY_RESOURCES_FILE"),
 	}
 	return config.Load(func(k string) string { return env[k] })
 }

@@ -31,6 +31,8 @@ type options struct {
 	out         string
 	cpuProfile  string
 	pin         bool
+	realtime    rtOptions
+	rtOnly      bool
 }
 
 func main() {
@@ -49,6 +51,10 @@ func main() {
 	serveRedis := flag.String("serve-redis", "", "internal: the Redis URL of -serve")
 	servePageCache := flag.Bool("serve-page-cache", true, "internal: the page cache of -serve")
 	pin := flag.Bool("pin", runtime.GOOS == "linux" && runtime.NumCPU() > 1, "also measure latency with the servers and the load generator on separate cores")
+	flag.BoolVar(&o.rtOnly, "realtime", false, "run only the realtime comparison with PocketBase (event streams, fan-out latency, memory, CPU)")
+	flag.IntVar(&o.realtime.streams, "streams", 10_000, "realtime: concurrent subscribed streams")
+	flag.IntVar(&o.realtime.writes, "writes", 15, "realtime: writes (one a second) per fan-out scenario, at most 64")
+	flag.StringVar(&o.realtime.pocketbase, "pocketbase", "", "realtime: a built PocketBase to compare with (default: build cmd/loadgen/pocketbase)")
 	flag.Parse()
 	if *serve {
 		if *pin {
@@ -66,6 +72,14 @@ func main() {
 	_, err := exec.LookPath("redis-server")
 	o.redis = *redis == "auto" && err == nil
 	o.pin = *pin
+	if o.rtOnly {
+		o.realtime.cpuProfile, o.realtime.only = o.cpuProfile, o.only
+		if err := runRealtime(o.realtime, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)

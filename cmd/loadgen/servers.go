@@ -28,6 +28,7 @@ type gatewayProc struct {
 	url, baseline, statsURL string
 	rungs                   []rungInfo
 	dataDir                 string
+	pid                     int
 	stop                    func()
 }
 
@@ -70,7 +71,7 @@ func startGateway(redisURL, cpuProfile string, pin, pageCache bool) (*gatewayPro
 		return nil, fmt.Errorf("gateway child: %w", err)
 	}
 	return &gatewayProc{url: "http://" + info.Gateway, baseline: "http://" + info.Baseline + "/baseline",
-		statsURL: "http://" + info.Stats, rungs: info.Rungs, dataDir: dir, stop: stop}, nil
+		statsURL: "http://" + info.Stats, rungs: info.Rungs, dataDir: dir, pid: cmd.Process.Pid, stop: stop}, nil
 }
 
 // stats reads what the child has spent so far.
