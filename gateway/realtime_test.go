@@ -35,7 +35,9 @@ func realtimeOptions(t *testing.T) options {
 	return options{resourcesFile: path, policyFile: ordersPolicy}
 }
 
-func adminAuth(user string) []string { return []string{"Authorization", adminHeader(user, testPassword)} }
+func adminAuth(user string) []string {
+	return []string{"Authorization", adminHeader(user, testPassword)}
+}
 
 // TestRealtimeEventsFollowTheRights: every event kind, and each subscriber
 // sees a change exactly as its own query would show it — a user never sees
