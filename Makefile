@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load lint fuzz vet fmt layers screenshots ts-client release
+.PHONY: run test test-short bench bench-load bench-realtime lint fuzz vet fmt layers screenshots ts-client release
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -31,6 +31,10 @@ bench:
 ## bench-load: the load harness; writes docs/PERFORMANCE.md
 bench-load:
 	$(GO) run ./cmd/loadgen -duration 5s -concurrency 16 -docs 2000 -out docs/PERFORMANCE.md
+
+## bench-realtime: 10,000 event streams on the gateway and on PocketBase; writes its section of docs/PERFORMANCE.md
+bench-realtime:
+	$(GO) run ./cmd/loadgen -realtime -streams 10000 -writes 15 -out docs/PERFORMANCE.md
 
 ## screenshots: the console's browser test, writing a screenshot of every view to docs/console
 screenshots:

@@ -24,6 +24,10 @@ type RedisLog struct {
 // waitFor bounds one blocking read, so a hub notices its context ending.
 const waitFor = 2 * time.Second
 
+// redisLogMaxLen bounds the changes kept in Redis (about 100 MB at 1 KB a
+// change), whatever the retention: past it a resuming client refetches.
+const redisLogMaxLen = 100_000
+
 // OpenRedisLog connects to the Redis URL and reads (or sets) the log's epoch.
 func OpenRedisLog(ctx context.Context, url string) (*RedisLog, error) {
 	opts, err := goredis.ParseURL(url)
@@ -57,7 +61,9 @@ func (l *RedisLog) Append(ctx context.Context, changes []Change) error {
 			if err != nil {
 				return err
 			}
-			p.XAdd(ctx, &goredis.XAddArgs{Stream: l.stream(), Values: []any{"c", body}})
+			// Trimmed by length too, so a burst of writes cannot fill the
+			// Redis that also keeps the sessions; Mark's horizon follows.
+			p.XAdd(ctx, &goredis.XAddArgs{Stream: l.stream(), MaxLen: redisLogMaxLen, Approx: true, Values: []any{"c", body}})
 		}
 		return nil
 	})
@@ -124,6 +130,7 @@ func (l *RedisLog) Mark(ctx context.Context) (Mark, error) {
 	epoch := l.rdb.Get(ctx, l.epochKey())
 	horizon := l.rdb.Get(ctx, l.horizonKey())
 	last := l.rdb.XRevRangeN(ctx, l.stream(), "+", "-", 1)
+	first := l.rdb.XRangeN(ctx, l.stream(), "-", "+", 1)
 	if err := epoch.Err(); err != nil {
 		return m, unavailable(err)
 	}
@@ -138,6 +145,18 @@ func (l *RedisLog) Mark(ctx context.Context) (Mark, error) {
 	}
 	if len(msgs) > 0 {
 		m.Head, _ = parseRedisID(msgs[0].ID)
+	}
+	// Entries go from the front only: whatever precedes the oldest one
+	// kept may be gone (trimmed by length), so only a client that saw the
+	// entry just before it, or a later one, can resume.
+	oldest, err := first.Result()
+	if err != nil {
+		return m, unavailable(err)
+	}
+	if len(oldest) > 0 {
+		if p, ok := parseRedisID(oldest[0].ID); ok && p > 0 {
+			m.Horizon = max(m.Horizon, p-1)
+		}
 	}
 	m.Head = max(m.Head, m.Horizon)
 	return m, nil

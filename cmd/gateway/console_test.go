@@ -397,8 +397,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// Text a user supplied is shown as text: markup in a name stays inert.
 	const hostile = `<img src=x onerror="window.pwned=1">`
 	body, _ := json.Marshal(map[string]any{"operation": "create", "data": map[string]any{"name": hostile}})
+	// The list follows changes live: the document made elsewhere shows
+	// without a click.
+	b.waitText("#live", "live")
 	adminCall(t, "POST", g.url+"/api/gym", dba, dbaPass, string(body))
-	b.click("Search")
 	b.waitText("#results", hostile)
 	if pwned, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.pwned === 1 || !!document.querySelector("#results img")`)); err != nil || pwned {
 		t.Errorf("a document's name was rendered as markup (%v)", err)
@@ -469,6 +471,25 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.click("Verify")
 	b.waitText("#notice", "verified")
 	b.waitText(".card pre", `"completed"`)
+	// A purchase made elsewhere shows in the pending list as it happens.
+	b.waitText("#live", "live")
+	req, _ = http.NewRequest("POST", g.url+"/api/perform_transaction", strings.NewReader(`{"items":[{"merchandise_id":"`+merch["_id"].(string)+`","quantity":1}]}`))
+	req.Header.Set("Authorization", "Bearer "+fmt.Sprint(tokens["access_token"]))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	var second struct {
+		Data struct {
+			ID string `json:"_id"`
+		} `json:"data"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&second)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("second purchase: %d", resp.StatusCode)
+	}
+	b.waitText("#results", second.Data.ID)
 	b.shot("transactions")
 
 	// Policy: an edit is checked and its diff shown before it is saved.

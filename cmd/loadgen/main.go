@@ -73,7 +73,7 @@ func main() {
 	o.redis = *redis == "auto" && err == nil
 	o.pin = *pin
 	if o.rtOnly {
-		o.realtime.cpuProfile, o.realtime.only = o.cpuProfile, o.only
+		o.realtime.cpuProfile, o.realtime.only, o.realtime.out = o.cpuProfile, o.only, o.out
 		if err := runRealtime(o.realtime, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
@@ -194,7 +194,7 @@ func run(o options, stdout io.Writer) error {
 	text := rep.markdown()
 	fmt.Fprintln(stdout, text)
 	if o.out != "" {
-		return os.WriteFile(o.out, []byte(text), 0o644)
+		return writeReport(o.out, text, false)
 	}
 	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -208,3 +210,27 @@ const techniques = `
 - Logins always pay argon2id, under a bound of concurrent hashes: a login flood is shed with
   503 instead of exhausting memory, and the rest of the API keeps answering (see below).
 `
+
+// realtimeMarker opens the realtime comparison's section of the report;
+// each run of the harness rewrites its own part and keeps the other's.
+const realtimeMarker = "<!-- realtime comparison: make bench-realtime -->"
+
+// writeReport writes text to path as the request part (realtime false) or
+// the realtime part of the report, keeping the other part as it was.
+func writeReport(path, text string, realtime bool) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	requests, rt, _ := strings.Cut(string(old), realtimeMarker)
+	if realtime {
+		rt = "\n" + text
+	} else {
+		requests = text
+	}
+	out := strings.TrimRight(requests, "\n") + "\n"
+	if strings.TrimSpace(rt) != "" {
+		out += "\n" + realtimeMarker + "\n" + strings.TrimLeft(rt, "\n")
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
+}

@@ -11,6 +11,7 @@ import { policyView } from "./views/policy.js";
 import { auditView } from "./views/audit.js";
 import { backupView } from "./views/backup.js";
 import { signInView, setupView } from "./views/signin.js";
+import { stopFollowing } from "./live.js";
 
 // Each view: its route, its title, and whether a caller with these rights
 // sees it at all.
@@ -57,6 +58,7 @@ function renderNav(active) {
 async function route() {
   const hash = location.hash.slice(1);
   shown++; // whatever shows next, no earlier view may cover it
+  stopFollowing(); // a view that is no longer shown stops following changes
   if (hash.startsWith("setup=")) {
     // A mistyped or cut link may not decode: it is then a token no setup
     // accepts, and the view says so.

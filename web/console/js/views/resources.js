@@ -5,6 +5,7 @@
 import * as api from "../api.js";
 import { h, notify, table, confirmAction, pager, formatTime, userNames } from "../dom.js";
 import { buildForm } from "../form.js";
+import { follow } from "../live.js";
 
 /** resourceNames lists the resources the API description holds. */
 export function resourceNames(doc) {
@@ -144,13 +145,15 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     } catch (err) { notify(err.message, "error"); }
   }
 
+  const liveState = h("span", { class: "muted", id: "live", "aria-live": "polite" }, "");
   const tools = h("div", { class: "row" },
     h("div", {}, h("label", {}, "Filter"), filterField), filterOp, filterValue,
     h("div", {}, h("label", {}, "Sort"), sortBy), pageSize,
     h("button", { type: "button", class: "primary", onclick: search }, "Search"),
     r.create && ops.has("create") ? h("button", { type: "button", onclick: createDoc }, "New " + name) : null,
     // Accounts and the ledger are never dropped (the API refuses it).
-    r.drop && !["profile", "transaction_record"].includes(name) ? h("button", { type: "button", class: "danger", onclick: dropData }, "Drop data") : null);
+    r.drop && !["profile", "transaction_record"].includes(name) ? h("button", { type: "button", class: "danger", onclick: dropData }, "Drop data") : null,
+    liveState);
   // The rules of a field are those of what is written: answers carry what
   // is stored, which may predate a rule.
   const written = (schemas[name + ".create"] || schemas[name + ".update"] || stored).properties;
@@ -169,7 +172,12 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     h("details", {}, h("summary", {}, "Schema"), fieldsTable),
     r.query ? tools : h("p", { class: "muted" }, "You may not query " + name + "."),
     detail, results);
-  if (r.query) await load();
+  if (r.query) {
+    await load();
+    // The page in sight follows every change of the resource as it
+    // happens, as the caller's own query would show it.
+    follow(name, load, (state) => { liveState.textContent = state; });
+  }
   if (openId) {
     try { openDoc(await api.data("GET", `/api/${encodeURIComponent(name)}/${encodeURIComponent(openId)}`)); } catch (err) { notify(err.message, "error"); }
   }

@@ -3,6 +3,7 @@
 
 import * as api from "../api.js";
 import { h, notify, table, formatTime, confirmAction, pager, userNames } from "../dom.js";
+import { follow } from "../live.js";
 
 export async function transactionsView(ctx) {
   const status = h("select", { "aria-label": "Status" }, h("option", { value: "" }, "any status"),
@@ -75,8 +76,11 @@ export async function transactionsView(ctx) {
   }
 
   const find = () => list.reload();
+  const liveState = h("span", { class: "muted", id: "live", "aria-live": "polite" }, "");
   ctx.mount(h("h1", {}, "Transactions"),
-    h("div", { class: "row" }, status, user, h("button", { type: "button", class: "primary", onclick: find }, "Search")),
+    h("div", { class: "row" }, status, user, h("button", { type: "button", class: "primary", onclick: find }, "Search"), liveState),
     results, detail);
   await list.reload();
+  // New purchases, verifications and cancellations show as they happen.
+  follow("transaction_record", load, (state) => { liveState.textContent = state; });
 }
