@@ -649,6 +649,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/realtime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open (or resume) the caller's event stream
+         * @description Server-Sent Events. The first event is `connected` with the stream's `client_id`; then `create`, `update`, `delete` and `leave` events, each `{"resource", "action", "record", "subscriptions"}` with the record exactly as the subscriber's query would return it (`delete` and `leave` carry only `_id`). `resync` (refetch), `ended` (the credentials were revoked) and `shutdown` (come back after `retry_ms`) carry `{"reason"}`. A comment keeps the stream alive at least every 30 s. Reconnecting with `Last-Event-ID` replays, in order and once, every event missed within the retention (`GATEWAY_REALTIME_RETENTION`), else one `resync`. Credentials as on any route, or `?ticket=` for EventSource; none: a guest, who may follow discoverable resources' public fields.
+         */
+        get: operations["openRealtime"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Open (or resume) the caller's event stream (headers only)
+         * @description Server-Sent Events. The first event is `connected` with the stream's `client_id`; then `create`, `update`, `delete` and `leave` events, each `{"resource", "action", "record", "subscriptions"}` with the record exactly as the subscriber's query would return it (`delete` and `leave` carry only `_id`). `resync` (refetch), `ended` (the credentials were revoked) and `shutdown` (come back after `retry_ms`) carry `{"reason"}`. A comment keeps the stream alive at least every 30 s. Reconnecting with `Last-Event-ID` replays, in order and once, every event missed within the retention (`GATEWAY_REALTIME_RETENTION`), else one `resync`. Credentials as on any route, or `?ticket=` for EventSource; none: a guest, who may follow discoverable resources' public fields.
+         */
+        head: operations["headOpenRealtime"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/realtime/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Replace the subscriptions of the caller's stream
+         * @description At most 100 subscriptions. Only the session that opened the stream may change it (another session or user: 404; for a stream opened with the admin scheme, the same user with the admin scheme; for a guest's stream the client_id is the only binding). A resource the caller may not query: 403.
+         */
+        put: operations["realtimeSubscriptions"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/realtime/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket to open a stream with EventSource
+         * @description EventSource cannot send headers: the ticket, bound to the caller's session, goes in `?ticket=` instead. It works once, for 30 s; no token ever appears in a URL.
+         */
+        post: operations["realtimeTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/register": {
         parameters: {
             query?: never;
@@ -1159,6 +1223,14 @@ export interface components {
             }[];
             uptime_seconds: number;
             version: string;
+        };
+        Subscription: {
+            /** @description Follow one document only. */
+            id?: string;
+            /** @description The data of a query envelope: the same conditions; a query the query operation (for a guest: discovery) refuses is refused alike. */
+            query?: Record<string, never>;
+            /** @description A resource the caller may query (a guest: a discoverable one). */
+            resource: string;
         };
         Tokens: {
             access_token: string;
@@ -4959,6 +5031,181 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    openRealtime: {
+        parameters: {
+            query?: {
+                /** @description A ticket from POST /api/realtime/ticket (single use, 30 s). */
+                ticket?: string;
+                /** @description The id of the last event received, for clients that cannot send the Last-Event-ID header. */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description The id of the last event received: the stream is resumed. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (never an error status once open: a stream that cannot be served is answered with a shutdown event and a retry hint). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    headOpenRealtime: {
+        parameters: {
+            query?: {
+                /** @description A ticket from POST /api/realtime/ticket (single use, 30 s). */
+                ticket?: string;
+                /** @description The id of the last event received, for clients that cannot send the Last-Event-ID header. */
+                last_event_id?: string;
+            };
+            header?: {
+                /** @description The id of the last event received: the stream is resumed. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (never an error status once open: a stream that cannot be served is answered with a shutdown event and a retry hint). (headers only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    realtimeSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    client_id: string;
+                    subscriptions: components["schemas"]["Subscription"][];
+                };
+            };
+        };
+        responses: {
+            /** @description The subscriptions in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            client_id: string;
+                            subscriptions: components["schemas"]["Subscription"][];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    realtimeTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @description Seconds. */
+                            expires_in: number;
+                            ticket: string;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     register: {
