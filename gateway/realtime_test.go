@@ -724,3 +724,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		runtime.Gosched()
 	}
 }
+
+// TestRealtimePerAddressBound: one client address may hold so many streams
+// on a replica; one more is a 429 with Retry-After, and a place frees when
+// a stream closes.
+func TestRealtimePerAddressBound(t *testing.T) {
+	opt := realtimeOptions(t)
+	opt.realtime.MaxPerAddress = 2
+	e := MustStartGatewayWith(t, opt)
+	url := e.srv.URL + "/api/realtime"
+	first := openSSE(t, url)
+	openSSE(t, url)
+	req, _ := http.NewRequest("GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a third stream from one address: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	first.close()
+	waitFor(t, "the closed stream's place to free", func() bool { return e.hub.Open() == 1 })
+	openSSE(t, url)
+}
