@@ -12,7 +12,7 @@ run:
 
 ## test: the whole suite with the race detector (gofmt and vet first)
 test: fmt vet
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-short: skip the slower end-to-end binary tests
 test-short:

@@ -131,7 +131,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	var changes realtime.Log
 	var err error
 	if opt.redisURL != "" {
-		changes, err = realtime.OpenRedisLog(ctx, opt.redisURL)
+		changes, err = realtime.OpenRedisLog(opt.redisURL)
 	} else {
 		changes, err = realtime.OpenFileLog(ctx, filepath.Join(filepath.Dir(kit.DBPath), "realtime.db"))
 	}

@@ -44,6 +44,7 @@ func adminAuth(user string) []string {
 // another's order, a lower level never sees a private field, a guest sees
 // only discoverable resources' public fields.
 func TestRealtimeEventsFollowTheRights(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
 		app := newAppClient(t, e.srv.URL)
 		alice, aliceID := e.userWithLevel(t, app, "alice_rt", 4)
@@ -194,6 +195,7 @@ func TestRealtimeEventsFollowTheRights(t *testing.T) {
 // event is `ended`, then it closes, even though a change it would have seen
 // is made right after the call.
 func TestRealtimeRevocationEndsStreams(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
 		app := newAppClient(t, e.srv.URL)
 		url := e.srv.URL + "/api/realtime"
@@ -324,6 +326,7 @@ func TestRealtimeRevocationEndsStreams(t *testing.T) {
 // in order and once, then live ones; an id past the retention or unknown
 // gets one resync, never an error status.
 func TestRealtimeResume(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	eachSessionStore(t, realtimeOptions(t), func(t *testing.T, e *env) {
 		url := e.srv.URL + "/api/realtime"
 		s := openSSE(t, url)
@@ -396,6 +399,7 @@ func TestRealtimeResume(t *testing.T) {
 // TestRealtimeResyncPastRetention: once the missed events are pruned, a
 // resuming client gets its stream and subscriptions back with one resync.
 func TestRealtimeResyncPastRetention(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	opt := realtimeOptions(t)
 	opt.realtime.Retention = time.Millisecond
 	e := MustStartGatewayWith(t, opt)
@@ -440,6 +444,7 @@ func TestRealtimeResyncPastRetention(t *testing.T) {
 // its subscriptions (a guest's stream: whoever holds its client_id); the
 // bounds answer 429 and 400.
 func TestRealtimeTicketsAndOwnership(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	opt := realtimeOptions(t)
 	opt.realtime.MaxPerSession = 2
 	eachSessionStore(t, opt, func(t *testing.T, e *env) {
@@ -531,6 +536,7 @@ func redisOptions(t *testing.T, opt options, srv *redistest.Server) options {
 // stream on A; a client whose replica dies resumes on the other with
 // nothing lost.
 func TestRealtimeAcrossReplicas(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	srv := redistest.Start(t)
 	a := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
 	b := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
@@ -579,6 +585,7 @@ func TestRealtimeAcrossReplicas(t *testing.T) {
 // retry hint; while it is down a new stream is told to come back; once it
 // is back, clients reconnect, refetch (the log is gone) and follow again.
 func TestRealtimeRedisDown(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	srv := redistest.Start(t)
 	e := MustStartGatewayWith(t, redisOptions(t, realtimeOptions(t), srv))
 	url := e.srv.URL + "/api/realtime"
@@ -617,6 +624,7 @@ func TestRealtimeRedisDown(t *testing.T) {
 // cancellation, transfers and an admin's credit reach the buyer's stream
 // as changes of her records and of her own profile's balance.
 func TestRealtimeEveryWriteCounts(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	e := MustStartGatewayWith(t, realtimeOptions(t))
 	app := newAppClient(t, e.srv.URL)
 	seller, _ := e.userWithLevel(t, app, "seller_rt", 3)
@@ -729,6 +737,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // on a replica; one more is a 429 with Retry-After, and a place frees when
 // a stream closes.
 func TestRealtimePerAddressBound(t *testing.T) {
+	t.Parallel() // a gateway of its own
 	opt := realtimeOptions(t)
 	opt.realtime.MaxPerAddress = 2
 	e := MustStartGatewayWith(t, opt)

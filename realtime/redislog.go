@@ -9,6 +9,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/tnt/gateway/resources/session/redis"
 )
 
 // RedisLog is the Log every replica shares through Redis: the changes are a
@@ -28,20 +30,14 @@ const waitFor = 2 * time.Second
 // change), whatever the retention: past it a resuming client refetches.
 const redisLogMaxLen = 100_000
 
-// OpenRedisLog connects to the Redis URL and reads (or sets) the log's epoch.
-func OpenRedisLog(ctx context.Context, url string) (*RedisLog, error) {
-	opts, err := goredis.ParseURL(url)
+// OpenRedisLog connects to the Redis URL, with the options of the session
+// store; it does not wait for the server.
+func OpenRedisLog(url string) (*RedisLog, error) {
+	opts, err := redis.ClientOptions(url)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, err
 	}
-	opts.DialTimeout = 3 * time.Second
-	opts.ReadTimeout = 2 * time.Second
-	opts.WriteTimeout = 2 * time.Second
-	opts.MaxRetries = 3
-	opts.DialerRetries = 1
-	opts.DialerRetryTimeout = 10 * time.Millisecond
-	l := &RedisLog{rdb: goredis.NewClient(opts), prefix: "gw:rt:"}
-	return l, nil
+	return &RedisLog{rdb: goredis.NewClient(opts), prefix: "gw:rt:"}, nil
 }
 
 func (l *RedisLog) stream() string             { return l.prefix + "log" }

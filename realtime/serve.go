@@ -79,19 +79,28 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		s.raw, _ = sc.SyscallConn()
 	}
 	s.lastWrite.Store(time.Now().UnixNano())
-	// Registered for live events from the cut on; what came before it is
-	// replayed first.
+	// Registered for live events from the cut on; they wait (as during a
+	// replay) until the connected event and what came before the cut are
+	// written.
 	h.mu.Lock()
 	cut, epoch := h.pos, h.epoch
 	s.after = cut
-	if resume && from < cut {
-		s.replaying = true
-	}
 	if resume {
 		s.after = max(cut, from)
 	}
+	s.replaying = true
 	h.register(s)
 	h.mu.Unlock()
+	// The caller's credentials were checked before the store was read; a
+	// revocation made meanwhile did not see this stream, so it is checked
+	// again now that any later one will.
+	if !s.bind.Guest() {
+		if valid, err := h.check.StillValid(ctx, s.bind); err != nil || !valid {
+			s.end(eventEnded, reasonSession, false)
+			go s.read()
+			return nil
+		}
+	}
 	first := from
 	if !resume {
 		first = cut
@@ -112,8 +121,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		s.end("", "", false)
 		return nil
 	}
-	if s.replaying {
+	if resume && from < cut {
 		go h.replay(s, from, cut)
+	} else {
+		s.live()
 	}
 	return nil
 }
@@ -233,13 +244,7 @@ func (h *Hub) replay(s *Stream, from, upTo uint64) {
 			return
 		}
 	}
-	s.mu.Lock()
-	s.replaying = false
-	write := s.claimWriter()
-	s.mu.Unlock()
-	if write {
-		s.flush(quickWrite)
-	}
+	s.live()
 }
 
 // takeOver hijacks the connection and writes the stream's response head,

@@ -41,7 +41,7 @@ type Stream struct {
 	// before it are never delivered again).
 	after     uint64
 	writing   bool // a writer goroutine runs
-	replaying bool // missed events are being replayed; live ones wait
+	replaying bool // the stream's start, or missed events, are being written; live ones wait
 	overflow  bool // the queue overflowed: resync and close
 	closed    bool
 
@@ -130,6 +130,18 @@ func (s *Stream) claimWriter() bool {
 	}
 	s.writing = true
 	return true
+}
+
+// live lets the live events that waited for the stream's start (or its
+// replay) follow.
+func (s *Stream) live() {
+	s.mu.Lock()
+	s.replaying = false
+	write := s.claimWriter()
+	s.mu.Unlock()
+	if write {
+		s.flush(quickWrite)
+	}
 }
 
 // flush writes what waits until nothing does; the caller has claimed the

@@ -120,29 +120,7 @@ func (pb *pocketBase) stop() {
 }
 
 func (pb *pocketBase) dial(local string, onData func([]byte, int64)) (string, net.Conn, error) {
-	ids := make(chan string, 1)
-	c, err := sseDial(pb.addr, local, "/api/realtime", http.Header{}, func(event string, data []byte, at int64) {
-		switch {
-		case event == "PB_CONNECT":
-			var m struct {
-				ClientID string `json:"clientId"`
-			}
-			_ = json.Unmarshal(data, &m)
-			ids <- m.ClientID
-		case strings.HasPrefix(event, "items"):
-			onData(data, at)
-		}
-	})
-	if err != nil {
-		return "", nil, err
-	}
-	select {
-	case id := <-ids:
-		return id, c, nil
-	case <-time.After(10 * time.Second):
-		_ = c.Close()
-		return "", nil, fmt.Errorf("no PB_CONNECT event")
-	}
+	return dialStream(pb.addr, local, "PB_CONNECT", "clientId", func(event string) bool { return strings.HasPrefix(event, "items") }, onData)
 }
 
 func (pb *pocketBase) subscribe(clientID string, tenant int) error {
@@ -159,22 +137,5 @@ func (pb *pocketBase) write(name string, tenant int) error {
 }
 
 func (pb *pocketBase) call(method, path, body string, out any) error {
-	req, _ := http.NewRequest(method, "http://"+pb.addr+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if pb.token != "" {
-		req.Header.Set("Authorization", pb.token)
-	}
-	resp, err := pb.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("PocketBase %s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
+	return jsonCall(pb.http, method, "http://"+pb.addr+path, body, pb.token, out)
 }

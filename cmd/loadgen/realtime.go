@@ -424,16 +424,22 @@ func (g *gatewayRT) pid() int     { return g.proc.pid }
 func (g *gatewayRT) stop()        { g.proc.stop() }
 
 func (g *gatewayRT) dial(local string, onData func([]byte, int64)) (string, net.Conn, error) {
+	return dialStream(g.addr, local, "connected", "client_id", func(event string) bool { return event == "create" }, onData)
+}
+
+// dialStream opens a stream and waits for its first event (named connect,
+// whose data names the client id in idField); the change events after it
+// go to onData.
+func dialStream(addr, local, connect, idField string, change func(event string) bool, onData func([]byte, int64)) (string, net.Conn, error) {
 	ids := make(chan string, 1)
-	c, err := sseDial(g.addr, local, "/api/realtime", http.Header{}, func(event string, data []byte, at int64) {
-		switch event {
-		case "connected":
-			var m struct {
-				ClientID string `json:"client_id"`
-			}
+	c, err := sseDial(addr, local, "/api/realtime", http.Header{}, func(event string, data []byte, at int64) {
+		switch {
+		case event == connect:
+			var m map[string]any
 			_ = json.Unmarshal(data, &m)
-			ids <- m.ClientID
-		case "create":
+			id, _ := m[idField].(string)
+			ids <- id
+		case change(event):
 			onData(data, at)
 		}
 	})
@@ -445,7 +451,7 @@ func (g *gatewayRT) dial(local string, onData func([]byte, int64)) (string, net.
 		return id, c, nil
 	case <-time.After(10 * time.Second):
 		_ = c.Close()
-		return "", nil, fmt.Errorf("no connected event")
+		return "", nil, fmt.Errorf("no %s event", connect)
 	}
 }
 
@@ -462,19 +468,28 @@ func (g *gatewayRT) write(name string, tenant int) error {
 }
 
 func (g *gatewayRT) call(method, path, body, auth string) error {
-	req, _ := http.NewRequest(method, "http://"+g.addr+path, strings.NewReader(body))
+	return jsonCall(g.http, method, "http://"+g.addr+path, body, auth, nil)
+}
+
+// jsonCall sends a JSON request and decodes a successful answer into out
+// (when not nil).
+func jsonCall(client *http.Client, method, url, body, auth string, out any) error {
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	resp, err := g.http.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		return fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
 	}
 	return nil
 }

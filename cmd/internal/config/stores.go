@@ -124,7 +124,7 @@ func Policy(cfg Config, reg *resources.Registry) (*policy.Holder, error) {
 // shares when Redis is configured, else realtime.db in the data dir.
 func OpenChanges(ctx context.Context, cfg Config) (realtime.Log, error) {
 	if cfg.RedisURL != "" {
-		return realtime.OpenRedisLog(ctx, cfg.RedisURL)
+		return realtime.OpenRedisLog(cfg.RedisURL)
 	}
 	if err := dataDir(cfg); err != nil {
 		return nil, err

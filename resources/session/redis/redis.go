@@ -68,6 +68,19 @@ return {n, ttl}`
 // Open connects to the Redis URL (redis:// or rediss://, password in the
 // URL). It does not wait for the server; Ping does.
 func Open(url string) (*Store, error) {
+	opts, err := ClientOptions(url)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{rdb: goredis.NewClient(opts), prefix: "gw:",
+		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript), touch: goredis.NewScript(touchScript)}, nil
+}
+
+// ClientOptions are the gateway's options for a Redis URL (redis:// or
+// rediss://, password in the URL): short timeouts, and failing fast and
+// closed when Redis is down. Every part of the gateway that uses Redis
+// connects with them.
+func ClientOptions(url string) (*goredis.Options, error) {
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis url: %w", err)
@@ -83,8 +96,7 @@ func Open(url string) (*Store, error) {
 	// series that would hold every request for seconds.
 	opts.DialerRetries = 1
 	opts.DialerRetryTimeout = 10 * time.Millisecond
-	return &Store{rdb: goredis.NewClient(opts), prefix: "gw:",
-		rotate: goredis.NewScript(rotateScript), hit: goredis.NewScript(hitScript), touch: goredis.NewScript(touchScript)}, nil
+	return opts, nil
 }
 
 // Close closes the connection pool.
