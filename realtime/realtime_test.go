@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,28 @@ func TestEventIDs(t *testing.T) {
 		if got, ok := parseRedisID(redisID(pos)); !ok || got != pos {
 			t.Errorf("redis id of %d: %d %v", pos, got, ok)
 		}
+	}
+}
+
+// TestDispatchSurvivesAVanishedClient: a write that fails while the hub
+// dispatches (the client vanished before its reader noticed) ends the
+// stream without holding the dispatch up.
+func TestDispatchSurvivesAVanishedClient(t *testing.T) {
+	h, s, client := pipeStream(t, Config{})
+	_ = client.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.mu.Lock() // as the dispatch holds it
+		s.deliverChange(1, 0, "ep", "update", []byte(`{}`))
+		h.mu.Unlock()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dispatch is stuck on a stream whose client vanished")
+	}
+	for h.Open() != 0 {
+		runtime.Gosched()
 	}
 }

@@ -161,9 +161,11 @@ func (s *Stream) flush(quick time.Duration) {
 			return
 		}
 		s.mu.Unlock()
+		// Ending a stream takes the hub's lock, which the dispatch that may
+		// be running this flush holds: it is left to a goroutine.
 		if overflow {
 			s.hub.obs.StreamDropped()
-			s.end(eventResync, reasonSlow, false)
+			go s.end(eventResync, reasonSlow, false)
 			return
 		}
 		n, err := s.writeWithin(buf, quick)
@@ -182,7 +184,7 @@ func (s *Stream) flush(quick time.Duration) {
 		}
 		s.hub.buffers.put(buf)
 		if err != nil {
-			s.end("", "", false)
+			go s.end("", "", false)
 			return
 		}
 		s.delivered(lags)
