@@ -349,6 +349,12 @@ func TestRealtimeResume(t *testing.T) {
 		if r.clientID != s.clientID {
 			t.Fatalf("resumed as %s, was %s", r.clientID, s.clientID)
 		}
+		// Ids go on increasing across the resume, and show no position
+		// of the log.
+		if idCount(r.lastID) <= idCount(last) {
+			t.Fatalf("the resumed stream's id %s does not follow %s", r.lastID, last)
+		}
+		r.lastN = idCount(r.lastID)
 		for _, id := range missed {
 			if ev := r.next(t); ev.event != "create" || ev.record()["_id"] != id {
 				t.Fatalf("replay: %+v, want %s", ev, id)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,17 @@ type sseStream struct {
 	eof      chan struct{}
 	clientID string
 	lastID   string
+	lastN    uint64 // the count in the last id: ids increase along a stream
+}
+
+// idCount is the count an event id carries (its third part).
+func idCount(id string) uint64 {
+	parts := strings.Split(id, ".")
+	if len(parts) != 4 {
+		return 0
+	}
+	n, _ := strconv.ParseUint(parts[2], 10, 64)
+	return n
 }
 
 // eventWait bounds the wait for one event; tests wait for events, and only
@@ -123,6 +135,11 @@ func (s *sseStream) next(tb testing.TB) sseEvent {
 			tb.Fatal("the stream ended before the next event")
 		}
 		if ev.id != "" {
+			if n := idCount(ev.id); n <= s.lastN {
+				tb.Fatalf("event id %s does not increase on %s", ev.id, s.lastID)
+			} else {
+				s.lastN = n
+			}
 			s.lastID = ev.id
 		}
 		return ev

@@ -1,7 +1,14 @@
 package realtime
 
 import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -27,23 +34,77 @@ const (
 	reasonUnavailable = "the change feed is unavailable"
 )
 
-// eventID names a position of a stream: the client id, the log's epoch and
-// the position. It is opaque to clients and increases along a stream.
-func eventID(clientID, epoch string, pos uint64) string {
-	return clientID + "." + epoch + "." + strconv.FormatUint(pos, 10)
+// ids makes and reads event ids: "<client id>.<epoch>.<n>.<box>". n counts
+// the stream's events, so ids increase along a stream, across resumes too;
+// box is the log position sealed with the log's key (AES, one block, with a
+// tag of the client id), so a client learns nothing of the log from its ids
+// (not how much was written elsewhere) and cannot make up a position.
+type ids struct {
+	epoch string
+	block cipher.Block
 }
 
-// parseEventID reads an event id back; ok is false for anything else.
-func parseEventID(id string) (clientID, epoch string, pos uint64, ok bool) {
-	if len(id) > 128 {
-		return "", "", 0, false
+func newIDs(epoch string, key []byte) (*ids, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("realtime log key: %w", err)
+	}
+	return &ids{epoch: epoch, block: block}, nil
+}
+
+// clientTag binds a sealed position to its stream.
+func clientTag(clientID string) [8]byte {
+	sum := sha256.Sum256([]byte("realtime-event\x00" + clientID))
+	return [8]byte(sum[:8])
+}
+
+// appendID writes the id of a stream's n-th event, at pos.
+func (c *ids) appendID(b []byte, clientID string, tag [8]byte, n, pos uint64) []byte {
+	var block [16]byte
+	binary.BigEndian.PutUint64(block[:8], pos)
+	copy(block[8:], tag[:])
+	c.block.Encrypt(block[:], block[:])
+	b = append(b, clientID...)
+	b = append(b, '.')
+	b = append(b, c.epoch...)
+	b = append(b, '.')
+	b = strconv.AppendUint(b, n, 10)
+	b = append(b, '.')
+	return base64.RawURLEncoding.AppendEncode(b, block[:])
+}
+
+// parse reads an id back: ok is false for anything that is not an id of
+// this log (another epoch, a forged or altered position).
+func (c *ids) parse(id string) (clientID string, n, pos uint64, ok bool) {
+	if len(id) > 160 {
+		return "", 0, 0, false
 	}
 	parts := strings.Split(id, ".")
-	if len(parts) != 3 || !validClientID(parts[0]) || parts[1] == "" {
-		return "", "", 0, false
+	if len(parts) != 4 || !validClientID(parts[0]) || parts[1] != c.epoch {
+		return "", 0, 0, false
 	}
-	pos, err := strconv.ParseUint(parts[2], 10, 64)
-	return parts[0], parts[1], pos, err == nil
+	n, err := strconv.ParseUint(parts[2], 10, 64)
+	box, err2 := base64.RawURLEncoding.DecodeString(parts[3])
+	if err != nil || err2 != nil || len(box) != 16 {
+		return "", 0, 0, false
+	}
+	c.block.Decrypt(box, box)
+	if tag := clientTag(parts[0]); !bytes.Equal(box[8:], tag[:]) {
+		return "", 0, 0, false
+	}
+	return parts[0], n, binary.BigEndian.Uint64(box[:8]), true
+}
+
+// clientOf reads the client id and the count an event id names, whatever
+// its log: a stream whose position is lost keeps its client id, and its
+// ids keep increasing.
+func clientOf(id string) (string, uint64, bool) {
+	parts := strings.Split(id, ".")
+	if len(id) > 160 || len(parts) != 4 || !validClientID(parts[0]) {
+		return "", 0, false
+	}
+	n, _ := strconv.ParseUint(parts[2], 10, 64)
+	return parts[0], n, true
 }
 
 // clientIDBytes is the randomness of a client id: a guest's stream has no

@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 type FileLog struct {
 	write, read *sql.DB
 	epoch       string
+	key         []byte
 	wake        *signal
 }
 
@@ -42,15 +44,21 @@ func OpenFileLog(ctx context.Context, path string) (*FileLog, error) {
 		`CREATE TABLE IF NOT EXISTS tickets (hash TEXT PRIMARY KEY, binding BLOB NOT NULL, expires INTEGER NOT NULL) STRICT`,
 		`CREATE TABLE IF NOT EXISTS streams (id TEXT PRIMARY KEY, body BLOB NOT NULL, expires INTEGER NOT NULL) STRICT`,
 		`INSERT INTO meta (k, v) VALUES ('epoch', '` + newID(6) + `') ON CONFLICT DO NOTHING`,
+		`INSERT INTO meta (k, v) VALUES ('idkey', '` + hex.EncodeToString(randomBytes(16)) + `') ON CONFLICT DO NOTHING`,
 	} {
 		if _, err := write.ExecContext(ctx, stmt); err != nil {
 			_ = write.Close()
 			return nil, fmt.Errorf("realtime log %s: %w", path, err)
 		}
 	}
-	if err := write.QueryRowContext(ctx, `SELECT v FROM meta WHERE k = 'epoch'`).Scan(&l.epoch); err != nil {
+	var key string
+	if err := write.QueryRowContext(ctx, `SELECT (SELECT v FROM meta WHERE k = 'epoch'), (SELECT v FROM meta WHERE k = 'idkey')`).Scan(&l.epoch, &key); err != nil {
 		_ = write.Close()
 		return nil, fmt.Errorf("realtime log %s: %w", path, err)
+	}
+	if l.key, err = hex.DecodeString(key); err != nil || len(l.key) != 16 {
+		_ = write.Close()
+		return nil, fmt.Errorf("realtime log %s: its key is damaged", path)
 	}
 	read, err := sql.Open("sqlite", dsn+"&_pragma=query_only(1)")
 	if err != nil {
@@ -141,7 +149,7 @@ func (l *FileLog) Range(ctx context.Context, after, upTo uint64, max int) ([]Ent
 
 // Mark reads the epoch, the last position ever given and the horizon.
 func (l *FileLog) Mark(ctx context.Context) (Mark, error) {
-	m := Mark{Epoch: l.epoch}
+	m := Mark{Epoch: l.epoch, Key: l.key}
 	var head sql.NullInt64
 	// sqlite_sequence keeps the last position even when every entry is pruned.
 	if err := l.read.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'changes'`).Scan(&head); err != nil && !errors.Is(err, sql.ErrNoRows) {

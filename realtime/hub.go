@@ -112,7 +112,7 @@ type Hub struct {
 	byUser   map[string]map[*Stream]struct{}
 	perAddr  map[string]int
 	pos      uint64 // the last position dispatched
-	epoch    string
+	ids      *ids   // the log's event ids (nil until the log is read)
 	healthy  bool
 	shutdown bool
 	lastGen  uint64
@@ -156,8 +156,14 @@ func (h *Hub) Run(ctx context.Context) {
 			backoff = min(2*backoff, 5*time.Second)
 			continue
 		}
+		ids, err := newIDs(m.Epoch, m.Key)
+		if err != nil {
+			h.setHealthy(false, err)
+			sleep(ctx, backoff)
+			continue
+		}
 		h.mu.Lock()
-		h.epoch = m.Epoch
+		h.ids = ids
 		if h.pos == 0 || m.Head < h.pos {
 			h.pos = m.Head
 		}
@@ -312,7 +318,7 @@ func (h *Hub) deliver(e Entry, set map[*Stream]struct{}) {
 		r := newRendering(e)
 		for s := range set {
 			if action, data := r.eventFor(s); data != nil {
-				s.deliverChange(e.Pos, e.At, h.epoch, action, data)
+				s.deliverChange(e.Pos, e.At, h.ids, action, data)
 			}
 		}
 		return
@@ -329,7 +335,7 @@ func (h *Hub) deliver(e Entry, set map[*Stream]struct{}) {
 			r := newRendering(e)
 			for _, s := range part {
 				if action, data := r.eventFor(s); data != nil {
-					s.deliverChange(e.Pos, e.At, h.epoch, action, data)
+					s.deliverChange(e.Pos, e.At, h.ids, action, data)
 				}
 			}
 		})
@@ -337,10 +343,12 @@ func (h *Hub) deliver(e Entry, set map[*Stream]struct{}) {
 	wg.Wait()
 }
 
-// resync tells a stream to refetch; the stream stays open.
+// resync tells a stream to refetch; the stream stays open. h.mu is held.
 func (h *Hub) resync(s *Stream, pos uint64, reason string) {
 	h.obs.Resynced()
-	s.enqueue(pos, 0, appendEvent(nil, eventID(s.id, h.epoch, pos), eventResync, reasonData(reason, 0)))
+	if s.enqueueEvent(pos, 0, h.ids, eventResync, reasonData(reason, 0)) {
+		go s.flush(quickWrite)
+	}
 }
 
 // Lost tells every stream to refetch: committed changes could not be

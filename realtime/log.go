@@ -45,6 +45,8 @@ type Mark struct {
 	Epoch   string
 	Head    uint64
 	Horizon uint64
+	// Key seals positions in event ids (16 bytes, made with the log).
+	Key []byte
 }
 
 // ErrUnavailable wraps the errors of a log that cannot be reached.
@@ -114,10 +116,12 @@ func decodeDescriptor(b []byte) (descriptor, bool) {
 }
 
 // newID returns n random bytes as unpadded base64url.
-func newID(n int) string {
+func newID(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // encodeChange and decodeChange are how changes travel through a log; the

@@ -121,9 +121,14 @@ func TestCaptureRecordsWhatCommitted(t *testing.T) {
 func pipeStream(t *testing.T, cfg Config) (*Hub, *Stream, net.Conn) {
 	t.Helper()
 	h := NewHub(cfg, Deps{Log: openLog(t)})
+	var err error
+	if h.ids, err = newIDs("ep", randomBytes(16)); err != nil {
+		t.Fatal(err)
+	}
 	server, client := net.Pipe()
 	t.Cleanup(func() { _ = client.Close() })
 	s := &Stream{hub: h, id: newID(clientIDBytes), conn: server, addr: "test"}
+	s.tag = clientTag(s.id)
 	h.mu.Lock()
 	h.perAddr["test"]++
 	h.register(s)
@@ -181,19 +186,46 @@ func TestKeepAliveAndShutdown(t *testing.T) {
 	}
 }
 
-// TestEventIDs: ids name their stream, the log's epoch and the position,
-// and anything else is refused.
+// TestEventIDs: ids name their stream and count its events; the position
+// they carry is sealed, so it neither shows nor can be made up, altered or
+// moved to another stream or log.
 func TestEventIDs(t *testing.T) {
-	cid := newID(clientIDBytes)
-	id := eventID(cid, "ep", 42)
-	c, e, p, ok := parseEventID(id)
-	if !ok || c != cid || e != "ep" || p != 42 {
-		t.Fatalf("round trip of %s: %s %s %d %v", id, c, e, p, ok)
+	codec, err := newIDs("ep", randomBytes(16))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "a.b.c", cid + ".ep", cid + ".ep.-1", cid + "..1", cid + ".ep.1.2", strings.Repeat("a", 200), "../" + cid} {
-		if _, _, _, ok := parseEventID(bad); ok {
-			t.Errorf("%q accepted", bad)
+	cid := newID(clientIDBytes)
+	id := string(codec.appendID(nil, cid, clientTag(cid), 7, 42))
+	c, n, p, ok := codec.parse(id)
+	if !ok || c != cid || n != 7 || p != 42 {
+		t.Fatalf("round trip of %s: %s %d %d %v", id, c, n, p, ok)
+	}
+	if strings.Contains(id, ".42") {
+		t.Errorf("the position shows in %s", id)
+	}
+	parts := strings.Split(id, ".")
+	other := newID(clientIDBytes)
+	otherLog, _ := newIDs("ep", randomBytes(16))
+	box := []byte(parts[3])
+	box[3] ^= 1
+	for name, bad := range map[string]string{
+		"another stream's": other + "." + parts[1] + "." + parts[2] + "." + parts[3],
+		"another epoch's":  parts[0] + ".xx." + parts[2] + "." + parts[3],
+		"an altered":       parts[0] + "." + parts[1] + "." + parts[2] + "." + string(box),
+		"a made-up":        parts[0] + "." + parts[1] + ".1.AAAAAAAAAAAAAAAAAAAAAA",
+		"a plain position": parts[0] + "." + parts[1] + ".1.42",
+		"too long":         strings.Repeat("a", 200),
+		"three parts":      cid + ".ep.42",
+	} {
+		if _, _, _, ok := codec.parse(bad); ok {
+			t.Errorf("%s id accepted: %s", name, bad)
 		}
+	}
+	if _, _, _, ok := otherLog.parse(id); ok {
+		t.Error("another log's key opened the id")
+	}
+	if c, n, ok := clientOf(id); !ok || c != cid || n != 7 {
+		t.Errorf("clientOf: %s %d %v", c, n, ok)
 	}
 	for _, pos := range []uint64{0, 1, 1700000000000<<seqBits | 5} {
 		if got, ok := parseRedisID(redisID(pos)); !ok || got != pos {
@@ -212,7 +244,7 @@ func TestDispatchSurvivesAVanishedClient(t *testing.T) {
 	go func() {
 		defer close(done)
 		h.mu.Lock() // as the dispatch holds it
-		s.deliverChange(1, 0, "ep", "update", []byte(`{}`))
+		s.deliverChange(1, 0, h.ids, "update", []byte(`{}`))
 		h.mu.Unlock()
 	}()
 	select {

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -43,6 +44,7 @@ func OpenRedisLog(url string) (*RedisLog, error) {
 func (l *RedisLog) stream() string             { return l.prefix + "log" }
 func (l *RedisLog) epochKey() string           { return l.prefix + "epoch" }
 func (l *RedisLog) horizonKey() string         { return l.prefix + "horizon" }
+func (l *RedisLog) idKey() string              { return l.prefix + "idkey" }
 func (l *RedisLog) ticketKey(h string) string  { return l.prefix + "t:" + h }
 func (l *RedisLog) streamKey(id string) string { return l.prefix + "s:" + id }
 
@@ -122,8 +124,12 @@ func (l *RedisLog) Mark(ctx context.Context) (Mark, error) {
 	if err := l.rdb.SetNX(ctx, l.epochKey(), newID(6), 0).Err(); err != nil {
 		return Mark{}, unavailable(err)
 	}
+	if err := l.rdb.SetNX(ctx, l.idKey(), hex.EncodeToString(randomBytes(16)), 0).Err(); err != nil {
+		return Mark{}, unavailable(err)
+	}
 	var m Mark
 	epoch := l.rdb.Get(ctx, l.epochKey())
+	key := l.rdb.Get(ctx, l.idKey())
 	horizon := l.rdb.Get(ctx, l.horizonKey())
 	last := l.rdb.XRevRangeN(ctx, l.stream(), "+", "-", 1)
 	first := l.rdb.XRangeN(ctx, l.stream(), "-", "+", 1)
@@ -131,6 +137,10 @@ func (l *RedisLog) Mark(ctx context.Context) (Mark, error) {
 		return m, unavailable(err)
 	}
 	m.Epoch = epoch.Val()
+	var err error
+	if m.Key, err = hex.DecodeString(key.Val()); err != nil || len(m.Key) != 16 {
+		return m, unavailable(fmt.Errorf("the log's key is damaged"))
+	}
 	if err := horizon.Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		return m, unavailable(err)
 	}

@@ -44,27 +44,34 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		return h.refuse(w, reason)
 	}
 	s := &Stream{hub: h, bind: req.Binding, addr: req.Addr}
+	h.mu.Lock()
+	ids := h.ids
+	h.mu.Unlock()
 	var subs []Subscription
 	resume := false
 	var from uint64
-	if cid, epoch, pos, ok := parseEventID(req.LastEventID); ok {
+	if cid, n, ok := clientOf(req.LastEventID); ok {
 		body, found, err := h.log.LoadStream(ctx, cid)
 		if err != nil {
 			return h.refuse(w, reasonUnavailable)
 		}
+		// The stream, its subscriptions and its count of ids come back to
+		// its owner; its missed events too, while the log still holds them.
 		if d, ok := decodeDescriptor(body); found && ok && d.Binding.sameOwner(req.Binding) && d.Binding.Guest() == req.Binding.Guest() {
-			s.id, subs = cid, d.Subscriptions
+			s.id, s.n, subs = cid, n, d.Subscriptions
 			m, err := h.log.Mark(ctx)
 			if err != nil {
 				return h.refuse(w, reasonUnavailable)
 			}
-			resume = epoch == m.Epoch && pos >= m.Horizon && pos <= m.Head
+			_, _, pos, sealed := ids.parse(req.LastEventID)
+			resume = sealed && pos >= m.Horizon && pos <= m.Head
 			from = pos
 		}
 	}
 	if s.id == "" {
 		s.id = newID(clientIDBytes)
 	}
+	s.tag = clientTag(s.id)
 	s.setSubscriptions(h.followAll(s.bind, subs))
 	if err := h.admit(s); err != nil {
 		return err
@@ -79,11 +86,10 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		s.raw, _ = sc.SyscallConn()
 	}
 	s.lastWrite.Store(time.Now().UnixNano())
-	// Registered for live events from the cut on; they wait (as during a
-	// replay) until the connected event and what came before the cut are
-	// written.
+	// Registered from the cut on, catching up on the log (so that its
+	// events reach it in order, with increasing ids) until it is live.
 	h.mu.Lock()
-	cut, epoch := h.pos, h.epoch
+	cut := h.pos
 	s.after = cut
 	if resume {
 		s.after = max(cut, from)
@@ -108,11 +114,11 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 	head := []byte("retry: ")
 	head = strconv.AppendInt(head, h.cfg.Retry.Milliseconds(), 10)
 	head = append(head, "\n\n"...)
-	head = appendEvent(head, eventID(s.id, epoch, first), eventConnected,
+	head = s.event(head, ids, first, eventConnected,
 		[]byte(`{"client_id":"`+s.id+`","retry_ms":`+strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10)+`}`))
 	if req.LastEventID != "" && !resume {
 		h.obs.Resynced()
-		head = appendEvent(head, eventID(s.id, epoch, first), eventResync, reasonData(reasonUnknown, 0))
+		head = s.event(head, ids, first, eventResync, reasonData(reasonUnknown, 0))
 	}
 	ok := s.write(head)
 	go h.saveDescriptor(s)
@@ -121,11 +127,11 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		s.end("", "", false)
 		return nil
 	}
-	if resume && from < cut {
-		go h.replay(s, from, cut)
-	} else {
-		s.live()
+	seen := cut
+	if resume {
+		seen = from
 	}
+	go h.catchUp(s, ids, min(first, cut), seen)
 	return nil
 }
 
@@ -207,34 +213,51 @@ func (h *Hub) unindexLocked(s *Stream) {
 	deleteFrom(h.byUser, s.bind.UserID, s)
 }
 
-// replay writes the events a resumed stream missed, in order, then lets
-// the live ones that waited follow.
-func (h *Hub) replay(s *Stream, from, upTo uint64) {
+// catchUp writes, in order, the events of the log after from that the
+// client has not seen (those after seen: a resumed stream's missed ones,
+// and whatever came while it started), then makes it live: from then on the dispatch gives
+// it each change. It goes live only when nothing was dispatched since it
+// last read, so no event is missed or written twice.
+func (h *Hub) catchUp(s *Stream, ids *ids, from, seen uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	h.mu.Lock()
-	epoch := h.epoch
-	h.mu.Unlock()
-	for from < upTo {
+	for {
+		h.mu.Lock()
+		upTo := h.pos
+		if from >= upTo {
+			s.mu.Lock()
+			s.replaying = false
+			s.after = max(s.after, from)
+			write := s.claimWriter()
+			s.mu.Unlock()
+			h.mu.Unlock()
+			if write {
+				s.flush(quickWrite)
+			}
+			return
+		}
+		h.mu.Unlock()
 		entries, err := h.log.Range(ctx, from, upTo, 500)
 		if err != nil {
 			s.end(eventShutdown, reasonUnavailable, false)
 			return
 		}
 		if len(entries) == 0 {
-			break
+			from = upTo // nothing kept in between
+			continue
 		}
 		var out []byte
 		for _, e := range entries {
-			switch e.Op {
-			case OpDrop:
+			switch {
+			case e.Pos <= seen: // the client had it (from another replica)
+			case e.Op == OpDrop:
 				if collsOf(s.subscriptions())[e.Coll] {
 					h.obs.Resynced()
-					out = appendEvent(out, eventID(s.id, epoch, e.Pos), eventResync, reasonData(reasonDrop, 0))
+					out = s.event(out, ids, e.Pos, eventResync, reasonData(reasonDrop, 0))
 				}
-			case OpCreate, OpUpdate, OpDelete:
+			case e.Op == OpCreate || e.Op == OpUpdate || e.Op == OpDelete:
 				if action, data := newRendering(e).eventFor(s); data != nil {
-					out = appendEvent(out, eventID(s.id, epoch, e.Pos), action, data)
+					out = s.event(out, ids, e.Pos, action, data)
 				}
 			}
 			from = e.Pos
@@ -244,7 +267,6 @@ func (h *Hub) replay(s *Stream, from, upTo uint64) {
 			return
 		}
 	}
-	s.live()
 }
 
 // takeOver hijacks the connection and writes the stream's response head,

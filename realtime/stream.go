@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +20,8 @@ import (
 // its subscriptions and a reader that notices the client leaving.
 type Stream struct {
 	hub  *Hub
-	id   string // the client id
+	id   string  // the client id
+	tag  [8]byte // binds the positions sealed in its event ids to it
 	bind Binding
 	addr string
 	conn net.Conn
@@ -38,10 +38,11 @@ type Stream struct {
 	pending []byte
 	lags    []int64 // the commit times of the pending events
 	// after is the last position this stream has been given (events at or
-	// before it are never delivered again).
+	// before it are never delivered again); n counts its events' ids.
 	after     uint64
+	n         uint64
 	writing   bool // a writer goroutine runs
-	replaying bool // the stream's start, or missed events, are being written; live ones wait
+	replaying bool // the stream is catching up on the log; live events are left to it
 	overflow  bool // the queue overflowed: resync and close
 	closed    bool
 
@@ -71,27 +72,40 @@ func (s *Stream) enqueue(pos uint64, at int64, b []byte) {
 }
 
 // deliverChange queues a change event and writes what waits at once, in
-// the caller's goroutine, unless a writer already runs: its id is the
-// stream's, its name and data are shared by every stream that sees the
-// change alike. The write never waits for the client (see flush).
-func (s *Stream) deliverChange(pos uint64, at int64, epoch, action string, data []byte) {
-	size := len(s.id) + len(epoch) + len(action) + len(data) + 48
-	if !s.enqueueWith(pos, at, func(b []byte) []byte {
-		b = append(b, "id: "...)
-		b = append(b, s.id...)
-		b = append(b, '.')
-		b = append(b, epoch...)
-		b = append(b, '.')
-		b = strconv.AppendUint(b, pos, 10)
-		b = append(b, "\nevent: "...)
-		b = append(b, action...)
-		b = append(b, "\ndata: "...)
-		b = append(b, data...)
-		return append(b, "\n\n"...)
-	}, size) {
-		return
+// the caller's goroutine, unless a writer already runs. Its name and data
+// are shared by every stream that sees the change alike. The write never
+// waits for the client (see flush).
+func (s *Stream) deliverChange(pos uint64, at int64, ids *ids, action string, data []byte) {
+	if s.enqueueEvent(pos, at, ids, action, data) {
+		s.flush(quickWrite)
 	}
-	s.flush(quickWrite)
+}
+
+// enqueueEvent queues an event of the log at pos with the stream's next
+// id, and reports whether the caller must flush.
+func (s *Stream) enqueueEvent(pos uint64, at int64, ids *ids, name string, data []byte) bool {
+	size := len(s.id) + len(ids.epoch) + len(name) + len(data) + 80
+	return s.enqueueWith(pos, at, func(b []byte) []byte { return s.appendEvent(b, ids, pos, name, data) }, size)
+}
+
+// appendEvent writes an event of the log at pos with the stream's next id;
+// s.mu is held, so ids increase in the order events reach the client.
+func (s *Stream) appendEvent(b []byte, ids *ids, pos uint64, name string, data []byte) []byte {
+	s.n++
+	b = append(b, "id: "...)
+	b = ids.appendID(b, s.id, s.tag, s.n, pos)
+	b = append(b, "\nevent: "...)
+	b = append(b, name...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
+
+// event renders an event of the log at pos with the stream's next id.
+func (s *Stream) event(b []byte, ids *ids, pos uint64, name string, data []byte) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendEvent(b, ids, pos, name, data)
 }
 
 // enqueueWith appends an event of about size bytes with write, and reports
@@ -99,7 +113,8 @@ func (s *Stream) deliverChange(pos uint64, at int64, epoch, action string, data 
 func (s *Stream) enqueueWith(pos uint64, at int64, write func([]byte) []byte, size int) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.overflow || (pos != 0 && pos <= s.after) {
+	// While the stream catches up on the log, its events come from there.
+	if s.closed || s.overflow || (pos != 0 && (s.replaying || pos <= s.after)) {
 		return false
 	}
 	if pos != 0 {
