@@ -93,16 +93,6 @@ type options struct {
 	realtime realtime.Config
 }
 
-// schemasOf lists every resource's schema.
-func schemasOf(reg *resources.Registry) []*resources.Schema {
-	var out []*resources.Schema
-	for _, name := range reg.Names() {
-		sc, _ := reg.Schema(name)
-		out = append(out, sc)
-	}
-	return out
-}
-
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
 // of each level from 0 to 4 (dba, sysadmin, admin, coach, member).
 func MustStartGateway(tb testing.TB) *env { return MustStartGatewayWith(tb, options{}) }
@@ -140,7 +130,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}
 	tb.Cleanup(func() { _ = changes.Close() })
 	var hubRef atomic.Pointer[realtime.Hub]
-	captured := realtime.Capture(kit.Store, changes, realtime.CaptureConfig{Schemas: schemasOf(reg), Serial: true, OnLost: func(err error) {
+	captured := realtime.Capture(kit.Store, changes, realtime.CaptureConfig{Schemas: reg.Schemas(), Serial: true, OnLost: func(err error) {
 		if h := hubRef.Load(); h != nil {
 			h.Lost(err)
 		}

@@ -25,15 +25,6 @@ func openLog(t *testing.T) *FileLog {
 	return l
 }
 
-func schemas(reg *resources.Registry) []*resources.Schema {
-	var out []*resources.Schema
-	for _, n := range reg.Names() {
-		sc, _ := reg.Schema(n)
-		out = append(out, sc)
-	}
-	return out
-}
-
 // TestCaptureRecordsWhatCommitted: inserts, updates (with the document
 // before), deletes and drops of followed collections reach the log in
 // order, with internal fields left out; a retried or failed transaction
@@ -42,7 +33,7 @@ func TestCaptureRecordsWhatCommitted(t *testing.T) {
 	kit := domaintest.MustOpen(t, "")
 	ctx := kit.Ctx
 	log := openLog(t)
-	st := Capture(kit.Store, log, CaptureConfig{Schemas: schemas(kit.Registry), Serial: true})
+	st := Capture(kit.Store, log, CaptureConfig{Schemas: kit.Registry.Schemas(), Serial: true})
 	gym := resources.Document{resources.FieldID: "0123456789abcdef01234567", "name": "Iron"}
 	if err := st.Insert(ctx, "gym", gym); err != nil {
 		t.Fatal(err)
@@ -104,7 +95,7 @@ func TestCaptureRecordsWhatCommitted(t *testing.T) {
 	// A log that cannot take the change: the write stands, the loss is told.
 	_ = log.Close()
 	var lost error
-	st = Capture(kit.Store, log, CaptureConfig{Schemas: schemas(kit.Registry), OnLost: func(err error) { lost = err }})
+	st = Capture(kit.Store, log, CaptureConfig{Schemas: kit.Registry.Schemas(), OnLost: func(err error) { lost = err }})
 	if err := st.Insert(ctx, "gym", resources.Document{resources.FieldID: "0123456789abcdef0123456a", "name": "Lost"}); err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,15 @@ func (r *Registry) Schema(name string) (*Schema, error) {
 // Names returns every resource name, sorted.
 func (r *Registry) Names() []string { return r.names }
 
+// Schemas returns every resource's schema, in the order of Names.
+func (r *Registry) Schemas() []*Schema {
+	out := make([]*Schema, len(r.names))
+	for i, name := range r.names {
+		out[i] = r.byName[name]
+	}
+	return out
+}
+
 // Groups returns each resource's policy group (the object the policy grants
 // rights on), so the policy can reach resources declared at run time.
 func (r *Registry) Groups() map[string]string {

@@ -427,14 +427,7 @@ func (s *Service) Schema(resource string) (*Schema, error) { return s.reg.Schema
 
 // Schemas returns every resource's schema in the registry's order (the API
 // description is generated from them).
-func (s *Service) Schemas() []*Schema {
-	out := make([]*Schema, 0, len(s.reg.Names()))
-	for _, name := range s.reg.Names() {
-		sc, _ := s.reg.Schema(name)
-		out = append(out, sc)
-	}
-	return out
-}
+func (s *Service) Schemas() []*Schema { return s.reg.Schemas() }
 
 // MaxPage is the most documents one query page holds.
 func (s *Service) MaxPage() int { return s.cfg.MaxPage }

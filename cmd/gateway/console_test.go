@@ -444,52 +444,36 @@ func TestConsoleInBrowser(t *testing.T) {
 	// verifies the purchase with the buyer's code.
 	merch := adminCall(t, "POST", g.url+"/api/merchandise", dba, dbaPass, `{"operation":"create","data":{"name":"Console Mat","price":120,"stock":3}}`)
 	_, tokens := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "console_buyer", "password": "a fine long password"})
-	req, _ := http.NewRequest("POST", g.url+"/api/perform_transaction", strings.NewReader(`{"items":[{"merchandise_id":"`+merch["_id"].(string)+`","quantity":1}]}`))
-	req.Header.Set("Authorization", "Bearer "+fmt.Sprint(tokens["access_token"]))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	buy := func() (id, code string) {
+		t.Helper()
+		status, raw := doAs(t, "POST", g.url+"/api/perform_transaction", "Bearer "+fmt.Sprint(tokens["access_token"]),
+			`{"items":[{"merchandise_id":"`+merch["_id"].(string)+`","quantity":1}]}`)
+		var purchase struct {
+			Data struct {
+				ID   string `json:"_id"`
+				Code string `json:"verification_code"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(raw), &purchase)
+		if status != 201 {
+			t.Fatalf("purchase: %d %s", status, raw)
+		}
+		return purchase.Data.ID, purchase.Data.Code
 	}
-	var purchase struct {
-		Data struct {
-			ID   string `json:"_id"`
-			Code string `json:"verification_code"`
-		} `json:"data"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&purchase)
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("purchase: %d", resp.StatusCode)
-	}
+	purchaseID, purchaseCode := buy()
 	b.open("/console/#/transactions")
 	b.setValue(`select[aria-label="Status"]`, "pending")
 	b.click("Search")
-	b.waitText("#results", purchase.Data.ID)
-	b.clickCell(purchase.Data.ID)
-	b.typeInto(`input[aria-label="Verification code"]`, purchase.Data.Code)
+	b.waitText("#results", purchaseID)
+	b.clickCell(purchaseID)
+	b.typeInto(`input[aria-label="Verification code"]`, purchaseCode)
 	b.click("Verify")
 	b.waitText("#notice", "verified")
 	b.waitText(".card pre", `"completed"`)
 	// A purchase made elsewhere shows in the pending list as it happens.
 	b.waitText("#live", "live")
-	req, _ = http.NewRequest("POST", g.url+"/api/perform_transaction", strings.NewReader(`{"items":[{"merchandise_id":"`+merch["_id"].(string)+`","quantity":1}]}`))
-	req.Header.Set("Authorization", "Bearer "+fmt.Sprint(tokens["access_token"]))
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	var second struct {
-		Data struct {
-			ID string `json:"_id"`
-		} `json:"data"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&second)
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("second purchase: %d", resp.StatusCode)
-	}
-	b.waitText("#results", second.Data.ID)
+	secondID, _ := buy()
+	b.waitText("#results", secondID)
 	b.shot("transactions")
 
 	// Policy: an edit is checked and its diff shown before it is saved.

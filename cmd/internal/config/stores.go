@@ -153,11 +153,6 @@ func OpenData(ctx context.Context, cfg Config, reg *resources.Registry, onLost f
 		_ = closeStore()
 		return Data{}, fmt.Errorf("realtime log: %w", err)
 	}
-	var schemas []*resources.Schema
-	for _, name := range reg.Names() {
-		sc, _ := reg.Schema(name)
-		schemas = append(schemas, sc)
-	}
-	captured := realtime.Capture(st, changes, realtime.CaptureConfig{Schemas: schemas, Serial: cfg.MongoURI == "", OnLost: onLost})
+	captured := realtime.Capture(st, changes, realtime.CaptureConfig{Schemas: reg.Schemas(), Serial: cfg.MongoURI == "", OnLost: onLost})
 	return Data{Store: captured, Changes: changes, Close: func() error { return errors.Join(closeStore(), changes.Close()) }}, nil
 }
