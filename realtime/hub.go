@@ -3,7 +3,6 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -654,5 +653,3 @@ func (nopObserver) Streams(int)             {}
 func (nopObserver) Delivered(time.Duration) {}
 func (nopObserver) StreamDropped()          {}
 func (nopObserver) Resynced()               {}
-
-var errShutdown = errors.New("the gateway is shutting down")

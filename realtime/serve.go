@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net"
 	"net/http"
 	"runtime"
@@ -148,9 +147,6 @@ func (h *Hub) refuse(w http.ResponseWriter, reason string) error {
 	_, _ = conn.Write(b)
 	return nil
 }
-
-// ErrTooMany is the refusal of a stream past a bound.
-var ErrTooMany = errors.New("too many streams")
 
 // TooManyError says which bound a refused stream reached.
 type TooManyError struct{ What string }
