@@ -2,7 +2,6 @@ package realtime
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"github.com/tnt/gateway/resources"
@@ -92,14 +91,12 @@ func (c *capture) Update(ctx context.Context, coll, id string, set resources.Doc
 	if c.followed(coll) == nil {
 		return c.Store.Update(ctx, coll, id, set, unset)
 	}
+	// In a transaction of its own, which reads the document it replaces.
 	var after resources.Document
-	err := c.write(ctx, func(rec *recorder) error {
-		return c.Store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-			rec.reset()
-			var err error
-			after, err = (&recordingTx{Tx: tx, rec: rec}).Update(ctx, coll, id, set, unset)
-			return err
-		})
+	err := c.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		var err error
+		after, err = tx.Update(ctx, coll, id, set, unset)
+		return err
 	})
 	return after, err
 }
@@ -108,11 +105,8 @@ func (c *capture) Delete(ctx context.Context, coll, id string) error {
 	if c.followed(coll) == nil {
 		return c.Store.Delete(ctx, coll, id)
 	}
-	return c.write(ctx, func(rec *recorder) error {
-		return c.Store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-			rec.reset()
-			return (&recordingTx{Tx: tx, rec: rec}).Delete(ctx, coll, id)
-		})
+	return c.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		return tx.Delete(ctx, coll, id)
 	})
 }
 
@@ -152,13 +146,8 @@ func (c *rawCapture) FindRaw(ctx context.Context, coll string, q resources.Query
 
 // Version passes the store's version through.
 func (c *rawCapture) Version(ctx context.Context) (uint64, error) {
-	if v, ok := c.Store.(resources.Versioned); ok {
-		return v.Version(ctx)
-	}
-	return 0, errNoVersion
+	return resources.VersionOf(ctx, c.Store)
 }
-
-var errNoVersion = errors.New("the store keeps no version")
 
 // recorder collects the changes of one write or transaction.
 type recorder struct {

@@ -1,6 +1,9 @@
 package resources
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // The gateway's own collections, beside those of declared resources.
 const (
@@ -103,4 +106,16 @@ type RawFinder interface {
 // cannot tell returns an error, and its queries are never cached.
 type Versioned interface {
 	Version(ctx context.Context) (uint64, error)
+}
+
+// ErrNoVersion is the answer of a store that keeps no version.
+var ErrNoVersion = errors.New("the store keeps no version")
+
+// VersionOf asks s for its version: how a decorator passes its store's
+// version through. A store that is not Versioned answers ErrNoVersion.
+func VersionOf(ctx context.Context, s Store) (uint64, error) {
+	if v, ok := s.(Versioned); ok {
+		return v.Version(ctx)
+	}
+	return 0, ErrNoVersion
 }

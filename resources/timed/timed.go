@@ -128,13 +128,8 @@ func (t *rawStore) FindRaw(ctx context.Context, coll string, q resources.Query, 
 // Version passes the backend's version through, untimed (it is a memory
 // read on the embedded store); a backend without one answers an error.
 func (t *rawStore) Version(ctx context.Context) (uint64, error) {
-	if v, ok := t.Store.(resources.Versioned); ok {
-		return v.Version(ctx)
-	}
-	return 0, errNoVersion
+	return resources.VersionOf(ctx, t.Store)
 }
-
-var errNoVersion = errors.New("the store keeps no version")
 
 // tx times the operations of a transaction, under op names with a prefix.
 type tx struct {
