@@ -124,14 +124,9 @@ func validClientID(id string) bool {
 	return true
 }
 
-// appendEvent writes one event in the text/event-stream format. data is
-// JSON, which never holds a raw line break.
-func appendEvent(b []byte, id, event string, data []byte) []byte {
-	if id != "" {
-		b = append(b, "id: "...)
-		b = append(b, id...)
-		b = append(b, '\n')
-	}
+// appendEvent writes one event in the text/event-stream format, after its
+// id line if it has one. data is JSON, which never holds a raw line break.
+func appendEvent(b []byte, event string, data []byte) []byte {
 	b = append(b, "event: "...)
 	b = append(b, event...)
 	b = append(b, "\ndata: "...)

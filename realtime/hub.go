@@ -114,7 +114,6 @@ type Hub struct {
 	ids      *ids   // the log's event ids (nil until the log is read)
 	healthy  bool
 	shutdown bool
-	lastGen  uint64
 	// up is closed while the hub can read the log; a fresh one waits for
 	// the next recovery while it cannot.
 	up chan struct{}
@@ -283,7 +282,7 @@ func (h *Hub) finalEvent(event, reason string) []byte {
 	if event == eventResync {
 		h.obs.Resynced()
 	}
-	return appendEvent(nil, "", event, reasonData(reason, retry))
+	return appendEvent(nil, event, reasonData(reason, retry))
 }
 
 // dispatch hands one entry to every stream it may concern.
@@ -310,34 +309,30 @@ func (h *Hub) dispatch(ctx context.Context, e Entry) {
 // larger fan-outs are shared between the cores.
 const dispatchChunk = 512
 
-// deliver decides a change for each stream of set and queues its event.
-// h.mu is held.
+// deliver decides a change for each stream of set and queues its event,
+// in one part per dispatchChunk streams (at most one per core), side by
+// side. h.mu is held.
 func (h *Hub) deliver(e Entry, set map[*Stream]struct{}) {
-	if len(set) <= dispatchChunk {
-		r := newRendering(e)
-		for s := range set {
-			if action, data := r.eventFor(s); data != nil {
-				s.deliverChange(e.Pos, e.At, h.ids, action, data)
-			}
-		}
-		return
-	}
 	streams := make([]*Stream, 0, len(set))
 	for s := range set {
 		streams = append(streams, s)
 	}
-	var wg sync.WaitGroup
-	parts := min(runtime.GOMAXPROCS(0), (len(streams)+dispatchChunk-1)/dispatchChunk)
-	for p := range parts {
-		part := streams[p*len(streams)/parts : (p+1)*len(streams)/parts]
-		wg.Go(func() {
-			r := newRendering(e)
-			for _, s := range part {
-				if action, data := r.eventFor(s); data != nil {
-					s.deliverChange(e.Pos, e.At, h.ids, action, data)
-				}
+	deliverPart := func(part []*Stream) {
+		r := newRendering(e)
+		for _, s := range part {
+			if action, data := r.eventFor(s); data != nil {
+				s.deliverChange(e.Pos, e.At, h.ids, action, data)
 			}
-		})
+		}
+	}
+	parts := min(runtime.GOMAXPROCS(0), (len(streams)+dispatchChunk-1)/dispatchChunk)
+	if parts <= 1 {
+		deliverPart(streams)
+		return
+	}
+	var wg sync.WaitGroup
+	for p := range parts {
+		wg.Go(func() { deliverPart(streams[p*len(streams)/parts : (p+1)*len(streams)/parts]) })
 	}
 	wg.Wait()
 }
@@ -358,7 +353,7 @@ func (h *Hub) Lost(err error) {
 	defer h.mu.Unlock()
 	for _, s := range h.streams {
 		h.obs.Resynced()
-		s.enqueue(0, 0, appendEvent(nil, "", eventResync, reasonData(reasonLost, 0)))
+		s.enqueue(0, 0, appendEvent(nil, eventResync, reasonData(reasonLost, 0)))
 	}
 }
 
@@ -469,8 +464,7 @@ func (r *rendering) decide(subs []sub) (string, []byte) {
 	if k.view == resources.Hidden {
 		record = idRecord(e.ID)
 	} else {
-		f := nowF
-		record = r.record(f, e.After, k.view)
+		record = r.record(nowF, e.After, k.view)
 	}
 	var b []byte
 	if record != nil {
@@ -484,9 +478,7 @@ func (r *rendering) decide(subs []sub) (string, []byte) {
 // resumed.
 func (h *Hub) remove(s *Stream) {
 	h.mu.Lock()
-	if h.perAddr[s.addr]--; h.perAddr[s.addr] <= 0 {
-		delete(h.perAddr, s.addr)
-	}
+	h.releaseLocked(s)
 	if h.streams[s.id] != s {
 		// A newer connection of the same stream took its place.
 		h.mu.Unlock()
@@ -496,12 +488,9 @@ func (h *Hub) remove(s *Stream) {
 	open := len(h.streams)
 	h.mu.Unlock()
 	h.obs.Streams(open)
-	desc := descriptor{Binding: s.bind, Subscriptions: requests(s.subscriptions())}.encode()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	// Kept an hour past the retention: a client back after its events
 	// were pruned still gets its stream and subscriptions, with a resync.
-	_ = h.log.SaveStream(ctx, s.id, desc, h.cfg.Retention+time.Hour)
+	_ = h.keep(context.Background(), s.id, s.bind, requests(s.subscriptions()), h.cfg.Retention+time.Hour)
 }
 
 func collsOf(subs []sub) map[string]bool {
@@ -599,8 +588,9 @@ func (h *Hub) tick(ctx context.Context) {
 	defer t.Stop()
 	pruneEvery := min(h.cfg.Retention/10, time.Minute)
 	lastPrune := time.Now()
+	var lastGen uint64
 	if h.gen != nil {
-		h.lastGen = h.gen()
+		lastGen = h.gen()
 	}
 	for {
 		select {
@@ -609,8 +599,8 @@ func (h *Hub) tick(ctx context.Context) {
 		case now := <-t.C:
 			h.keepAlive(now)
 			if h.gen != nil {
-				if g := h.gen(); g != h.lastGen {
-					h.lastGen = g
+				if g := h.gen(); g != lastGen {
+					lastGen = g
 					h.Revoked(session.Ended{All: true})
 				}
 			}

@@ -132,7 +132,7 @@ func pipeStream(t *testing.T, cfg Config) (*Hub, *Stream, net.Conn) {
 // and closes, and the hub forgets it.
 func TestSlowReaderIsResyncedAndClosed(t *testing.T) {
 	h, s, client := pipeStream(t, Config{QueueBytes: 1024})
-	event := appendEvent(nil, "x", "update", []byte(`{"pad":"`+strings.Repeat("x", 200)+`"}`))
+	event := appendEvent(nil, "update", []byte(`{"pad":"`+strings.Repeat("x", 200)+`"}`))
 	s.enqueue(1, 0, event)
 	// The first event is being written (the pipe holds the writer until
 	// the client reads); the next ones wait in the queue, past its bound.

@@ -121,23 +121,24 @@ func appendEntries(out []Entry, msgs []goredis.XMessage) ([]Entry, error) {
 // Mark reads the epoch (setting one on a new log), the last entry and the
 // horizon.
 func (l *RedisLog) Mark(ctx context.Context) (Mark, error) {
-	if err := l.rdb.SetNX(ctx, l.epochKey(), newID(6), 0).Err(); err != nil {
-		return Mark{}, unavailable(err)
-	}
-	if err := l.rdb.SetNX(ctx, l.idKey(), hex.EncodeToString(randomBytes(16)), 0).Err(); err != nil {
-		return Mark{}, unavailable(err)
-	}
+	// One round trip: a new log gets its epoch and key first.
+	var epoch, key, horizon *goredis.StringCmd
+	var last, first *goredis.XMessageSliceCmd
+	_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		p.SetNX(ctx, l.epochKey(), newID(6), 0)
+		p.SetNX(ctx, l.idKey(), hex.EncodeToString(randomBytes(16)), 0)
+		epoch, key, horizon = p.Get(ctx, l.epochKey()), p.Get(ctx, l.idKey()), p.Get(ctx, l.horizonKey())
+		last, first = p.XRevRangeN(ctx, l.stream(), "+", "-", 1), p.XRangeN(ctx, l.stream(), "-", "+", 1)
+		return nil
+	})
 	var m Mark
-	epoch := l.rdb.Get(ctx, l.epochKey())
-	key := l.rdb.Get(ctx, l.idKey())
-	horizon := l.rdb.Get(ctx, l.horizonKey())
-	last := l.rdb.XRevRangeN(ctx, l.stream(), "+", "-", 1)
-	first := l.rdb.XRangeN(ctx, l.stream(), "-", "+", 1)
+	if err != nil && !errors.Is(err, goredis.Nil) { // no horizon yet is Nil
+		return m, unavailable(err)
+	}
 	if err := epoch.Err(); err != nil {
 		return m, unavailable(err)
 	}
 	m.Epoch = epoch.Val()
-	var err error
 	if m.Key, err = hex.DecodeString(key.Val()); err != nil || len(m.Key) != 16 {
 		return m, unavailable(fmt.Errorf("the log's key is damaged"))
 	}

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -31,7 +32,7 @@ type OpenRequest struct {
 func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) error {
 	ctx := r.Context()
 	h.mu.Lock()
-	down, healthy := h.shutdown, h.healthy
+	down, healthy, ids := h.shutdown, h.healthy, h.ids
 	h.mu.Unlock()
 	if down || !healthy {
 		// Never an error status, which would stop EventSource for good:
@@ -43,9 +44,6 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		return h.refuse(w, reason)
 	}
 	s := &Stream{hub: h, bind: req.Binding, addr: req.Addr}
-	h.mu.Lock()
-	ids := h.ids
-	h.mu.Unlock()
 	var subs []Subscription
 	resume := false
 	var from uint64
@@ -71,7 +69,8 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 		s.id = newID(clientIDBytes)
 	}
 	s.tag = clientTag(s.id)
-	s.setSubscriptions(h.followAll(s.bind, subs))
+	followed, _ := h.followAll(s.bind, subs) // what no longer holds is left out
+	s.setSubscriptions(followed)
 	if err := h.admit(s); err != nil {
 		return err
 	}
@@ -106,32 +105,31 @@ func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, req OpenRequest) err
 			return nil
 		}
 	}
+	// first is the last position the client has seen.
 	first := from
 	if !resume {
 		first = cut
 	}
-	head := []byte("retry: ")
-	head = strconv.AppendInt(head, h.cfg.Retry.Milliseconds(), 10)
-	head = append(head, "\n\n"...)
-	head = s.event(head, ids, first, eventConnected,
+	head := s.event(h.retryLine(), ids, first, eventConnected,
 		[]byte(`{"client_id":"`+s.id+`","retry_ms":`+strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10)+`}`))
 	if req.LastEventID != "" && !resume {
 		h.obs.Resynced()
 		head = s.event(head, ids, first, eventResync, reasonData(reasonUnknown, 0))
 	}
 	ok := s.write(head)
-	go h.saveDescriptor(s)
+	go func() { _ = h.keep(context.Background(), s.id, s.bind, requests(s.subscriptions()), h.openTTL()) }()
 	go s.read()
 	if !ok {
 		s.end("", "", false)
 		return nil
 	}
-	seen := cut
-	if resume {
-		seen = from
-	}
-	go h.catchUp(s, ids, min(first, cut), seen)
+	go h.catchUp(s, ids, min(first, cut), first)
 	return nil
+}
+
+// retryLine tells EventSource how long to wait before it reconnects.
+func (h *Hub) retryLine() []byte {
+	return []byte("retry: " + strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10) + "\n\n")
 }
 
 // refuse answers a stream that cannot be served now: a shutdown event with
@@ -143,8 +141,7 @@ func (h *Hub) refuse(w http.ResponseWriter, reason string) error {
 	}
 	defer conn.Close()
 	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-	b := append([]byte("retry: "+strconv.FormatInt(h.cfg.Retry.Milliseconds(), 10)+"\n\n"), h.finalEvent(eventShutdown, reason)...)
-	_, _ = conn.Write(b)
+	_, _ = conn.Write(append(h.retryLine(), h.finalEvent(eventShutdown, reason)...))
 	return nil
 }
 
@@ -174,6 +171,11 @@ func (h *Hub) admit(s *Stream) error {
 func (h *Hub) release(s *Stream) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.releaseLocked(s)
+}
+
+// releaseLocked gives back the stream's place per address; h.mu is held.
+func (h *Hub) releaseLocked(s *Stream) {
 	if h.perAddr[s.addr]--; h.perAddr[s.addr] <= 0 {
 		delete(h.perAddr, s.addr)
 	}
@@ -211,9 +213,9 @@ func (h *Hub) unindexLocked(s *Stream) {
 
 // catchUp writes, in order, the events of the log after from that the
 // client has not seen (those after seen: a resumed stream's missed ones,
-// and whatever came while it started), then makes it live: from then on the dispatch gives
-// it each change. It goes live only when nothing was dispatched since it
-// last read, so no event is missed or written twice.
+// and whatever came while it started), then makes it live: from then on
+// the dispatch gives it each change. It goes live only when nothing was
+// dispatched since it last read, so no event is missed or written twice.
 func (h *Hub) catchUp(s *Stream, ids *ids, from, seen uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -296,28 +298,34 @@ func takeOver(w http.ResponseWriter) (net.Conn, error) {
 }
 
 // followAll decides a stream's subscriptions for its binding, keeping each
-// one's index; one that no longer holds (its resource's rights were taken)
-// is left out.
-func (h *Hub) followAll(b Binding, reqs []Subscription) []sub {
+// one's index. One that does not hold (its resource's rights were taken
+// since, or it was never allowed) is left out, and the first such refusal
+// is returned.
+func (h *Hub) followAll(b Binding, reqs []Subscription) ([]sub, error) {
 	out := make([]sub, 0, len(reqs))
+	var refused error
 	for i, r := range reqs {
 		f, err := h.follow.Follow(b.Principal(), r.Resource, r.ID, r.Query)
 		if err != nil {
+			refused = cmp.Or(refused, err)
 			continue
 		}
 		out = append(out, sub{index: i, req: r, follow: f})
 	}
-	return out
+	return out, refused
 }
 
-// saveDescriptor keeps a stream's binding and subscriptions while it is
-// open (and for the retention after), so it can be resumed anywhere.
-func (h *Hub) saveDescriptor(s *Stream) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+// keep stores a stream's binding and subscriptions for ttl, so it can be
+// resumed on any replica.
+func (h *Hub) keep(ctx context.Context, clientID string, b Binding, subs []Subscription, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	desc := descriptor{Binding: s.bind, Subscriptions: requests(s.subscriptions())}
-	_ = h.log.SaveStream(ctx, s.id, desc.encode(), h.cfg.Retention+24*time.Hour)
+	return h.log.SaveStream(ctx, clientID, descriptor{Binding: b, Subscriptions: subs}.encode(), ttl)
 }
+
+// openTTL is how long an open stream's descriptor is kept: a day past the
+// retention, renewed whenever the stream changes or closes.
+func (h *Hub) openTTL() time.Duration { return h.cfg.Retention + 24*time.Hour }
 
 // Subscribe replaces the subscriptions of the stream clientID names, for a
 // caller bound as caller, and returns the set in force. Not the caller's
@@ -351,16 +359,11 @@ func (h *Hub) Subscribe(ctx context.Context, caller Binding, clientID string, re
 	if !bind.sameOwner(caller) {
 		return nil, notFound
 	}
-	subs := make([]sub, len(reqs))
-	for i, r := range reqs {
-		f, err := h.follow.Follow(bind.Principal(), r.Resource, r.ID, r.Query)
-		if err != nil {
-			return nil, err
-		}
-		subs[i] = sub{index: i, req: r, follow: f}
+	subs, err := h.followAll(bind, reqs)
+	if err != nil {
+		return nil, err
 	}
-	desc := descriptor{Binding: bind, Subscriptions: reqs}.encode()
-	if err := h.log.SaveStream(ctx, clientID, desc, h.cfg.Retention+24*time.Hour); err != nil {
+	if err := h.keep(ctx, clientID, bind, reqs, h.openTTL()); err != nil {
 		return nil, resources.Errorf(resources.EUNAVAILABLE, "the stream store is unavailable")
 	}
 	if s != nil && h.apply(s, subs) {
@@ -403,11 +406,13 @@ func (h *Hub) reload(ctx context.Context, clientID string) {
 		return
 	}
 	body, found, err := h.log.LoadStream(ctx, clientID)
-	d, ok := decodeDescriptor(body)
-	if err != nil || !found || !ok {
+	if err != nil || !found {
 		return
 	}
-	h.apply(s, h.followAll(s.bind, d.Subscriptions))
+	if d, ok := decodeDescriptor(body); ok {
+		subs, _ := h.followAll(s.bind, d.Subscriptions) // as checked when stored
+		h.apply(s, subs)
+	}
 }
 
 // IssueTicket makes a single-use ticket bound to b, for EventSource, which

@@ -94,11 +94,7 @@ func (s *Stream) appendEvent(b []byte, ids *ids, pos uint64, name string, data [
 	s.n++
 	b = append(b, "id: "...)
 	b = ids.appendID(b, s.id, s.tag, s.n, pos)
-	b = append(b, "\nevent: "...)
-	b = append(b, name...)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	return append(b, "\n\n"...)
+	return appendEvent(append(b, '\n'), name, data)
 }
 
 // event renders an event of the log at pos with the stream's next id.
@@ -138,25 +134,14 @@ func (s *Stream) enqueueWith(pos uint64, at int64, write func([]byte) []byte, si
 }
 
 // claimWriter makes the caller the stream's writer if there is something
-// to write and no writer or replay runs. s.mu is held.
+// to write and no writer runs and the stream is not catching up. s.mu is
+// held.
 func (s *Stream) claimWriter() bool {
 	if s.writing || s.replaying || s.closed || (len(s.pending) == 0 && !s.overflow) {
 		return false
 	}
 	s.writing = true
 	return true
-}
-
-// live lets the live events that waited for the stream's start (or its
-// replay) follow.
-func (s *Stream) live() {
-	s.mu.Lock()
-	s.replaying = false
-	write := s.claimWriter()
-	s.mu.Unlock()
-	if write {
-		s.flush(quickWrite)
-	}
 }
 
 // flush writes what waits until nothing does; the caller has claimed the
@@ -244,14 +229,15 @@ func (s *Stream) writeWithin(b []byte, limit time.Duration) (int, error) {
 	if closed {
 		return 0, nil
 	}
+	quick := limit != 0
 	var n int
 	var err error
-	if limit == quickWrite && s.raw != nil {
-		// The shared writers' path: as much as the socket takes now,
-		// without a deadline's timer or a wait.
+	if quick && s.raw != nil {
+		// The dispatch's path: as much as the socket takes now, without a
+		// deadline's timer or a wait.
 		n, err = tryWrite(s.raw, b)
 	} else {
-		if limit == 0 {
+		if !quick {
 			limit = s.hub.cfg.WriteTimeout
 		}
 		_ = s.conn.SetWriteDeadline(time.Now().Add(limit))
@@ -259,7 +245,7 @@ func (s *Stream) writeWithin(b []byte, limit time.Duration) (int, error) {
 	}
 	if err != nil {
 		s.partial = n > 0
-		if !errors.Is(err, os.ErrDeadlineExceeded) || limit == s.hub.cfg.WriteTimeout {
+		if !quick || !errors.Is(err, os.ErrDeadlineExceeded) {
 			s.broken = true
 		}
 		return n, err
