@@ -478,18 +478,19 @@ func TestRealtimeTicketsAndOwnership(t *testing.T) {
 				t.Errorf("%s changes alice's stream: %d %s", name, r.status, r.raw)
 			}
 		}
-		if _, status := tryOpenSSE(t, url+"?ticket="+ticket); status != http.StatusUnauthorized {
-			t.Errorf("a spent ticket: %d", status)
+		// Refusals are answers of the description (e.call checks them).
+		if r := e.call(t, "GET", "/api/realtime?ticket="+ticket, "", ""); r.status != http.StatusUnauthorized {
+			t.Errorf("a spent ticket: %d", r.status)
 		}
-		if _, status := tryOpenSSE(t, url+"?ticket="+strings.Repeat("A", 43)); status != http.StatusUnauthorized {
-			t.Errorf("a made-up ticket: %d", status)
+		if r := e.call(t, "GET", "/api/realtime?ticket="+strings.Repeat("A", 43), "", ""); r.status != http.StatusUnauthorized {
+			t.Errorf("a made-up ticket: %d", r.status)
 		}
 		// A ticket of a session that ended is worthless.
 		r = e.call(t, "POST", "/api/realtime/ticket", "", "", alice2...)
 		late, _ := dataOf(t, r)["ticket"].(string)
 		e.call(t, "DELETE", "/api/session", "", "", alice2...)
-		if _, status := tryOpenSSE(t, url+"?ticket="+late); status != http.StatusUnauthorized {
-			t.Errorf("the ticket of an ended session: %d", status)
+		if r := e.call(t, "GET", "/api/realtime?ticket="+late, "", ""); r.status != http.StatusUnauthorized {
+			t.Errorf("the ticket of an ended session: %d", r.status)
 		}
 		// The order alice makes reaches the ticket's stream.
 		r = e.call(t, "POST", "/api/order", "", `{"operation":"create","data":{"items":[{"product":"mat","quantity":1}]}}`, alice...)
@@ -750,14 +751,8 @@ func TestRealtimePerAddressBound(t *testing.T) {
 	url := e.srv.URL + "/api/realtime"
 	first := openSSE(t, url)
 	openSSE(t, url)
-	req, _ := http.NewRequest("GET", url, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("a third stream from one address: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	if r := e.call(t, "GET", "/api/realtime", "", ""); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("a third stream from one address: %d, Retry-After %q", r.status, r.header.Get("Retry-After"))
 	}
 	first.close()
 	waitFor(t, "the closed stream's place to free", func() bool { return e.hub.Open() == 1 })
