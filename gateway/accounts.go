@@ -30,6 +30,7 @@ type accountService interface {
 	Me(ctx context.Context, p resources.Principal) (resources.Document, error)
 	Available(ctx context.Context, username string) (bool, error)
 	CreateUser(ctx context.Context, p resources.Principal, req account.NewUserRequest) (resources.Document, error)
+	recoveryService
 }
 
 // Cookie transport of refresh tokens for browsers.
@@ -54,6 +55,7 @@ func (s *Server) bindAccountRoutes(api *gin.RouterGroup) {
 	api.GET("/admin/auth", s.handler(s.adminLogin))
 	api.POST("/token/refresh", s.handler(s.refresh))
 	api.GET("/account/available", s.handler(s.available))
+	s.bindRecoveryRoutes(api)
 	user := api.Group("", s.signedIn)
 	user.GET("/session", s.handler(s.currentSession))
 	user.DELETE("/session", s.handler(s.logout))

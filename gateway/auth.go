@@ -12,7 +12,7 @@ import (
 // authenticator loads the caller from a credential (resources.Auth).
 type authenticator interface {
 	CheckToken(ctx context.Context, token string) (resources.Principal, error)
-	AuthenticateAdmin(ctx context.Context, username, password string, dev account.Device) (resources.Principal, error)
+	AuthenticateAdmin(ctx context.Context, username, password, otp string, dev account.Device) (resources.Principal, error)
 }
 
 // principal returns the caller that authentication found (Guest if none).
@@ -43,8 +43,23 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if p.EnrolOnly && !enrolRoute(c.Request.Method, c.FullPath()) {
+		s.fail(c, closeUnread(c, resources.Errorf(resources.EPERMISSION,
+			"this level must sign in with a second factor: enrol one with POST /api/account/mfa/totp, then sign in again")))
+		return
+	}
 	c.Set(ctxPrincipal, p)
 	c.Next()
+}
+
+// enrolRoute reports whether a session that may only enrol a second factor
+// may call the route: the enrolment, its confirmation, and signing out.
+func enrolRoute(method, route string) bool {
+	switch method + " " + route {
+	case "POST /api/account/mfa/totp", "POST /api/account/mfa/totp/confirm", "DELETE /api/session":
+		return true
+	}
+	return false
 }
 
 func authFailureReason(a authHeader, parsed bool) string {
@@ -69,7 +84,7 @@ func (s *Server) principalFrom(ctx context.Context, a authHeader, parsed bool, d
 		if !ok {
 			return resources.Principal{}, resources.Errorf(resources.EAUTHENTICATION, "the admin credentials are malformed")
 		}
-		return s.auth.AuthenticateAdmin(ctx, username, password, dev)
+		return s.auth.AuthenticateAdmin(ctx, username, password, a.otp, dev)
 	case schemeBearer:
 		return s.auth.CheckToken(ctx, a.credentials)
 	}

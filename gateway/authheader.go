@@ -21,12 +21,14 @@ const maxAuthHeader = 8 << 10
 type authHeader struct {
 	scheme      string // lower case
 	credentials string // the credentials token, still encoded
+	otp         string // the admin scheme's second-factor code, if given
 }
 
 // parseAuthHeader splits an Authorization header into its scheme and
 // credentials. Both forms of the gateway's schemes are accepted:
 //
 //	tnt-admin-auth-scheme realm="admin", credentials="<token>"
+//	tnt-admin-auth-scheme realm="admin", credentials="<token>", otp="123456"
 //	tnt-admin-auth-scheme <token>
 //
 // It reports false for anything malformed.
@@ -58,7 +60,11 @@ func parseAuthHeader(h string) (authHeader, bool) {
 	if !ok || cred == "" {
 		return authHeader{}, false
 	}
-	return authHeader{scheme: scheme, credentials: cred}, true
+	otp, given := params["otp"]
+	if given && (otp == "" || len(otp) > 32) {
+		return authHeader{}, false
+	}
+	return authHeader{scheme: scheme, credentials: cred, otp: otp}, true
 }
 
 // parseAuthParams reads `key="value", key="value"` pairs (RFC 9110 auth-param

@@ -9,12 +9,13 @@ import (
 func TestParseAuthHeader(t *testing.T) {
 	tok := base64.StdEncoding.EncodeToString([]byte("root:pa:ss word"))
 	good := map[string]authHeader{
-		`tnt-admin-auth-scheme realm="admin", credentials="` + tok + `"`: {schemeAdmin, tok},
-		`tnt-admin-auth-scheme credentials="` + tok + `"`:                {schemeAdmin, tok},
-		`tnt-admin-auth-scheme ` + tok:                                   {schemeAdmin, tok},
-		`Basic ` + tok:                                                   {schemeBasic, tok},
-		`Bearer abc.def.ghi`:                                             {schemeBearer, "abc.def.ghi"},
-		`tnt-user-auth-scheme realm="user", credentials="eyJ.x.y"`:       {schemeUser, "eyJ.x.y"},
+		`tnt-admin-auth-scheme realm="admin", credentials="` + tok + `"`:               {scheme: schemeAdmin, credentials: tok},
+		`tnt-admin-auth-scheme credentials="` + tok + `"`:                              {scheme: schemeAdmin, credentials: tok},
+		`tnt-admin-auth-scheme ` + tok:                                                 {scheme: schemeAdmin, credentials: tok},
+		`Basic ` + tok:                                                                 {scheme: schemeBasic, credentials: tok},
+		`Bearer abc.def.ghi`:                                                           {scheme: schemeBearer, credentials: "abc.def.ghi"},
+		`tnt-user-auth-scheme realm="user", credentials="eyJ.x.y"`:                     {scheme: schemeUser, credentials: "eyJ.x.y"},
+		`tnt-admin-auth-scheme realm="admin", credentials="` + tok + `", otp="123456"`: {scheme: schemeAdmin, credentials: tok, otp: "123456"},
 	}
 	for h, want := range good {
 		got, ok := parseAuthHeader(h)
@@ -28,6 +29,9 @@ func TestParseAuthHeader(t *testing.T) {
 		`tnt-admin-auth-scheme realm="admin" credentials="a"`,
 		`tnt-admin-auth-scheme credentials="unterminated`,
 		`tnt-admin-auth-scheme two tokens`,
+		`tnt-admin-auth-scheme credentials="a", otp=""`,
+		`tnt-admin-auth-scheme credentials="a", otp="` + strings.Repeat("1", 33) + `"`,
+		`tnt-admin-auth-scheme credentials="a", otp="1", otp="2"`,
 		"Bearer " + strings.Repeat(".", 100_000),
 	} {
 		if got, ok := parseAuthHeader(h); ok {

@@ -20,7 +20,7 @@ func statusOf(code string) int {
 	case resources.EINVALIDREQUEST, resources.EINVALIDOPERATION, resources.ECREATION,
 		resources.EPARAMETER, resources.EVALUE:
 		return http.StatusBadRequest
-	case resources.EAUTHENTICATION:
+	case resources.EAUTHENTICATION, resources.EMFAREQUIRED:
 		return http.StatusUnauthorized
 	case resources.EPERMISSION:
 		return http.StatusForbidden
@@ -151,7 +151,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	case resources.EUNAVAILABLE:
 		s.log.WarnContext(c.Request.Context(), "store unavailable", slog.String("request_id", requestID(c)), slog.String("error", err.Error()))
 		c.Header("Retry-After", "5")
-	case resources.EAUTHENTICATION:
+	case resources.EAUTHENTICATION, resources.EMFAREQUIRED:
 		c.Header("WWW-Authenticate", challenge(c.FullPath()))
 	case resources.ERATELIMITED:
 		c.Header("Retry-After", "60")
@@ -164,8 +164,15 @@ func (s *Server) fail(c *gin.Context, err error) {
 	if errors.As(err, &denied) {
 		s.metrics.denials.WithLabelValues(denied.Resource, denied.Action).Inc()
 	}
+	// MfaRequiredError is the one error whose data is not null: the token
+	// that continues the login.
+	var data any
+	var withData *resources.DataError
+	if errors.As(err, &withData) {
+		data = withData.Data
+	}
 	c.Abort()
-	writeJSON(c, status, response{Success: false, Data: nil, ExceptionMessage: resources.ErrorMessage(err), ErrorCode: code})
+	writeJSON(c, status, response{Success: false, Data: data, ExceptionMessage: resources.ErrorMessage(err), ErrorCode: code})
 }
 
 // handler adapts a handler that returns an error to Gin; every error flows

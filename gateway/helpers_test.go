@@ -21,6 +21,7 @@ import (
 	"github.com/tnt/gateway/realtime"
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/admin"
 	"github.com/tnt/gateway/resources/domaintest"
 	"github.com/tnt/gateway/resources/session"
@@ -65,6 +66,8 @@ type env struct {
 	hub     *realtime.Hub
 	stopHub func() // ends every stream, as a shutdown does
 	changes realtime.Log
+	// mailer is the outbox, when the gateway has a mail server.
+	mailer *mail.Mailer
 }
 
 // options change what MustStartGateway builds.
@@ -91,6 +94,12 @@ type options struct {
 	redisURL string
 	// realtime bounds the event streams (the defaults when zero).
 	realtime realtime.Config
+	// smtp is the mail server mails go through; none when empty (routes
+	// that send mail answer 503).
+	smtp string
+	// mailRetries are the outbox's waits between attempts (its defaults
+	// when nil).
+	mailRetries []time.Duration
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -207,13 +216,30 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal("the realtime hub did not find the change log within 30 s")
 	}
 	sessionStore := hub.Sessions(cache)
-	auth, err := account.New(account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
-		Payloads: keyring, WeChat: wc}, opt.auth)
+	e := &env{hub: hub, stopHub: stop, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, nil))
+	deps := account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
+		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log}
+	if opt.smtp != "" {
+		e.mailer = mustStartMailer(tb, opt, log)
+		deps.Mailer = e.mailer
+		metrics.WatchMail(e.mailer)
+	}
+	if opt.auth.PublicURL == "" {
+		opt.auth.PublicURL = "https://gateway.example.com"
+	}
+	auth, err := account.New(deps, opt.auth)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	e := &env{hub: hub, stopHub: stop, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
-		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
+	if err := auth.Prepare(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	recoveryCtx, stopRecovery := context.WithCancel(context.Background())
+	recoveryDone := make(chan struct{})
+	go func() { defer close(recoveryDone); auth.Run(recoveryCtx) }()
+	tb.Cleanup(func() { stopRecovery(); <-recoveryDone })
 	tb.Cleanup(func() { e.conformance.report(tb) })
 	for level, name := range []string{"dba", "sysadmin", "admin", "coach", "member"} {
 		id, err := accounts.Create(ctx, name, testPassword, level)
@@ -222,7 +248,6 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		}
 		e.users[name] = resources.Principal{UserID: id, Username: name, Level: level}
 	}
-	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	money, err := wallet.New(ist, reg, enf, keyring, sessionStore, nil)
 	if err != nil {
 		tb.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session"
 )
 
@@ -141,4 +142,32 @@ func (m *Metrics) WatchSessionCache(c SessionCache) {
 			ConstLabels: prometheus.Labels{"result": result},
 		}, func() float64 { return float64(count(c.Stats())) }))
 	}
+}
+
+// MailOutbox is what the metrics read of the mail outbox (*mail.Mailer).
+type MailOutbox interface {
+	Stats() mail.Stats
+}
+
+// WatchMail exports the mail outbox's counts: mails sent, failed attempts,
+// mails given up, and mails waiting. A mail given up is also logged as an
+// error; an alert on gateway_mail_dropped_total tells the operator that
+// someone did not get a reset or an invitation.
+func (m *Metrics) WatchMail(o MailOutbox) {
+	for _, c := range []struct {
+		name, help string
+		read       func(mail.Stats) uint64
+	}{
+		{"gateway_mail_sent_total", "Mails the SMTP server accepted.", func(s mail.Stats) uint64 { return s.Sent }},
+		{"gateway_mail_failures_total", "Mail delivery attempts that failed (each is tried again, up to five times).", func(s mail.Stats) uint64 { return s.Failed }},
+		{"gateway_mail_dropped_total", "Mails given up: every attempt failed, the outbox was full, or the gateway stopped first.", func(s mail.Stats) uint64 { return s.Dropped }},
+	} {
+		read := c.read
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(read(o.Stats())) }))
+	}
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gateway_mail_queued",
+		Help: "Mails waiting in the outbox, for their first attempt or a retry.",
+	}, func() float64 { return float64(o.Stats().Queued) }))
 }

@@ -20,6 +20,7 @@ const (
 	ENOTFOUND          = "ResourceNotFoundError"
 	EUNKNOWNRESOURCE   = "UnknownResourceError"
 	EAUTHENTICATION    = "AuthenticationError"
+	EMFAREQUIRED       = "MfaRequiredError"
 	EPERMISSION        = "PermissionDeniedError"
 	ECONFLICT          = "ConflictError"
 	EIDEMPOTENCYREUSED = "IdempotencyKeyReusedError"
@@ -104,6 +105,18 @@ func (e *DuplicateError) Error() string { return "duplicate value for unique key
 func Unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// DataError is an application error whose answer carries data (the one
+// such error is MfaRequiredError, with the token that continues the login).
+type DataError struct {
+	Err  *Error
+	Data any
+}
+
+func (e *DataError) Error() string { return e.Err.Error() }
+
+// Unwrap exposes the application error.
+func (e *DataError) Unwrap() error { return e.Err }
 
 // RetryError is an application error that tells the client when to retry
 // (429 and 503 answers carry it as Retry-After).

@@ -19,6 +19,9 @@ type Principal struct {
 	// level: a password change, level change or deletion racing the login
 	// cannot leave a session behind. Empty for a principal from a token.
 	Stamp string
+	// EnrolOnly marks a session that may only enrol a second factor: its
+	// level must have one (GATEWAY_MFA_LEVELS) and the account has none.
+	EnrolOnly bool
 }
 
 // IsGuest reports whether the caller presented no credentials.

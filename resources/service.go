@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -278,6 +279,10 @@ func (s *Service) update(ctx context.Context, p Principal, sc *Schema, data map[
 		return Result{}, err
 	}
 	u.Set[FieldUpdatedAt] = FormatTime(s.cfg.Now())
+	if _, setEmail := u.Set["email"]; sc.Collection == UsersCollection && (setEmail || slices.Contains(u.Unset, "email")) {
+		// A proof of the old address says nothing of the new one.
+		u.Unset = append(u.Unset, FieldEmailVerified)
+	}
 	doc, err := s.store.Update(ctx, sc.Collection, u.ID, u.Set, u.Unset)
 	if err != nil {
 		return Result{}, storeError(sc, err, u.ID, u.Set)

@@ -13,7 +13,20 @@ const (
 	FieldPasswordHash = "password_hash"
 	FieldLevel        = "level"
 	FieldBalance      = "balance"
+	// FieldEmailVerified is true once the account's owner proved the
+	// email address with a mailed token; a change of email clears it.
+	FieldEmailVerified = "email_verified"
+	// FieldMFATOTP holds the account's TOTP secret, sealed; an account
+	// with it signs in with a second factor.
+	FieldMFATOTP = "mfa_totp"
 )
+
+// AccountFields are the fields the gateway keeps in an account beside its
+// profile; a resources file may not declare them on the profile, so no
+// client writes or reads them through it.
+func AccountFields() []string {
+	return []string{FieldPasswordHash, FieldEmailVerified, FieldMFATOTP, "mfa_pending", "mfa_step", "mfa_recovery", "wechat_openid"}
+}
 
 // User is an account as the store keeps it, translated at the store edge:
 // the fixed fields every area relies on, and the rest (the profile fields,

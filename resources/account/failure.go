@@ -20,11 +20,16 @@ const (
 	ReasonCSRF = "csrf"
 	// ReasonWeChat: WeChat refused the login code.
 	ReasonWeChat = "wechat"
+	// ReasonToken: a one-time token (reset, invitation, verification) or
+	// an MFA login token that is unknown, spent, replaced or expired.
+	ReasonToken = "one_time_token"
+	// ReasonCode: a wrong or reused second-factor code.
+	ReasonCode = "mfa_code"
 )
 
 // Reasons lists every reason a LoginError may carry.
 func Reasons() []string {
-	return []string{ReasonPayload, ReasonCredentials, ReasonThrottled, ReasonRefreshToken, ReasonCSRF, ReasonWeChat}
+	return []string{ReasonPayload, ReasonCredentials, ReasonThrottled, ReasonRefreshToken, ReasonCSRF, ReasonWeChat, ReasonToken, ReasonCode}
 }
 
 // LoginError is a refused login or refresh with its reason.

@@ -54,6 +54,7 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 	if err != nil {
 		return Tokens{}, takenName(err, username, profile)
 	}
+	p.EnrolOnly = a.mfaRequired(p.Level)
 	return a.startSession(ctx, p, crypto.KindAccess, dev)
 }
 
@@ -61,13 +62,19 @@ func (a *Service) Register(ctx context.Context, payload string, dev Device) (Tok
 // and to the profile fields of its payload m (every key but the
 // credentials, ts, nonce and the extra keys a caller reads itself): the
 // username's form, the password rules, the reserved names, the profile's
-// schema. It returns the profile to store.
+// schema. It returns the profile to store. An empty password is an
+// invitation's: the user chooses one later, under the same rules.
 func (a *Service) newAccount(m map[string]any, username, password string, extra ...string) (resources.Document, error) {
-	if err := ValidateCredentials(username, password); err != nil {
+	if err := validateUsername(username); err != nil {
 		return nil, err
 	}
-	if err := a.CheckNewPassword(username, password); err != nil {
-		return nil, err
+	if password != "" {
+		if err := validatePassword(username, password); err != nil {
+			return nil, err
+		}
+		if err := a.CheckNewPassword(username, password); err != nil {
+			return nil, err
+		}
 	}
 	if slices.Contains(a.cfg.ReservedNames, username) {
 		// Answered as a taken name: the operator's bootstrap user is
@@ -117,7 +124,7 @@ func (a *Service) Login(ctx context.Context, payload string, dev Device) (Tokens
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.startSession(ctx, p, crypto.KindAccess, dev)
+	return a.signIn(ctx, p, dev)
 }
 
 // credentialsIdentity reads the account a login names: a username or an
@@ -175,7 +182,7 @@ func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.startSession(ctx, principalOf(u), crypto.KindAccess, dev)
+	return a.signIn(ctx, principalOf(u), dev)
 }
 
 // wechatAccount finds the account bound to an openid, or creates it. An

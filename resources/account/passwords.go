@@ -40,13 +40,21 @@ func reservedForm(name string) bool {
 // ValidateCredentials checks a new account's username and password against
 // the rules of the contract.
 func ValidateCredentials(username, password string) error {
+	if err := validateUsername(username); err != nil {
+		return err
+	}
+	return validatePassword(username, password)
+}
+
+// validateUsername checks the form of a new account's username.
+func validateUsername(username string) error {
 	if !usernamePattern.MatchString(username) {
 		return resources.Errorf(resources.EVALUE, "username must be 4 to 32 characters of a-z, 0-9 and _")
 	}
 	if reservedForm(username) {
 		return resources.Errorf(resources.EVALUE, "username cannot be 24 hexadecimal digits (the form of an id) or begin with %s (WeChat accounts)", wechatPrefix)
 	}
-	return validatePassword(username, password)
+	return nil
 }
 
 // validatePassword checks a new password of an account with the username.

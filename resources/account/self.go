@@ -95,7 +95,20 @@ func (a *Service) Me(ctx context.Context, p resources.Principal) (resources.Docu
 			out[name] = v
 		}
 	}
+	out[resources.FieldEmailVerified] = stored[resources.FieldEmailVerified] == true
+	out["mfa"] = MFAState{TOTP: hasTOTP(u), Required: a.mfaRequired(u.Level),
+		RecoveryCodesLeft: len(recoveryHashes(stored[fieldMFARecovery]))}
 	return out, nil
+}
+
+// MFAState is what /api/account/me says of the account's second factor.
+type MFAState struct {
+	// TOTP is true when an authenticator is enrolled.
+	TOTP bool `json:"totp"`
+	// Required is true when the account's level must have a second factor.
+	Required bool `json:"required"`
+	// RecoveryCodesLeft counts the unused recovery codes.
+	RecoveryCodesLeft int `json:"recovery_codes_left"`
 }
 
 // Available reports whether a username is free (and well-formed).

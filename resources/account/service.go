@@ -8,11 +8,14 @@ package account
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tnt/gateway/crypto"
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session"
 )
 
@@ -52,6 +55,20 @@ type Config struct {
 	// ReservedNames are usernames nobody may register: the configured
 	// bootstrap user's, kept for the operator from the first start.
 	ReservedNames []string
+	// PublicURL is the gateway's address as browsers reach it: an
+	// admin's reset link opens its console there.
+	PublicURL string
+	// MFALevels are the levels that must have a second factor: without
+	// one, their sign-in gives a session that may only enrol it.
+	MFALevels []int
+	// MFAIssuer names the gateway in authenticator apps.
+	MFAIssuer string
+	// ResetsPerAccount and ResetsPerClient bound the reset mails an
+	// account receives and the reset requests a client address makes in
+	// ResetWindow; beyond them requests still answer 202 and send nothing.
+	ResetsPerAccount int64
+	ResetsPerClient  int64
+	ResetWindow      time.Duration
 }
 
 func (c *Config) defaults() {
@@ -78,6 +95,18 @@ func (c *Config) defaults() {
 	}
 	if c.FailWindow == 0 {
 		c.FailWindow = 15 * time.Minute
+	}
+	if c.MFAIssuer == "" {
+		c.MFAIssuer = "gateway"
+	}
+	if c.ResetsPerAccount == 0 {
+		c.ResetsPerAccount = 3
+	}
+	if c.ResetsPerClient == 0 {
+		c.ResetsPerClient = 10
+	}
+	if c.ResetWindow == 0 {
+		c.ResetWindow = time.Hour
 	}
 }
 
@@ -106,6 +135,25 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	blocked  blocklist
+	mailer   Mailer
+	sealer   Sealer
+	// requests are the reset requests waiting for the recovery worker
+	// (Run), which answers them off the request's path.
+	requests chan ResetRequest
+	log      *slog.Logger
+}
+
+// Mailer sends the account mails (*mail.Mailer): it queues and returns.
+type Mailer interface {
+	Send(k mail.Kind, to string, d mail.Data) error
+	Link(k mail.Kind, token string) string
+}
+
+// Sealer seals small secrets kept at rest (crypto.Keyring): the TOTP
+// secrets.
+type Sealer interface {
+	Seal(purpose string, plaintext, aad []byte) (string, error)
+	Open(purpose, sealed string, aad []byte) ([]byte, error)
 }
 
 // Rights lists a level's permissions as "object:action" (*policy.Holder).
@@ -128,6 +176,14 @@ type Deps struct {
 	Rights Rights
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Mailer may be nil: routes that must send a mail then answer 503,
+	// and an admin's reset answers with a link.
+	Mailer Mailer
+	// Sealer seals TOTP secrets; second factors need it.
+	Sealer Sealer
+	// Log receives what the recovery worker cannot do (never a token);
+	// discarded when nil.
+	Log *slog.Logger
 }
 
 // New builds the service. The profile resource must declare the account
@@ -137,14 +193,31 @@ func New(d Deps, cfg Config) (*Service, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
 	if err := resources.NeedFields(d.Registry, "profile", map[string]resources.FieldType{
 		resources.FieldUsername: resources.TypeString, resources.FieldLevel: resources.TypeInt,
 	}); err != nil {
 		return nil, fmt.Errorf("account: %w", err)
 	}
 	profile, _ := d.Registry.Schema("profile")
+	for _, name := range resources.AccountFields() {
+		if slices.Contains(profile.FieldNames(), name) {
+			return nil, fmt.Errorf("account: resource profile must not declare %s: the gateway keeps it, beside the profile", name)
+		}
+	}
+	if d.Sealer == nil {
+		return nil, fmt.Errorf("account: a sealer for second factors is required")
+	}
 	return &Service{store: d.Store, rights: d.Rights, profile: profile, accounts: d.Accounts, sessions: d.Sessions, tokens: d.Tokens,
-		payloads: d.Payloads, wechat: d.WeChat, cfg: cfg, now: d.Now, blocked: loadBlocklist()}, nil
+		payloads: d.Payloads, wechat: d.WeChat, cfg: cfg, now: d.Now, blocked: loadBlocklist(), mailer: d.Mailer, sealer: d.Sealer,
+		requests: make(chan ResetRequest, 1000), log: d.Log}, nil
+}
+
+// Prepare creates the collection of one-time tokens.
+func (a *Service) Prepare(ctx context.Context) error {
+	return a.store.EnsureCollection(ctx, TokensSpec)
 }
 
 // BlocklistSize is how many common passwords are refused.

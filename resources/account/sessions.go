@@ -68,7 +68,7 @@ func (a *Service) startSession(ctx context.Context, p resources.Principal, kind 
 		ID: hex.EncodeToString(sid[:]), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: kind,
 		CreatedAt: now.UTC(), LastSeen: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
 		UserAgent: resources.ClipText(dev.UserAgent), Browser: resources.ClipText(dev.Browser), IP: dev.IP,
-		RefreshHash: hashSecret(secret), CSRFHash: hashSecret(csrf),
+		RefreshHash: hashSecret(secret), CSRFHash: hashSecret(csrf), EnrolOnly: p.EnrolOnly,
 	}
 	if err := a.sessions.Create(ctx, s); err != nil {
 		return Tokens{}, err
@@ -154,18 +154,41 @@ func (a *Service) CheckToken(ctx context.Context, token string) (resources.Princ
 	if now := a.now(); now.Sub(s.LastSeen) > time.Minute {
 		_ = a.sessions.Touch(ctx, s.ID, now.UTC())
 	}
-	return resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, SessionID: s.ID}, nil
+	return resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, SessionID: s.ID, EnrolOnly: s.EnrolOnly}, nil
 }
 
 // AuthenticateAdmin checks the admin header's username and password, with
-// the same throttling as logins, and requires a level of 0 to 2.
-func (a *Service) AuthenticateAdmin(ctx context.Context, username, password string, dev Device) (resources.Principal, error) {
+// the same throttling as logins, and requires a level of 0 to 2. An
+// account with a second factor also needs its code (otp), accepted once: a
+// console trades the header for an admin token (GET /api/admin/auth)
+// rather than repeating it. An account whose level must have a second
+// factor, and has none, is refused until it enrols.
+func (a *Service) AuthenticateAdmin(ctx context.Context, username, password, otp string, dev Device) (resources.Principal, error) {
 	p, err := a.checkPasswordCached(ctx, byUsername(username), password, clientOf(dev), true)
 	if err != nil {
 		return resources.Principal{}, err
 	}
 	if p.Level > 2 {
 		return resources.Principal{}, resources.Errorf(resources.EPERMISSION, "the admin scheme is for levels 0 to 2")
+	}
+	u, err := resources.LoadUser(ctx, a.store, p.UserID)
+	if errors.Is(err, resources.ErrNotFound) {
+		return resources.Principal{}, errBadCredentials()
+	}
+	if err != nil {
+		return resources.Principal{}, err
+	}
+	switch {
+	case hasTOTP(u) && otp == "":
+		return resources.Principal{}, mfaRequiredError(MFAChallenge{Factor: "totp"},
+			"a second factor is required: add otp=\"<code>\" to the Authorization header")
+	case hasTOTP(u):
+		if err := a.useCode(ctx, u.ID, otp, clientOf(dev)); err != nil {
+			return resources.Principal{}, err
+		}
+	case a.mfaRequired(p.Level):
+		return resources.Principal{}, mfaRequiredError(MFAChallenge{Factor: "totp", Enrol: true},
+			"this level must sign in with a second factor: sign in at /api/auth and enrol one with POST /api/account/mfa/totp")
 	}
 	return p, nil
 }
@@ -247,9 +270,11 @@ func (a *Service) Sessions(ctx context.Context, p resources.Principal) ([]Sessio
 	if err != nil {
 		return nil, err
 	}
-	out := make([]SessionView, len(list))
-	for i, s := range list {
-		out[i] = view(s, p.SessionID)
+	out := make([]SessionView, 0, len(list))
+	for _, s := range list {
+		if s.Kind != session.KindPending {
+			out = append(out, view(s, p.SessionID))
+		}
 	}
 	return out, nil
 }

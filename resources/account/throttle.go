@@ -25,6 +25,9 @@ var emailPattern = regexp.MustCompile(`^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$`)
 
 // possible reports whether an account could have this identity at all.
 func (id identity) possible() bool {
+	if id.field == fieldCode {
+		return true
+	}
 	if id.field == fieldEmail {
 		return len(id.value) <= 254 && emailPattern.MatchString(id.value)
 	}
@@ -112,6 +115,9 @@ func (a *Service) knownClient(ctx context.Context, id identity, from client) boo
 	c, err := a.tokens.Verify(from.DeviceToken, crypto.KindDevice)
 	if err != nil {
 		return false
+	}
+	if id.field == fieldCode {
+		return c.Subject == id.value
 	}
 	u, found, err := resources.FindUserBy(ctx, a.store, id.field, id.value)
 	return err == nil && found && u.ID == c.Subject

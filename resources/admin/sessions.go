@@ -44,9 +44,11 @@ func (a *Admin) UserSessions(ctx context.Context, p resources.Principal, req Use
 	if err != nil {
 		return nil, err
 	}
-	out := make([]UserSession, len(list))
-	for i, s := range list {
-		out[i] = userSession(s)
+	out := make([]UserSession, 0, len(list))
+	for _, s := range list {
+		if s.Kind != session.KindPending {
+			out = append(out, userSession(s))
+		}
 	}
 	return out, nil
 }

@@ -24,10 +24,13 @@ type UserDeletion struct {
 // userView is a user as an administrator sees it: the profile as the
 // caller's own query of profiles would show it (no credential, no binding,
 // private fields only with read_private), and always its level, which the
-// user administration exists to manage.
+// user administration exists to manage, whether its email is verified and
+// whether it signs in with a second factor.
 func (a *Admin) userView(p resources.Principal, profile *resources.Schema, d resources.Document) resources.Document {
 	out := resources.Project(a.auth, p, profile, d)
 	out[resources.FieldLevel] = d[resources.FieldLevel]
+	out[resources.FieldEmailVerified] = d[resources.FieldEmailVerified] == true
+	out["mfa"] = map[string]bool{"totp": resources.AsString(d[resources.FieldMFATOTP]) != ""}
 	return out
 }
 

@@ -36,6 +36,11 @@ func Unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// KindPending is the kind of a login waiting for its second factor: kept
+// like a session for a few minutes, never one that a token opens, and not
+// listed among an account's sessions.
+const KindPending = "mfa"
+
 // Session is one login: who, at what level, from which device, until when,
 // and the hash of its current refresh token (never the token itself).
 type Session struct {
@@ -55,6 +60,12 @@ type Session struct {
 	// transport); a refresh through the cookie must present that token,
 	// so a CSRF token of one session is worthless for another.
 	CSRFHash string `json:"csrf_hash,omitempty"`
+	// Stamp is the credential stamp a password login checked, kept by a
+	// login that waits for its second factor: the session it becomes is
+	// made only if the account still has this credential.
+	Stamp string `json:"stamp,omitempty"`
+	// EnrolOnly marks a session that may only enrol a second factor.
+	EnrolOnly bool `json:"enrol_only,omitempty"`
 }
 
 // Store keeps sessions, refresh-token hashes, nonces and counters. Every

@@ -67,7 +67,11 @@ type Config struct {
 	PageCache         bool          `env:"GATEWAY_PAGE_CACHE" default:"on" help:"serve a repeated query again while the embedded store shows no write since (\x60off\x60: read every query; MongoDB never caches)"`
 	SessionCache      bool          `env:"GATEWAY_SESSION_CACHE" default:"on" help:"serve session checks from memory, told of every revocation (\x60off\x60: read the session store on every request, e.g. while replicas of a version without the cache still run)"`
 	SetupTTL          time.Duration `env:"GATEWAY_SETUP_TTL" default:"1h" help:"how long the first run's one-time setup link works (logged while no level-0 user exists)"`
-	PublicURL         string        `env:"GATEWAY_PUBLIC_URL" show:"\x60http://localhost:<port>\x60" help:"the gateway's address as browsers reach it, for the setup link"`
+	PublicURL         string        `env:"GATEWAY_PUBLIC_URL" show:"\x60http://localhost:<port>\x60" help:"the gateway's address as browsers reach it, for the setup link and the links in mails"`
+	SMTPURL           string        `env:"GATEWAY_SMTP_URL" mask:"uri" help:"mail server: \x60smtp://[user:password@]host:port\x60 (STARTTLS whenever offered; \x60?tls=required\x60 refuses a server without it) or \x60smtps://…\x60; without it, routes that send mail answer 503 and an admin's reset gives a link"`
+	MailFrom          string        `env:"GATEWAY_MAIL_FROM" help:"sender of the gateway's mails (\x60Gateway <noreply@example.com>\x60); required with GATEWAY_SMTP_URL"`
+	MailTemplates     string        `env:"GATEWAY_MAIL_TEMPLATES" help:"directory of mail templates replacing the built-in ones (\x60reset.txt\x60, \x60reset.html\x60, \x60verify.*\x60, \x60invite.*\x60)"`
+	MFALevels         []int64       `env:"GATEWAY_MFA_LEVELS" show:"none" help:"comma-separated levels that must sign in with a second factor (\x600,1\x60); without one their sign-in may only enrol it"`
 	RealtimeRetention time.Duration `env:"GATEWAY_REALTIME_RETENTION" default:"10m" help:"how long missed realtime events can be replayed to a client that reconnects with \x60Last-Event-ID\x60"`
 	RealtimeStreams   int           `env:"GATEWAY_REALTIME_MAX_STREAMS" default:"5" min:"1" help:"open event streams per session (or per admin-scheme user); one more gets 429"`
 	RealtimePerAddr   int           `env:"GATEWAY_REALTIME_MAX_PER_ADDRESS" default:"1000" min:"1" help:"open event streams per client address on one replica; one more gets 429"`
@@ -145,6 +149,19 @@ func (s Setting) set(c *Config, v string) error {
 			return fmt.Errorf("want a positive integer")
 		}
 		dst.SetInt(n)
+	case dst.Kind() == reflect.Slice && dst.Type().Elem().Kind() == reflect.Int64:
+		var list []int64
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			n, err := strconv.ParseInt(p, 10, 64)
+			if err != nil || n < 0 || n > 5 {
+				return fmt.Errorf("want levels from 0 to 5, separated by commas")
+			}
+			list = append(list, n)
+		}
+		dst.Set(reflect.ValueOf(list))
 	case dst.Kind() == reflect.Slice:
 		var list []string
 		for _, p := range strings.Split(v, ",") {
@@ -182,6 +199,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		return Config{}, fmt.Errorf("GATEWAY_WECHAT_APPID and GATEWAY_WECHAT_SECRET go together")
+	}
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		return Config{}, fmt.Errorf("GATEWAY_SMTP_URL needs GATEWAY_MAIL_FROM, the sender of the mails")
 	}
 	if (c.BootstrapUser == "") != (c.BootstrapPassword == "") {
 		return Config{}, fmt.Errorf("GATEWAY_BOOTSTRAP_USER and GATEWAY_BOOTSTRAP_PASSWORD go together")

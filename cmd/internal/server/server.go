@@ -173,15 +173,42 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	if cfg.WeChatAppID != "" {
 		wc = wechat.New(cfg.WeChatAPIBase, cfg.WeChatAppID, cfg.WeChatSecret)
 	}
-	auth, err := account.New(account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens, Rights: enforcer,
-		Payloads: keyring, WeChat: wc}, account.Config{
+	mailer, err := openMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	deps := account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens, Rights: enforcer,
+		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log}
+	if mailer != nil {
+		deps.Mailer = mailer // left a nil interface otherwise: no mail server
+		metrics.WatchMail(mailer)
+		mailDone := make(chan struct{})
+		mailCtx, stopMail := context.WithCancel(context.WithoutCancel(ctx))
+		go func() { defer close(mailDone); mailer.Run(mailCtx) }()
+		// The outbox stops last, so the mails of the last requests go.
+		defer func() { stopMail(); <-mailDone }()
+	}
+	auth, err := account.New(deps, account.Config{
 		AccessTTL: cfg.AccessTTL, RefreshTTL: cfg.RefreshTTL, AdminTTL: cfg.AdminTTL,
 		FailuresPerUser: cfg.FailuresPerUser, FailuresPerIP: cfg.FailuresPerIP, FailuresPerAccount: cfg.FailuresPerAcct, FailWindow: cfg.FailWindow,
-		ReservedNames: reservedNames(cfg.BootstrapUser),
+		ReservedNames: reservedNames(cfg.BootstrapUser), PublicURL: publicURL(cfg, cfg.Addr), MFALevels: levels(cfg.MFALevels),
 	})
 	if err != nil {
 		return err
 	}
+	if err := auth.Prepare(ctx); err != nil {
+		return err
+	}
+	// The recovery worker stops after the last request and before the
+	// outbox, so its last mails go out.
+	recoveryCtx, stopRecovery := context.WithCancel(context.WithoutCancel(ctx))
+	recoveryDone := make(chan struct{})
+	go func() { defer close(recoveryDone); auth.Run(recoveryCtx) }()
+	defer func() { stopRecovery(); <-recoveryDone }()
+	go every(ctx, log, 10*time.Minute, func(ctx context.Context) error {
+		_, err := auth.SweepTokens(ctx)
+		return err
+	}, slog.LevelWarn, "sweeping expired one-time tokens failed; they are refused anyway and swept later")
 	if cfg.BootstrapUser != "" {
 		created, err := accounts.Bootstrap(ctx, cfg.BootstrapUser, cfg.BootstrapPassword)
 		if err != nil {
@@ -236,16 +263,16 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	} else if exists, err := accounts.HasLevelZero(ctx); err == nil && !exists {
 		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
 	}
-	deps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
+	gwDeps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
 		Stores: stores, Version: version(), Realtime: hub}
 	if setup != nil {
-		deps.Setup = setup // left a nil interface otherwise: no link to complete
+		gwDeps.Setup = setup // left a nil interface otherwise: no link to complete
 	}
 	srv, err := gateway.New(gateway.Config{
 		MaxBodyBytes: cfg.MaxBodyBytes, RequestTimeout: cfg.RequestTimeout, TrustedProxies: cfg.TrustedProxies, CORSOrigins: origins,
 		InsecureCookies: cfg.InsecureCookies, MaxRestoreBytes: cfg.MaxRestoreBytes, BulkTimeout: cfg.BulkTimeout,
 		RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Console: cfg.Console,
-	}, deps)
+	}, gwDeps)
 	if err != nil {
 		return err
 	}
