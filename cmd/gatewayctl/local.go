@@ -216,6 +216,46 @@ func resetPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 	})
 }
 
+// resetMFA removes a user's second factor from a shell and ends every
+// session of the user, audited: the way back for an owner who lost the
+// authenticator and the recovery codes. The user then signs in with the
+// password alone (or, at a level that must have a factor, may only enrol
+// a new one).
+func resetMFA(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("reset-mfa", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: gatewayctl reset-mfa USERNAME") }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("give a username")
+	}
+	username := fs.Arg(0)
+	return withLocal(func(ctx context.Context, l *local) error {
+		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		if err != nil {
+			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the second factor is not removed: %w", err)
+		}
+		defer func() { _ = closeSessions() }()
+		u, had, err := l.accounts.ResetMFA(ctx, username, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "disable_mfa"})
+		if err != nil {
+			return errors.New(resources.ErrorMessage(err))
+		}
+		if !had {
+			fmt.Fprintf(stdout, "%s: no second factor to remove\n", username)
+			return nil
+		}
+		ended, err := sessions.RevokeUser(ctx, u.ID, "")
+		if err != nil {
+			return fmt.Errorf("the second factor is removed, but the user's sessions could not be ended (run gatewayctl set-level or the console): %w", err)
+		}
+		fmt.Fprintf(stdout, "%s: second factor removed; %d sessions ended\n", username, ended)
+		return nil
+	})
+}
+
 // check is one line of the doctor's report.
 type check struct {
 	name string

@@ -41,6 +41,9 @@ Usage:
   gatewayctl reset-password [--password-stdin] USERNAME
       Set a new password for a user (from standard input, else
       GATEWAY_NEW_PASSWORD), end every session of the user, and audit it.
+  gatewayctl reset-mfa USERNAME
+      Remove a user's second factor (a lost authenticator and recovery
+      codes), end every session of the user, and audit it.
   gatewayctl doctor [--gateway URL]
       Check a deployment: configuration, stores, Redis eviction policy,
       keyring, policy and resources files, and the clock against a gateway.
@@ -85,6 +88,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return setLevel(args[1:], stdout, stderr)
 	case "reset-password":
 		return resetPassword(args[1:], stdin, stdout, stderr)
+	case "reset-mfa":
+		return resetMFA(args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(args[1:], stdout, stderr)
 	case "backup":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/cmd/internal/server"
+
 	"github.com/tnt/gateway/crypto"
 )
 
@@ -162,7 +165,49 @@ func TestSetLevelReachesARunningGateway(t *testing.T) {
 	if s, _ := login("a fine long password"); s != 401 {
 		t.Errorf("the old password after the reset: %d", s)
 	}
+	status, token = login("a brand new passphrase")
+	if status != 200 {
+		t.Fatalf("the new password: %d", status)
+	}
+
+	// reset-mfa: the way back for a lost authenticator.
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	_, raw := call("POST", "/api/account/mfa/totp", "")
+	var en struct {
+		Data struct {
+			Secret string `json:"secret"`
+		} `json:"data"`
+	}
+	_ = json.Unmarshal([]byte(raw), &en)
+	code, err := totp.GenerateCode(en.Data.Secret, time.Now())
+	if err != nil {
+		t.Fatalf("enrol: %s", raw)
+	}
+	if s, raw := call("POST", "/api/account/mfa/totp/confirm", `{"code":"`+code+`"}`); s != 200 {
+		t.Fatalf("confirm: %d %s", s, raw)
+	}
+	if s, _ := login("a brand new passphrase"); s != 401 {
+		t.Fatalf("a password alone signs in to an account with a second factor: %d", s)
+	}
+	out.Reset()
+	if err := run([]string{"reset-mfa", "cli_target"}, nil, &out, &errOut); err != nil || !strings.Contains(out.String(), "cli_target: second factor removed;") {
+		t.Fatalf("reset-mfa: %v %s %s", err, out.String(), errOut.String())
+	}
+	if s, _ := call("GET", "/api/account/me", ""); s != 401 {
+		t.Errorf("a session from before reset-mfa: %d", s)
+	}
 	if s, _ := login("a brand new passphrase"); s != 200 {
-		t.Errorf("the new password: %d", s)
+		t.Errorf("the password after reset-mfa: %d", s)
 	}
 }

@@ -340,3 +340,33 @@ func uniform(n int) int {
 		}
 	}
 }
+
+// ResetMFA removes the second factor of the account named username, by an
+// operator (the CLI) for an owner who lost both the authenticator and the
+// recovery codes, and audits it in the same transaction. The caller then
+// ends the account's sessions. It reports whether there was a factor.
+func (a *Accounts) ResetMFA(ctx context.Context, username string, entry resources.AuditEntry) (resources.User, bool, error) {
+	var u resources.User
+	had := false
+	err := a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
+		found, ok, err := resources.FindUser(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return resources.Errorf(resources.ENOTFOUND, "no user is named %s", resources.QuoteName(username))
+		}
+		u, had = found, hasTOTP(found) || resources.AsString(found.Profile[fieldMFAPending]) != ""
+		if !had {
+			return nil
+		}
+		if _, err := tx.Update(ctx, resources.UsersCollection, u.ID, resources.Document{resources.FieldUpdatedAt: resources.FormatTime(a.now())},
+			[]string{resources.FieldMFATOTP, fieldMFAPending, fieldMFAStep, fieldMFARecovery}); err != nil {
+			return err
+		}
+		entry.Target, entry.At = u.ID, a.now()
+		entry.Detail = resources.Document{"username": username, "factor": "totp"}
+		return resources.WriteAudit(ctx, tx, entry)
+	})
+	return u, had, err
+}

@@ -27,7 +27,7 @@ func newApp(t *testing.T, cfg account.Config) *app {
 	kit := domaintest.MustOpen(t, "")
 	accounts := account.NewAccounts(kit.Store, kit.Hasher, account.NewCredentialCache(100, time.Minute), nil)
 	svc, err := account.New(account.Deps{Store: kit.Store, Registry: kit.Registry, Accounts: accounts, Sessions: kit.Sessions, Rights: kit.Policy,
-		Tokens: crypto.NewTokens(kit.Keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"}), Payloads: kit.Keyring}, cfg)
+		Tokens: crypto.NewTokens(kit.Keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"}), Payloads: kit.Keyring, Sealer: kit.Keyring}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ func newClockedService(t *testing.T) (*account.Service, *account.Accounts, *atom
 	now := func() time.Time { return time.Unix(0, clock.Load()) }
 	accounts := account.NewAccounts(kit.Store, kit.Hasher, nil, now)
 	svc, err := account.New(account.Deps{Store: kit.Store, Registry: kit.Registry, Accounts: accounts, Sessions: kit.Sessions, Rights: kit.Policy,
-		Tokens: crypto.NewTokens(kit.Keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"}), Payloads: kit.Keyring}, account.Config{})
+		Tokens: crypto.NewTokens(kit.Keyring, crypto.TokenConfig{Issuer: "gateway", Audience: "gateway-api"}), Payloads: kit.Keyring, Sealer: kit.Keyring}, account.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
