@@ -2,14 +2,18 @@
 // token in memory and in this tab's session storage (never a cookie), and
 // sends it as a bearer token.
 
+import { seal } from "./seal.js";
+
 const TOKEN_KEY = "gateway.console.token";
 
 /** ApiError is a failed call: status, errorCode and the server's message. */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, data) {
     super(message || `request failed (${status})`);
     this.status = status;
     this.code = code || "";
+    // data is null but for MfaRequiredError: what the login needs next.
+    this.data = data || null;
   }
 }
 
@@ -39,7 +43,7 @@ export async function call(method, path, body, opts = {}) {
       setToken("");
       window.dispatchEvent(new Event("gateway:signed-out"));
     }
-    throw new ApiError(resp.status, env && env.errorCode, env && env.exceptionMessage);
+    throw new ApiError(resp.status, env && env.errorCode, env && env.exceptionMessage, env && env.data);
   }
   return { data: env.data, next: env.next || "" };
 }
@@ -56,16 +60,32 @@ function utf8Base64(text) {
   return btoa(bin);
 }
 
-/** signIn uses the admin scheme (levels 0–2) and keeps the token. */
-export async function signIn(username, password) {
+/**
+ * signIn uses the admin scheme (levels 0–2) and keeps the token. An account
+ * with a second factor adds its code (otp); without it the call fails with
+ * MfaRequiredError.
+ */
+export async function signIn(username, password, otp) {
   const cred = utf8Base64(username + ":" + password);
+  const code = otp ? `, otp="${otp.replace(/[^0-9A-Za-z-]/g, "")}"` : "";
   // With its cookies, so that the device cookie an earlier sign-in left
   // keeps this browser signing in while guesses from elsewhere are
   // throttled, and a new one is kept.
   const d = await data("GET", "/api/admin/auth", undefined, {
     noAuth: true, credentials: "same-origin",
-    headers: { Authorization: `tnt-admin-auth-scheme realm="admin", credentials="${cred}"` },
+    headers: { Authorization: `tnt-admin-auth-scheme realm="admin", credentials="${cred}"${code}` },
   });
+  setToken(d.access_token);
+}
+
+/**
+ * signInToEnrol signs in with the password at /api/auth, for an account
+ * whose level must have a second factor and has none: the session it gets
+ * may only enrol one.
+ */
+export async function signInToEnrol(username, password) {
+  const payload = await seal({ username, password });
+  const d = await data("POST", "/api/auth", { payload }, { noAuth: true, credentials: "same-origin" });
   setToken(d.access_token);
 }
 

@@ -11,6 +11,8 @@ import { policyView } from "./views/policy.js";
 import { auditView } from "./views/audit.js";
 import { backupView } from "./views/backup.js";
 import { signInView, setupView } from "./views/signin.js";
+import { accountView, enrolSection } from "./views/account.js";
+import { verifyView, passwordView, forgotView } from "./views/recovery.js";
 import { stopFollowing } from "./live.js";
 
 // Each view: its route, its title, and whether a caller with these rights
@@ -23,7 +25,25 @@ const views = [
   { route: "policy", title: "Policy", show: (c) => c.can("policy", "manage"), render: policyView },
   { route: "audit", title: "Audit trail", show: (c) => c.can("audit", "read"), render: auditView },
   { route: "backup", title: "Backup", show: (c) => c.can("database", "backup") || c.can("database", "restore"), render: backupView },
+  { route: "account", title: "My account", show: () => true, render: accountView },
 ];
+
+// The pages of mailed links: each takes the token from the fragment (never
+// sent to a server) and takes it out of the address bar at once.
+const tokenPages = {
+  "verify=": (token) => verifyView(token),
+  "reset=": (token) => passwordView(token, false),
+  "invite=": (token) => passwordView(token, true),
+};
+
+/** enrolOnly shows a session that may only enrol a second factor. */
+function enrolOnly() {
+  renderNav("");
+  const again = h("button", { type: "button", class: "primary", onclick: async () => { await api.signOut(); route(); } }, "Sign in again");
+  mount(h("div", { class: "card signin" }, h("h1", {}, "Set up a second factor"),
+    h("p", {}, "Your level must sign in with a second factor. Set one up to go on."),
+    enrolSection((box) => box.append(h("p", {}, "Now sign in with the password and a code of the app."), again))));
+}
 
 let ctx = null; // the signed-in caller: {me, can, doc()}
 let shown = 0; // counts the views shown; a view renders only while it is the last
@@ -59,6 +79,18 @@ async function route() {
   const hash = location.hash.slice(1);
   shown++; // whatever shows next, no earlier view may cover it
   stopFollowing(); // a view that is no longer shown stops following changes
+  for (const [prefix, page] of Object.entries(tokenPages)) {
+    if (!hash.startsWith(prefix)) continue;
+    let token = "";
+    try { token = decodeURIComponent(hash.slice(prefix.length)); } catch { /* refused by the server as unusable */ }
+    history.replaceState(null, "", location.pathname + "#/");
+    renderNav("");
+    return page(token);
+  }
+  if (hash === "forgot") {
+    renderNav("");
+    return forgotView();
+  }
   if (hash.startsWith("setup=")) {
     // A mistyped or cut link may not decode: it is then a token no setup
     // accepts, and the view says so.
@@ -74,10 +106,13 @@ async function route() {
   }
   if (!ctx) {
     renderNav("");
-    return signInView(async (username, password) => {
-      await api.signIn(username, password);
+    return signInView(async (username, password, otp) => {
+      await api.signIn(username, password, otp);
       await signedIn();
       route();
+    }, async (username, password) => {
+      await api.signInToEnrol(username, password);
+      enrolOnly();
     });
   }
   const [name, ...rest] = hash.replace(/^\//, "").split("/");

@@ -3,10 +3,18 @@
 import * as api from "../api.js";
 import { h, mount, notify } from "../dom.js";
 
-/** signInView asks for an administrator's name and password. */
-export function signInView(onSignIn) {
+/**
+ * signInView asks for an administrator's name and password, then, for an
+ * account with a second factor, for a code of its authenticator. onSignIn
+ * signs in (with the code, once asked); onEnrol is called when the
+ * account's level must have a second factor and has none yet.
+ */
+export function signInView(onSignIn, onEnrol) {
   const user = h("input", { id: "username", name: "username", autocomplete: "username", required: true });
   const pass = h("input", { id: "password", name: "password", type: "password", autocomplete: "current-password", required: true });
+  const otp = h("input", { id: "otp", name: "otp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: 11 });
+  const otpField = h("div", { class: "field", hidden: true }, h("label", { for: "otp" }, "Authenticator code"), otp,
+    h("div", { class: "hint" }, "The 6 digits the app shows now, or a recovery code"));
   const error = h("p", { class: "form-error", role: "alert" });
   const submit = h("button", { class: "primary", type: "submit" }, "Sign in");
   const form = h("form", { class: "card signin" },
@@ -14,19 +22,36 @@ export function signInView(onSignIn) {
     h("p", { class: "muted" }, "Administrators of levels 0–2 (DBA, SystemAdmin, Admin)."),
     h("div", { class: "field" }, h("label", { for: "username" }, "Username"), user),
     h("div", { class: "field" }, h("label", { for: "password" }, "Password"), pass),
-    error, submit,
-    h("p", { class: "muted" }, "API reference: ", h("a", { href: "/api/docs" }, "/api/docs")));
+    otpField, error, submit,
+    h("p", { class: "muted" }, h("a", { href: "#forgot" }, "Forgot your password?"), " · API reference: ", h("a", { href: "/api/docs" }, "/api/docs")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
     submit.disabled = true;
+    const asked = !otpField.hidden;
     try {
-      await onSignIn(user.value.trim(), pass.value);
+      await onSignIn(user.value.trim(), pass.value, asked ? otp.value.trim() : "");
+      pass.value = "";
     } catch (err) {
-      error.textContent = err.status === 401 ? "Wrong username or password." : err.message;
+      if (err.code === "MfaRequiredError" && err.data && err.data.enrol) {
+        try {
+          await onEnrol(user.value.trim(), pass.value);
+        } catch (e2) { error.textContent = e2.message; }
+        pass.value = "";
+      } else if (err.code === "MfaRequiredError") {
+        otpField.hidden = false;
+        user.readOnly = true;
+        pass.readOnly = true;
+        otp.value = "";
+        otp.focus();
+        if (asked) error.textContent = "Enter the code the app shows now.";
+      } else {
+        error.textContent = err.status === 401 ? (asked ? "That code is not right, or it was used already." : "Wrong username or password.") : err.message;
+        if (!asked) pass.value = "";
+        otp.value = "";
+      }
     } finally {
       submit.disabled = false;
-      pass.value = "";
     }
   });
   mount(form);
