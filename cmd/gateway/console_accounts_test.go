@@ -94,6 +94,10 @@ func TestConsoleAccountsInBrowser(t *testing.T) {
 	b.click("Sign in")
 	b.waitText("#who", dba)
 
+	// The overview tells whether mail can go.
+	b.open("/console/#/overview")
+	b.waitText("main", "smtp")
+
 	// The account's own page tells the factor's state.
 	b.open("/console/#/account")
 	b.waitText("#mfa", "A TOTP authenticator is enrolled")

@@ -61,12 +61,20 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compose file: %v", err)
 	}
-	for _, name := range []string{"gateway", "mongo", "redis"} {
+	for _, name := range []string{"gateway", "mongo", "redis", "mailpit"} {
 		if _, ok := project.Services[name]; !ok {
 			t.Fatalf("no %s service", name)
 		}
 	}
 	gw := project.Services["gateway"]
+	if smtp := gw.Environment["GATEWAY_SMTP_URL"]; smtp == nil || *smtp != "smtp://mailpit:1025" {
+		t.Errorf("the gateway's mail does not go to the compose file's Mailpit: %v", smtp)
+	}
+	for _, p := range project.Services["mailpit"].Ports {
+		if p.HostIP != "127.0.0.1" {
+			t.Errorf("Mailpit's inbox is published beyond this machine: %+v", p)
+		}
+	}
 	for _, dep := range []string{"mongo", "redis"} {
 		if gw.DependsOn[dep].Condition != types.ServiceConditionHealthy {
 			t.Errorf("gateway depends on %s without waiting for it to be healthy: %+v", dep, gw.DependsOn[dep])

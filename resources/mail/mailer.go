@@ -148,6 +148,15 @@ func (m *Mailer) drop(k Kind, username, stage string, err error) error {
 	return fmt.Errorf("mail: %s: %w", stage, err)
 }
 
+// Ping checks that mail can go: the server answers, takes TLS and the
+// credentials, as a delivery needs. It sends nothing.
+func (m *Mailer) Ping(ctx context.Context) error {
+	if p, ok := m.cfg.Server.(interface{ Ping(context.Context) error }); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
 // Stats reports the outbox's counts.
 func (m *Mailer) Stats() Stats {
 	return Stats{Sent: m.sent.Load(), Failed: m.failed.Load(), Dropped: m.dropped.Load(), Queued: m.queued.Load()}

@@ -91,6 +91,34 @@ var ErrNoTLS = errors.New("mail: the SMTP server does not offer STARTTLS")
 
 // Send delivers one message (its bytes as composed) from from to to.
 func (s Server) Send(ctx context.Context, from, to string, msg []byte) error {
+	return s.session(ctx, func(c *smtp.Client) error {
+		if err := c.Mail(from); err != nil {
+			return err
+		}
+		if err := c.Rcpt(to); err != nil {
+			return err
+		}
+		w, err := c.Data()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(msg); err != nil {
+			return err
+		}
+		return w.Close()
+	})
+}
+
+// Ping connects, starts TLS and authenticates as a delivery would, and
+// sends nothing: the operator's check that mail can go.
+func (s Server) Ping(ctx context.Context) error {
+	return s.session(ctx, func(*smtp.Client) error { return nil })
+}
+
+// session connects to the server, starts TLS (from the start, or by
+// STARTTLS whenever offered), authenticates when it has credentials, runs
+// work and quits, all within the timeout.
+func (s Server) session(ctx context.Context, work func(c *smtp.Client) error) error {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -137,20 +165,7 @@ func (s Server) Send(ctx context.Context, from, to string, msg []byte) error {
 			return err
 		}
 	}
-	if err := c.Mail(from); err != nil {
-		return err
-	}
-	if err := c.Rcpt(to); err != nil {
-		return err
-	}
-	w, err := c.Data()
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(msg); err != nil {
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := work(c); err != nil {
 		return err
 	}
 	return c.Quit()

@@ -248,6 +248,10 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	if cfg.RedisURL != "" {
 		stores[1].Backend = "redis"
 	}
+	if mailer != nil {
+		// Not part of readiness: a request never waits for mail.
+		stores = append(stores, gateway.StoreCheck{Name: "mail", Backend: "smtp", Ping: mailer.Ping})
+	}
 	// The first run's setup link goes through the console; without it the
 	// CLI is the way, and no token is made.
 	var setup *account.Setup

@@ -74,6 +74,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail me a link that verifies my email
+         * @description Mails the account's email address a one-time token (in a link and as text, valid 30 minutes; a newer request replaces it). 400 without an email on the account; 503 without a mail server; 429 past the account's bound of mails.
+         */
+        post: operations["requestEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify an email address with its token
+         * @description The token is the proof; no credentials are needed. /api/account/me then has email_verified true. A refused token (unknown, spent, replaced, expired, or the address changed since) is one 401.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/me": {
         parameters: {
             query?: never;
@@ -98,6 +138,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/account/mfa/totp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start enrolling a TOTP authenticator
+         * @description RFC 6238: SHA-1, 6 digits, 30 s. The secret waits for its first code (POST /api/account/mfa/totp/confirm); until then the password alone still signs in. 409 when an authenticator is enrolled already.
+         */
+        post: operations["enrolTotp"];
+        /**
+         * Remove my TOTP authenticator
+         * @description The payload decrypts to {password, code, ts, nonce}; the code is a TOTP code or a recovery code. Audited as disable_mfa.
+         */
+        delete: operations["removeTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/mfa/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm a TOTP enrolment with a code
+         * @description The code then counts as used. Answers ten recovery codes, shown only now, each good once in place of a TOTP code. The account's other sessions end. Audited as enable_mfa.
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/account/password": {
         parameters: {
             query?: never;
@@ -109,6 +193,46 @@ export interface paths {
         put?: never;
         /** Change my password */
         post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/password/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password reset mail
+         * @description Give email or username. Always 202, in the same time, whether or not such an account exists: the account, if any, is found and mailed a one-time token after the answer (256 random bits, only its hash kept, valid 30 minutes, spent by use, by a newer request or by a password change). Past the bounds per account and per client it is still 202 and no mail goes. 503 without a mail server.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/account/password/reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Choose a new password with a reset or invitation token
+         * @description The payload decrypts to {token, new_password, ts, nonce}. Every session of the account ends. A refused token is one 401; a new password that breaks the rules is a 400 and leaves the token unspent.
+         */
+        post: operations["confirmPasswordReset"];
         delete?: never;
         options?: never;
         head?: never;
@@ -264,7 +388,7 @@ export interface paths {
         put?: never;
         /**
          * Create a user (level <= 1)
-         * @description The payload decrypts to {username, password, ts, nonce} and optionally level (numerically above the caller's; 4 by default), email and any writable field of the profile, checked as at registration. Answers the user as the users list shows it. Without a password the user would be invited by mail: until a mail server is configured that is a 503 and nothing is made. Audited as create_user.
+         * @description The payload decrypts to {username, password, ts, nonce} and optionally level (numerically above the caller's; 4 by default), email and any writable field of the profile, checked as at registration. Answers the user as the users list shows it. Without a password the user is invited: a mail to the given email carries a one-time token (valid 30 minutes) with which the user chooses a password through POST /api/account/password/reset/confirm; without a mail server that is a 503 and nothing is made. Audited as create_user.
          */
         post: operations["createUser"];
         delete?: never;
@@ -328,6 +452,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users/{id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset a user's password (level <= 1, on lower levels)
+         * @description Mails the user a one-time reset token (202), or, without a mail server or an email on the account, answers the one-time link to hand over (200, valid 30 minutes). Audited as send_password_reset.
+         */
+        post: operations["adminPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users/{id}/sessions": {
         parameters: {
             query?: never;
@@ -356,22 +500,42 @@ export interface paths {
         };
         /**
          * Log in with the tnt-user-auth-scheme header
-         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user".
+         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user". An account with a second factor answers 401 MfaRequiredError with data {mfa_token, expires_in, factor} instead: finish with POST /api/auth/mfa. An account whose level must have a second factor (GATEWAY_MFA_LEVELS) and has none gets tokens of a session that may only enrol one (any other route answers 403).
          */
         get: operations["loginWithHeader"];
         put?: never;
         /**
          * Log in with an encrypted payload
-         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user".
+         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user". An account with a second factor answers 401 MfaRequiredError with data {mfa_token, expires_in, factor} instead: finish with POST /api/auth/mfa. An account whose level must have a second factor (GATEWAY_MFA_LEVELS) and has none gets tokens of a session that may only enrol one (any other route answers 403).
          */
         post: operations["login"];
         delete?: never;
         options?: never;
         /**
          * Log in with the tnt-user-auth-scheme header (headers only)
-         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user".
+         * @description The credentials name the account by "username" or by "email" (exactly one; emails match whatever their case) beside "password", "ts" and "nonce". Every failure is the same 401; a 401 carries WWW-Authenticate: tnt-user-auth-scheme realm="user". An account with a second factor answers 401 MfaRequiredError with data {mfa_token, expires_in, factor} instead: finish with POST /api/auth/mfa. An account whose level must have a second factor (GATEWAY_MFA_LEVELS) and has none gets tokens of a session that may only enrol one (any other route answers 403).
          */
         head: operations["headLoginWithHeader"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/mfa": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a login with a second-factor code
+         * @description The mfa_token of a MfaRequiredError (valid 5 minutes) and a TOTP code or a recovery code. A code is accepted once; wrong codes are throttled like passwords. A refused token or code is one 401.
+         */
+        post: operations["loginWithCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -1038,12 +1202,23 @@ export interface components {
             balance?: number;
             created_at?: string;
             email?: string;
+            /** @description true once the owner proved the email address with a mailed token (POST /api/account/email/verify); a change of email clears it */
+            email_verified?: boolean;
             /** @description letters of any script, spaces, hyphens, apostrophes (a resources file may tighten the rule) */
             first_name?: string;
             /** @description letters of any script, spaces, hyphens, apostrophes (a resources file may tighten the rule) */
             last_name?: string;
             level: number;
             level_name?: string;
+            /** @description the account's second factor */
+            mfa?: {
+                /** @description unused recovery codes; in /api/account/me */
+                recovery_codes_left?: number;
+                /** @description the account's level must have a second factor (GATEWAY_MFA_LEVELS); in /api/account/me */
+                required?: boolean;
+                /** @description a TOTP authenticator is enrolled */
+                totp: boolean;
+            };
             /** @description letters of any script, spaces, hyphens, apostrophes (a resources file may tighten the rule) */
             patronymic?: string;
             /** @description what the caller may do under the policy in force, as sorted "resource:action" ("gym:query", "profile:update_own", "wallet:purchase") */
@@ -1074,6 +1249,13 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        Enrolment: {
+            otpauth_uri: string;
+            /** @description otpauth_uri as a QR code */
+            qr_png: string;
+            /** @description the TOTP secret in base32, to type into an authenticator */
+            secret: string;
+        };
         Envelope: {
             data: unknown;
             /** @constant */
@@ -1084,9 +1266,10 @@ export interface components {
             success: true;
         };
         ErrorEnvelope: {
-            data: null;
+            /** @description null, except for MfaRequiredError: the MfaChallenge */
+            data: null | components["schemas"]["MfaChallenge"];
             /** @enum {unknown} */
-            errorCode: "InvalidRequestError" | "InvalidOperationError" | "InvalidResourceCreationError" | "InvalidResourceParameterError" | "InvalidResourceValueError" | "DuplicateResourceCreationError" | "ResourceNotFoundError" | "UnknownResourceError" | "AuthenticationError" | "PermissionDeniedError" | "ConflictError" | "IdempotencyKeyReusedError" | "InsufficientFundsError" | "OutOfStockError" | "RateLimitedError" | "PayloadTooLargeError" | "UnsupportedMediaTypeError" | "MethodNotAllowedError" | "ServiceUnavailableError" | "InternalError";
+            errorCode: "InvalidRequestError" | "InvalidOperationError" | "InvalidResourceCreationError" | "InvalidResourceParameterError" | "InvalidResourceValueError" | "DuplicateResourceCreationError" | "ResourceNotFoundError" | "UnknownResourceError" | "AuthenticationError" | "MfaRequiredError" | "PermissionDeniedError" | "ConflictError" | "IdempotencyKeyReusedError" | "InsufficientFundsError" | "OutOfStockError" | "RateLimitedError" | "PayloadTooLargeError" | "UnsupportedMediaTypeError" | "MethodNotAllowedError" | "ServiceUnavailableError" | "InternalError";
             exceptionMessage: string;
             /** @constant */
             success: false;
@@ -1102,6 +1285,14 @@ export interface components {
         };
         /** @description The caller's own account: an Account with its level's name, roles and permissions. */
         Me: components["schemas"]["Account"] & Record<string, never>;
+        /** @description What a login needs to go on: from /api/auth the mfa_token for POST /api/auth/mfa (valid expires_in seconds); from the admin scheme nothing but the factor (send the code as otp="…"); enrol is true when the account's level must have a second factor and has none. */
+        MfaChallenge: {
+            enrol?: boolean;
+            expires_in?: number;
+            /** @constant */
+            factor: "totp";
+            mfa_token?: string;
+        };
         OperationEnvelope: {
             after?: string;
             /** @description The document (create), the fields to set with its _id (update), the _id (delete), or field qualifiers (query); each resource's own path types it exactly */
@@ -1175,6 +1366,11 @@ export interface components {
             user: components["schemas"]["Id"];
             verification_code?: string;
         };
+        ResetLink: {
+            /** @description the one-time link to hand over (valid 30 minutes), when no mail went */
+            link?: string;
+            mailed: boolean;
+        };
         Session: {
             /** Format: date-time */
             created_at: string;
@@ -1214,9 +1410,10 @@ export interface components {
             }[];
             /** Format: date-time */
             started_at: string;
+            /** @description The backing stores, each pinged now; with a mail server, also "mail" (smtp), checked by connecting, TLS and authentication without sending (not part of readiness). */
             stores: {
                 /** @enum {string} */
-                backend: "sqlite" | "mongodb" | "redis";
+                backend: "sqlite" | "mongodb" | "redis" | "smtp";
                 latency_ms: number;
                 name: string;
                 ok: boolean;
@@ -2098,6 +2295,76 @@ export interface operations {
             };
         };
     };
+    requestEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @constant */
+                            accepted: true;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Verified */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @constant */
+                            verified: true;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -2186,6 +2453,112 @@ export interface operations {
             };
         };
     };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["Enrolment"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayloadRequest"];
+            };
+        };
+        responses: {
+            /** @description Removed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @constant */
+                            removed: true;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Recovery codes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            recovery_codes: string[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     changePassword: {
         parameters: {
             query?: never;
@@ -2207,6 +2580,83 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Envelope"] & {
                         data?: Record<string, never>;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    email?: string;
+                    username?: string;
+                } & (unknown | unknown);
+            };
+        };
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @constant */
+                            accepted: true;
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayloadRequest"];
+            };
+        };
+        responses: {
+            /** @description Reset */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: {
+                            /** @constant */
+                            reset: true;
+                        };
                     };
                 };
             };
@@ -3077,6 +3527,48 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
+    adminPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link to hand over */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["ResetLink"];
+                    };
+                };
+            };
+            /** @description Mailed */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["ResetLink"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     listUserSessions: {
         parameters: {
             query?: never;
@@ -3362,6 +3854,46 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    loginWithCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `cookie`: as for loginWithHeader */
+                "X-Refresh-Transport"?: "cookie";
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                    mfa_token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: components["schemas"]["Tokens"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     cancelPurchase: {
