@@ -44,7 +44,9 @@ type Enrolment struct {
 }
 
 // hasTOTP reports whether an account signs in with a second factor.
-func hasTOTP(u resources.User) bool { return resources.AsString(u.Profile[resources.FieldMFATOTP]) != "" }
+func hasTOTP(u resources.User) bool {
+	return resources.AsString(u.Profile[resources.FieldMFATOTP]) != ""
+}
 
 // mfaRequired reports whether an account's level must have a second factor.
 func (a *Service) mfaRequired(level int) bool { return slices.Contains(a.cfg.MFALevels, level) }
