@@ -20,8 +20,12 @@ type Principal struct {
 	// cannot leave a session behind. Empty for a principal from a token.
 	Stamp string
 	// EnrolOnly marks a session that may only enrol a second factor: its
-	// level must have one (GATEWAY_MFA_LEVELS) and the account has none.
+	// level must have one (GATEWAY_MFA_LEVELS) and the session was not
+	// opened with one.
 	EnrolOnly bool
+	// SecondFactor is true when the caller proved a second factor at
+	// sign-in; the session remembers it.
+	SecondFactor bool
 }
 
 // IsGuest reports whether the caller presented no credentials.

@@ -69,6 +69,7 @@ func (a *Service) startSession(ctx context.Context, p resources.Principal, kind 
 		CreatedAt: now.UTC(), LastSeen: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
 		UserAgent: resources.ClipText(dev.UserAgent), Browser: resources.ClipText(dev.Browser), IP: dev.IP,
 		RefreshHash: hashSecret(secret), CSRFHash: hashSecret(csrf), EnrolOnly: p.EnrolOnly,
+		SecondFactor: p.SecondFactor,
 	}
 	if err := a.sessions.Create(ctx, s); err != nil {
 		return Tokens{}, err
@@ -154,7 +155,10 @@ func (a *Service) CheckToken(ctx context.Context, token string) (resources.Princ
 	if now := a.now(); now.Sub(s.LastSeen) > time.Minute {
 		_ = a.sessions.Touch(ctx, s.ID, now.UTC())
 	}
-	return resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, SessionID: s.ID, EnrolOnly: s.EnrolOnly}, nil
+	// A session of a level that must have a second factor, opened
+	// without one (before the level was listed, say), may only enrol.
+	enrolOnly := s.EnrolOnly || (a.mfaRequired(s.Level) && !s.SecondFactor)
+	return resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, SessionID: s.ID, EnrolOnly: enrolOnly, SecondFactor: s.SecondFactor}, nil
 }
 
 // AuthenticateAdmin checks the admin header's username and password, with
@@ -186,6 +190,7 @@ func (a *Service) AuthenticateAdmin(ctx context.Context, username, password, otp
 		if err := a.useCode(ctx, u.ID, otp, clientOf(dev)); err != nil {
 			return resources.Principal{}, err
 		}
+		p.SecondFactor = true
 	case a.mfaRequired(p.Level):
 		return resources.Principal{}, mfaRequiredError(MFAChallenge{Factor: "totp", Enrol: true},
 			"this level must sign in with a second factor: sign in at /api/auth and enrol one with POST /api/account/mfa/totp")

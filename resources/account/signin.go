@@ -99,5 +99,5 @@ func (a *Service) CompleteMFA(ctx context.Context, token, code string, dev Devic
 	if err := a.sessions.Revoke(ctx, sid); err != nil {
 		return Tokens{}, err
 	}
-	return a.startSession(ctx, resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, Stamp: s.Stamp}, crypto.KindAccess, dev)
+	return a.startSession(ctx, resources.Principal{UserID: s.UserID, Username: s.Username, Level: s.Level, Stamp: s.Stamp, SecondFactor: true}, crypto.KindAccess, dev)
 }

@@ -66,6 +66,8 @@ type Session struct {
 	Stamp string `json:"stamp,omitempty"`
 	// EnrolOnly marks a session that may only enrol a second factor.
 	EnrolOnly bool `json:"enrol_only,omitempty"`
+	// SecondFactor is true for a session opened with a second factor.
+	SecondFactor bool `json:"second_factor,omitempty"`
 }
 
 // Store keeps sessions, refresh-token hashes, nonces and counters. Every
