@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/resources/mail/mailtest"
 )
 
 func knownSettings() map[string]bool {
@@ -243,6 +244,8 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	cfg := testConfig(t, t.TempDir())
 	cfg.RSABits = 2048
+	// With a mail server, so the outbox's series exist.
+	cfg.SMTPURL, cfg.MailFrom, cfg.PublicURL = mailtest.Start(t, mailtest.Options{}).URL(), "noreply@example.com", "http://localhost"
 	g := MustRun(t, cfg)
 	do(t, "GET", g.url+"/api/gym", "")
 	// A policy denial, so its series exists.
