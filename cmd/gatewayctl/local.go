@@ -19,6 +19,7 @@ import (
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session/redis"
 )
 
@@ -318,6 +319,9 @@ func doctor(args []string, stdout, stderr io.Writer) error {
 
 	add(keyringCheck(cfg))
 	add(resourcesCheck(cfg))
+	if cfg.SMTPURL != "" {
+		add(mailCheck(ctx, cfg))
+	}
 	if *base != "" {
 		add(clockCheck(ctx, *base))
 	}
@@ -341,6 +345,20 @@ func resourcesCheck(cfg config.Config) check {
 			" and every user may read every one of them: give each a group of its own and grant query_own (API.md §5)"}
 	}
 	return check{name: "resources and policy", ok: true, info: info}
+}
+
+// mailCheck connects to the mail server, starts TLS and authenticates as a
+// delivery would, and sends nothing.
+func mailCheck(ctx context.Context, cfg config.Config) check {
+	srv, err := mail.ParseURL(cfg.SMTPURL)
+	if err != nil {
+		return check{name: "mail server", info: "GATEWAY_SMTP_URL: " + err.Error()}
+	}
+	if _, err := mail.LoadTemplates(cfg.MailTemplates); err != nil {
+		return check{name: "mail server", info: err.Error()}
+	}
+	err = srv.Ping(ctx)
+	return check{name: "mail server", ok: err == nil, info: srv.String() + errText(err)}
 }
 
 func keyringCheck(cfg config.Config) check {

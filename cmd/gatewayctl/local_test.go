@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/tnt/gateway/resources/mail/mailtest"
 )
 
 func TestBootstrapSetLevelDoctor(t *testing.T) {
@@ -43,6 +45,23 @@ func TestBootstrapSetLevelDoctor(t *testing.T) {
 			t.Errorf("doctor report lacks %q:\n%s", want, out.String())
 		}
 	}
+	// A mail server that answers, then one that does not.
+	box := mailtest.Start(t, mailtest.Options{})
+	t.Setenv("GATEWAY_SMTP_URL", box.URL())
+	t.Setenv("GATEWAY_MAIL_FROM", "noreply@example.com")
+	out.Reset()
+	if err := run([]string{"doctor"}, nil, &out, &errOut); err != nil || !strings.Contains(out.String(), "ok    mail server") {
+		t.Errorf("doctor with a mail server: %v\n%s", err, out.String())
+	}
+	if len(box.Messages()) != 0 {
+		t.Error("the doctor sent a mail")
+	}
+	box.Stop()
+	out.Reset()
+	if err := run([]string{"doctor"}, nil, &out, &errOut); err == nil || !strings.Contains(out.String(), "FAIL  mail server") {
+		t.Errorf("doctor with the mail server down: %v\n%s", err, out.String())
+	}
+	t.Setenv("GATEWAY_SMTP_URL", "")
 	t.Setenv("GATEWAY_MONGO_URI", "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300&connectTimeoutMS=300")
 	out.Reset()
 	err = run([]string{"doctor"}, nil, &out, &errOut)

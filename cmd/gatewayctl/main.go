@@ -46,7 +46,8 @@ Usage:
       codes), end every session of the user, and audit it.
   gatewayctl doctor [--gateway URL]
       Check a deployment: configuration, stores, Redis eviction policy,
-      keyring, policy and resources files, and the clock against a gateway.
+      keyring, policy and resources files, the mail server (connected,
+      TLS and credentials, nothing sent), and the clock against a gateway.
   gatewayctl keygen --keyring FILE [--rsa-bits 3072]
       Create a new keyring file (for a secret shared by replicas).
   gatewayctl rotate-keys [--keyring FILE] [--grace 168h]
