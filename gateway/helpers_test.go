@@ -290,19 +290,14 @@ func (e *env) resources() []string { return e.reg.Names() }
 // on a real redis-server (skipped with a message where none is installed,
 // failed under CI).
 func eachSessionStore(t *testing.T, opt options, run func(t *testing.T, e *env)) {
-	t.Run("embedded", func(t *testing.T) { run(t, MustStartGatewayWith(t, opt)) })
-	t.Run("redis", func(t *testing.T) {
-		srv := redistest.Start(t)
-		rs, err := redis.Open(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rs.Close() })
-		o := opt
-		o.sessions = rs
-		o.redisURL = srv.URL()
-		run(t, MustStartGatewayWith(t, o))
-	})
+	onEachSessionStore(t, opt, func(t *testing.T, o options) { run(t, MustStartGatewayWith(t, o)) })
+}
+
+// onEachSessionStore runs run in a subtest per session store (the
+// embedded one, then a fresh redis-server) with opt set for it.
+func onEachSessionStore(t *testing.T, opt options, run func(t *testing.T, opt options)) {
+	t.Run("embedded", func(t *testing.T) { run(t, opt) })
+	t.Run("redis", func(t *testing.T) { run(t, redisOptions(t, opt, redistest.Start(t))) })
 }
 
 // adminHeader is the tnt-admin-auth-scheme header of a user.

@@ -17,8 +17,6 @@ import (
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/mail/mailtest"
-	"github.com/tnt/gateway/resources/session/redis"
-	"github.com/tnt/gateway/resources/session/redis/redistest"
 )
 
 // mustStartMailer runs an outbox to the options' SMTP server until the
@@ -48,22 +46,9 @@ func mustStartMailer(tb testing.TB, opt options, log *slog.Logger) *mail.Mailer 
 // withMail starts a gateway, on each session store, whose mail goes to a
 // fresh SMTP server.
 func withMail(t *testing.T, opt options, run func(t *testing.T, e *env, box *mailtest.Server)) {
-	t.Run("embedded", func(t *testing.T) {
+	onEachSessionStore(t, opt, func(t *testing.T, o options) {
 		box := mailtest.Start(t, mailtest.Options{})
-		o := opt
 		o.smtp = box.URL()
-		run(t, MustStartGatewayWith(t, o), box)
-	})
-	t.Run("redis", func(t *testing.T) {
-		box := mailtest.Start(t, mailtest.Options{})
-		srv := redistest.Start(t)
-		rs, err := redis.Open(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rs.Close() })
-		o := opt
-		o.smtp, o.sessions, o.redisURL = box.URL(), rs, srv.URL()
 		run(t, MustStartGatewayWith(t, o), box)
 	})
 }

@@ -112,29 +112,15 @@ func ValidateNewPassword(username, password string) error {
 // transaction. The caller then ends the account's sessions; a login that
 // raced the reset fails its own check of the stored credential.
 func (a *Accounts) ResetPassword(ctx context.Context, username, password string, entry resources.AuditEntry) (resources.User, error) {
-	hash, err := a.hasher.Hash(ctx, password)
+	u, found, err := resources.FindUser(ctx, a.store, username)
 	if err != nil {
-		return resources.User{}, busy(err)
+		return resources.User{}, err
 	}
-	var u resources.User
-	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
-		found, ok, err := resources.FindUser(ctx, tx, username)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return resources.Errorf(resources.ENOTFOUND, "no user is named %s", resources.QuoteName(username))
-		}
-		u = found
-		if _, err := tx.Update(ctx, resources.UsersCollection, u.ID,
-			resources.Document{resources.FieldPasswordHash: hash, resources.FieldUpdatedAt: resources.FormatTime(a.now())}, nil); err != nil {
-			return err
-		}
-		entry.Target, entry.At = u.ID, a.now()
-		entry.Detail = resources.Document{"username": username}
-		return resources.WriteAudit(ctx, tx, entry)
-	})
-	return u, err
+	if !found {
+		return resources.User{}, resources.Errorf(resources.ENOTFOUND, "no user is named %s", resources.QuoteName(username))
+	}
+	entry.Detail = resources.Document{"username": username}
+	return a.replacePassword(ctx, u.ID, password, func(context.Context, resources.Tx, resources.User) error { return nil }, entry)
 }
 
 // replacePassword sets a new password for the account userID names, by a
@@ -150,7 +136,7 @@ func (a *Accounts) replacePassword(ctx context.Context, userID, password string,
 	err = a.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error {
 		found, err := resources.LoadUser(ctx, tx, userID)
 		if errors.Is(err, resources.ErrNotFound) {
-			return errToken()
+			return resources.Errorf(resources.ENOTFOUND, "the account no longer exists")
 		}
 		if err != nil {
 			return err

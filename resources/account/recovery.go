@@ -215,6 +215,9 @@ func (a *Service) ConfirmReset(ctx context.Context, payload, ip string) error {
 		}
 		return tx.Delete(ctx, TokensCollection, hash)
 	}, entry)
+	if resources.ErrorCode(err) == resources.ENOTFOUND {
+		return errToken() // deleted meanwhile
+	}
 	if err != nil {
 		return err
 	}
