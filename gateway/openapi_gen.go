@@ -226,6 +226,15 @@ func fieldSchemaOf(f *resources.Field, mode fieldMode) map[string]any {
 		}
 	case resources.TypeBool:
 		s["type"] = "boolean"
+	case resources.TypeFile:
+		s["type"] = "string"
+		s["pattern"] = "^[0-9a-f]{32}\\.[a-z0-9]{2,4}$"
+		s["description"] = fileDescription(f)
+	case resources.TypeFiles:
+		s["type"] = "array"
+		s["items"] = map[string]any{"type": "string", "pattern": "^[0-9a-f]{32}\\.[a-z0-9]{2,4}$"}
+		s["maxItems"] = *f.MaxItems
+		s["description"] = fileDescription(f)
 	case resources.TypeObject:
 		props := map[string]any{}
 		for _, name := range f.FieldNames() {
@@ -437,4 +446,14 @@ func camelCase(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// fileDescription tells what a file field takes and where its files are.
+func fileDescription(f *resources.Field) string {
+	d := fmt.Sprintf("Set by uploads (POST /api/{resource}/{id}/files/%s): the gateway's name of each file, downloaded at /api/files/{resource}/{id}/{name}. Types: %s; at most %d bytes each.",
+		f.Path(), strings.Join(f.Types, ", "), f.MaxBytes())
+	if len(f.Thumbs) > 0 {
+		d += " Thumbnails (?thumb=): " + strings.Join(f.Thumbs, ", ") + "."
+	}
+	return d
 }

@@ -113,7 +113,7 @@ func (s *Schema) parseSort(q *Query, str string) error {
 	if !ok {
 		return Errorf(EPARAMETER, "%s cannot be found in %s", QuoteName(path), s.Name)
 	}
-	if f.Type == TypeObject || f.Type == TypeArray {
+	if f.Type == TypeObject || f.Type == TypeArray || f.Type == TypeFiles {
 		return Errorf(EVALUE, "sort: %s is not a plain value and cannot order results", path)
 	}
 	q.SortPath, q.SortDesc = path, desc
@@ -128,7 +128,7 @@ func (s *Schema) parseCondition(path string, v any) (Condition, error) {
 	switch f.Type {
 	case TypeObject:
 		return Condition{}, Errorf(EVALUE, "%s is an object: query one of its fields with a dot path", path)
-	case TypeArray:
+	case TypeArray, TypeFiles:
 		return Condition{}, Errorf(EVALUE, "%s is a list and cannot be queried", path)
 	}
 	op, value := Equals, v
@@ -175,7 +175,7 @@ func (s *Schema) parseCondition(path string, v any) (Condition, error) {
 // rules (a query for a too-long name simply finds nothing).
 func (f *Field) literal(v any) (any, error) {
 	switch f.Type {
-	case TypeString:
+	case TypeString, TypeFile:
 		if s, ok := v.(string); ok && len(s) <= 4*defaultMaxLength {
 			if f.Lowercase {
 				s = FoldText(s)

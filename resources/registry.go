@@ -127,7 +127,7 @@ func (r *Registry) SharedOwnedDocuments(auth Authorizer) []string {
 
 func isReserved(name string) bool {
 	return slices.Contains([]string{
-		"account", "admin", "audit", "auth", "cancel_transaction", "discovery", "docs",
+		"account", "admin", "audit", "auth", "cancel_transaction", "discovery", "docs", "files",
 		"gpk", "idempotency", "meta", "openapi", "perform_transaction", "policy",
 		"register", "resources", "session", "sessions", "token", "transfer", "users",
 		"verify_transaction", "verify_transaction_record", "wechat_auth",

@@ -43,22 +43,27 @@ const (
 // Field declares one field of a resource: its type and the rules its values
 // follow. Schemas are data; one engine validates every resource with them.
 type Field struct {
-	Type      FieldType         `json:"type"`
-	Required  bool              `json:"required,omitempty"`
-	ReadOnly  bool              `json:"readOnly,omitempty"`
-	Private   bool              `json:"private,omitempty"`
-	Indexed   bool              `json:"indexed,omitempty"`
-	Default   any               `json:"default,omitempty"`
-	MinLength *int              `json:"minLength,omitempty"`
-	MaxLength *int              `json:"maxLength,omitempty"`
-	Pattern   string            `json:"pattern,omitempty"`
-	Format    string            `json:"format,omitempty"`
-	Enum      []string          `json:"enum,omitempty"`
-	Min       *float64          `json:"min,omitempty"`
-	Max       *float64          `json:"max,omitempty"`
-	MaxItems  *int              `json:"maxItems,omitempty"`
-	Items     *Field            `json:"items,omitempty"`
-	Fields    map[string]*Field `json:"fields,omitempty"`
+	Type      FieldType `json:"type"`
+	Required  bool      `json:"required,omitempty"`
+	ReadOnly  bool      `json:"readOnly,omitempty"`
+	Private   bool      `json:"private,omitempty"`
+	Indexed   bool      `json:"indexed,omitempty"`
+	Default   any       `json:"default,omitempty"`
+	MinLength *int      `json:"minLength,omitempty"`
+	MaxLength *int      `json:"maxLength,omitempty"`
+	Pattern   string    `json:"pattern,omitempty"`
+	Format    string    `json:"format,omitempty"`
+	Enum      []string  `json:"enum,omitempty"`
+	Min       *float64  `json:"min,omitempty"`
+	Max       *float64  `json:"max,omitempty"`
+	MaxItems  *int      `json:"maxItems,omitempty"`
+	// MaxSize, Types and Thumbs are a file field's: the largest file in
+	// bytes, the media types it takes, the thumbnail sizes ("WxH").
+	MaxSize *int64            `json:"maxSize,omitempty"`
+	Types   []string          `json:"types,omitempty"`
+	Thumbs  []string          `json:"thumbs,omitempty"`
+	Items   *Field            `json:"items,omitempty"`
+	Fields  map[string]*Field `json:"fields,omitempty"`
 	// Unique says no two documents hold the same value (a top-level
 	// string; documents without it take no part).
 	Unique bool `json:"unique,omitempty"`
@@ -245,6 +250,8 @@ func compileFields(resource, prefix string, fields map[string]*Field) ([]string,
 func (f *Field) compile(resource string) error {
 	switch f.Type {
 	case TypeString, TypeInt, TypeNumber, TypeBool:
+	case TypeFile, TypeFiles:
+		return f.compileFile(resource)
 	case TypeObject:
 		if len(f.Fields) == 0 {
 			return fmt.Errorf("resource %s: object field %s declares no fields", resource, f.path)
@@ -268,6 +275,9 @@ func (f *Field) compile(resource string) error {
 		}
 	default:
 		return fmt.Errorf("resource %s: field %s has unknown type %q", resource, f.path, f.Type)
+	}
+	if f.MaxSize != nil || f.Types != nil || f.Thumbs != nil {
+		return fmt.Errorf("resource %s: field %s: maxSize, types and thumbs are for fields of type file or files", resource, f.path)
 	}
 	if f.Type == TypeString && f.MaxLength == nil {
 		n := defaultMaxLength

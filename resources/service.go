@@ -19,6 +19,15 @@ type ServiceConfig struct {
 	// NoPageCache reads every query from the store, even on a store that
 	// keeps a version.
 	NoPageCache bool
+	// Files removes the files of a deleted document (files.Service); nil
+	// when no field holds files.
+	Files FileForgetter
+}
+
+// FileForgetter removes the files of documents that are gone; what it
+// cannot remove, the files' sweep does.
+type FileForgetter interface {
+	Forget(ctx context.Context, collection, id string)
 }
 
 // Service runs envelope operations: it authorizes them with the policy,
@@ -311,6 +320,9 @@ func (s *Service) delete(ctx context.Context, p Principal, sc *Schema, data map[
 	}
 	if err := s.store.Delete(ctx, sc.Collection, id); err != nil {
 		return Result{}, storeError(sc, err, id, nil)
+	}
+	if s.cfg.Files != nil && len(sc.FileFields()) > 0 {
+		s.cfg.Files.Forget(ctx, sc.Collection, id)
 	}
 	return Result{Data: Document{FieldID: id}}, nil
 }

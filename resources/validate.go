@@ -285,6 +285,9 @@ func (s *Schema) refuseManaged(data map[string]any) error {
 		if _, managed := s.system[k]; managed || k == FieldOwner {
 			return Errorf(EPARAMETER, "%s cannot be set in %s", k, s.Name)
 		}
+		if f := s.Fields[k]; f != nil && f.IsFile() {
+			return Errorf(EPARAMETER, "%s holds files: upload them with POST /api/%s/{id}/files/%s", k, s.Name, k)
+		}
 		if f := s.Fields[k]; f != nil && f.ReadOnly {
 			return Errorf(EPARAMETER, "%s cannot be set in %s", k, s.Name)
 		}

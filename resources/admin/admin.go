@@ -56,6 +56,15 @@ type Deps struct {
 	ArchiveKey func() (kid string, secret []byte)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Files removes the files of deleted users and dropped collections
+	// (files.Service); may be nil.
+	Files Files
+}
+
+// Files removes files whose documents are gone.
+type Files interface {
+	Forget(ctx context.Context, collection, id string)
+	ForgetCollection(ctx context.Context, collection string)
 }
 
 // Admin holds the tools of the upper levels. Build it with New.
@@ -70,6 +79,7 @@ type Admin struct {
 	maxPage  int
 	audits   *resources.Schema // how audit entries are filtered and paged
 	archive  func() (string, []byte)
+	files    Files
 }
 
 // New builds the administration.
@@ -81,7 +91,7 @@ func New(d Deps) *Admin {
 		d.MaxPage = 1000
 	}
 	return &Admin{store: d.Store, reg: d.Registry, auth: d.Auth, sessions: d.Sessions, policy: d.Policy, creds: d.Credentials,
-		now: d.Now, maxPage: d.MaxPage, audits: auditSchema(), archive: d.ArchiveKey}
+		now: d.Now, maxPage: d.MaxPage, audits: auditSchema(), archive: d.ArchiveKey, files: d.Files}
 }
 
 // Prepare creates the settings collection, the audit trail and every other

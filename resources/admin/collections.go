@@ -45,5 +45,8 @@ func (a *Admin) DropCollection(ctx context.Context, p resources.Principal, req D
 	if err != nil {
 		return Dropped{}, err
 	}
+	if a.files != nil {
+		a.files.ForgetCollection(ctx, sc.Collection)
+	}
 	return Dropped{Dropped: req.Resource}, nil
 }

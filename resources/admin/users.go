@@ -230,6 +230,9 @@ func (a *Admin) DeleteUser(ctx context.Context, p resources.Principal, req UserD
 	if err != nil {
 		return err
 	}
+	if a.files != nil {
+		a.files.Forget(ctx, resources.UsersCollection, req.UserID)
+	}
 	_, err = a.sessions.RevokeUser(ctx, req.UserID, "")
 	return err
 }

@@ -119,7 +119,12 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 // List walks the blobs under prefix; the temporary files are listed
 // under ".tmp/".
 func (d *Dir) List(ctx context.Context, prefix string, fn func(key string, size int64, written time.Time) error) error {
-	return filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
+	// Walk only the directory the prefix names, when it names one.
+	start := d.root
+	if i := strings.LastIndex(prefix, "/"); i > 0 && validKey(prefix[:i]+"/x") {
+		start = filepath.Join(d.root, filepath.FromSlash(prefix[:i]))
+	}
+	return filepath.WalkDir(start, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
