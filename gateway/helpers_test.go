@@ -23,6 +23,8 @@ import (
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
 	"github.com/tnt/gateway/resources/domaintest"
+	"github.com/tnt/gateway/resources/files"
+	"github.com/tnt/gateway/resources/files/s3test"
 	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
@@ -68,6 +70,8 @@ type env struct {
 	changes realtime.Log
 	// mailer is the outbox, when the gateway has a mail server.
 	mailer *mail.Mailer
+	// blobs hold the uploaded files.
+	blobs files.Blobs
 }
 
 // options change what MustStartGateway builds.
@@ -100,6 +104,10 @@ type options struct {
 	// mailRetries are the outbox's waits between attempts (its defaults
 	// when nil).
 	mailRetries []time.Duration
+	// s3 keeps uploaded files in an S3 server; a directory when nil.
+	s3 *s3test.Server
+	// maxImagePixels bounds uploaded images (the default when 0).
+	maxImagePixels int64
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -145,7 +153,9 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		}
 	}})
 	ist := timed.Wrap(captured, metrics)
-	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50})
+	blobs := mustOpenBlobs(tb, opt)
+	janitor := files.NewJanitor(blobs, nil)
+	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50, Files: janitor})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -216,7 +226,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		tb.Fatal("the realtime hub did not find the change log within 30 s")
 	}
 	sessionStore := hub.Sessions(cache)
-	e := &env{hub: hub, stopHub: stop, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
+	e := &env{blobs: blobs, hub: hub, stopHub: stop, changes: changes, store: kit.Store, sessions: kit.Sessions, keyring: keyring, tokens: tokens, policy: enf, users: map[string]resources.Principal{}, logs: &gateway.LockedWriter{},
 		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	deps := account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
@@ -255,7 +265,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err := money.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50, ArchiveKey: keyring.ArchiveKey})
+	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50, ArchiveKey: keyring.ArchiveKey, Files: janitor})
 	if err := adm.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
@@ -267,6 +277,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: opt.maxBody, RequestTimeout: opt.requestTimeout,
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole, CORSOrigins: opt.corsOrigins}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
+		Files:    files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: opt.maxImagePixels, Observe: metrics, Log: log}),
 		Stores:   []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
 		Realtime: hub,
 	})
@@ -377,4 +388,22 @@ func (e *env) create(tb testing.TB, user, resource, data string) string {
 	}
 	_ = json.Unmarshal(r.body.Data, &doc)
 	return doc.ID
+}
+
+// mustOpenBlobs opens where the test gateway keeps files: the options' S3
+// server, or a fresh directory.
+func mustOpenBlobs(tb testing.TB, opt options) files.Blobs {
+	tb.Helper()
+	if opt.s3 != nil {
+		b, err := files.OpenS3(context.Background(), files.S3Config{Endpoint: opt.s3.URL, Bucket: opt.s3.Bucket, AccessKey: "test", SecretKey: "test-secret"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return b
+	}
+	b, err := files.OpenDir(filepath.Join(tb.TempDir(), "files"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }

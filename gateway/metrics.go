@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tnt/gateway/resources/account"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session"
 )
@@ -22,6 +23,14 @@ type Metrics struct {
 	denials      *prometheus.CounterVec
 	store        *prometheus.HistogramVec
 	realtime     realtimeMetrics
+	files        fileMetrics
+}
+
+// fileMetrics are the uploaded files' series (files.Observer).
+type fileMetrics struct {
+	refused  *prometheus.CounterVec
+	uploaded prometheus.Counter
+	stored   prometheus.Gauge
 }
 
 // realtimeMetrics are the event streams' series (realtime.Observer).
@@ -83,15 +92,42 @@ func NewMetrics() *Metrics {
 			}),
 		},
 	}
+	m.files = fileMetrics{
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_file_uploads_refused_total",
+			Help: "Uploaded files refused, by reason: too_large, type, pixels, items, unreadable_image.",
+		}, []string{"reason"}),
+		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_file_bytes_uploaded_total",
+			Help: "Bytes of files stored by uploads on this replica.",
+		}),
+		stored: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gateway_files_stored_bytes",
+			Help: "Bytes of every stored file and thumbnail, as the last sweep counted them.",
+		}),
+	}
+	for _, r := range []string{files.RefusedSize, files.RefusedType, files.RefusedPixels, files.RefusedItems, files.RefusedImage} {
+		m.files.refused.WithLabelValues(r)
+	}
 	// Known reasons start at zero, so dashboards show a flat line, not a gap.
 	for _, r := range append([]string{"malformed_header", "admin_credentials", "bearer_token", "unsupported_scheme"}, account.Reasons()...) {
 		m.authFailures.WithLabelValues(r)
 	}
 	m.registry.MustRegister(m.requests, m.duration, m.authFailures, m.denials, m.store,
 		m.realtime.open, m.realtime.sent, m.realtime.dropped, m.realtime.resynced, m.realtime.lag,
+		m.files.refused, m.files.uploaded, m.files.stored,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// UploadRefused counts a refused file (files.Observer).
+func (m *Metrics) UploadRefused(reason string) { m.files.refused.WithLabelValues(reason).Inc() }
+
+// Uploaded counts the bytes of a stored file (files.Observer).
+func (m *Metrics) Uploaded(n int64) { m.files.uploaded.Add(float64(n)) }
+
+// StoredBytes sets the bytes every stored file takes (files.Observer).
+func (m *Metrics) StoredBytes(n int64) { m.files.stored.Set(float64(n)) }
 
 // ObserveStore records one document-store call (timed.Observer).
 func (m *Metrics) ObserveStore(op, outcome string, d time.Duration) {

@@ -116,7 +116,9 @@ func (s *Server) recovery(c *gin.Context) {
 // deadline for everything it does downstream.
 func (s *Server) limitBody(c *gin.Context) {
 	limit, timeout := s.cfg.MaxBodyBytes, s.cfg.RequestTimeout
-	if route := c.FullPath(); route == routeRestore || route == routeBackup {
+	if route := c.FullPath(); route == routeRestore || route == routeBackup || route == routeUpload {
+		// An upload's files are bounded one by one by their field, as
+		// they stream; the request as a whole, like an archive.
 		limit, timeout = s.cfg.MaxRestoreBytes, s.cfg.BulkTimeout
 	}
 	if c.Request.ContentLength > limit {

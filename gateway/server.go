@@ -75,6 +75,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Realtime serves event streams; the routes answer 503 without it.
 	Realtime realtimeService
+	// Files uploads and serves the files of file fields; the routes
+	// answer 503 without it.
+	Files fileService
 }
 
 // Server is the gateway's HTTP handler.
@@ -92,10 +95,12 @@ type Server struct {
 	setup   setupService
 	// realtime is nil on a gateway without event streams.
 	realtime realtimeService
-	log      *slog.Logger
-	metrics  *Metrics
-	engine   *gin.Engine
-	limiter  *rateLimiter
+	// files is nil on a gateway without file storage.
+	files   fileService
+	log     *slog.Logger
+	metrics *Metrics
+	engine  *gin.Engine
+	limiter *rateLimiter
 	// crossOrigin refuses a cookie-transport refresh sent from another
 	// origin (by Sec-Fetch-Site, or Origin against Host).
 	crossOrigin *http.CrossOriginProtection
@@ -127,7 +132,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg.JSON = resources.DefaultJSONLimits()
 	}
 	s := &Server{cfg: cfg, ops: deps.Operations, auth: deps.Auth, keys: deps.Keys, wallet: deps.Wallet, admin: deps.Admin, ready: deps.Ready, log: deps.Logger, metrics: deps.Metrics,
-		stores: deps.Stores, version: deps.Version, started: time.Now(), setup: deps.Setup, realtime: deps.Realtime}
+		stores: deps.Stores, version: deps.Version, started: time.Now(), setup: deps.Setup, realtime: deps.Realtime, files: deps.Files}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -181,6 +186,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.bindWalletRoutes(api)
 	s.bindAdminRoutes(api)
 	s.bindRealtimeRoutes(api)
+	s.bindFileRoutes(api)
 	s.bindResourceRoutes(api) // last: its /:resource patterns take what the others leave
 	s.routes = map[string][]string{}
 	for _, r := range e.Routes() {

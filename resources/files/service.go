@@ -274,31 +274,6 @@ func (s *Service) remove(ctx context.Context, t resources.FileTarget, name strin
 	_ = s.cfg.Blobs.List(ctx, prefix, func(key string, _ int64, _ time.Time) error { return s.cfg.Blobs.Delete(ctx, key) })
 }
 
-// Forget removes every file of a document that is gone (resources'
-// deletion hook); what fails is left to the sweep.
-func (s *Service) Forget(ctx context.Context, collection, id string) {
-	s.forget(ctx, collection+"/"+id+"/")
-}
-
-// ForgetCollection removes every file of a dropped collection.
-func (s *Service) ForgetCollection(ctx context.Context, collection string) {
-	s.forget(ctx, collection+"/")
-}
-
-func (s *Service) forget(ctx context.Context, prefix string) {
-	ctx = context.WithoutCancel(ctx)
-	var keys []string
-	err := s.cfg.Blobs.List(ctx, prefix, func(key string, _ int64, _ time.Time) error { keys = append(keys, key); return nil })
-	for _, k := range keys {
-		if derr := s.cfg.Blobs.Delete(ctx, k); derr != nil && err == nil {
-			err = derr
-		}
-	}
-	if err != nil {
-		s.cfg.Log.Warn("files of a removed document stay until the sweep", slog.String("prefix", prefix), slog.String("error", err.Error()))
-	}
-}
-
 // errNoFile is the one answer for a file that is not there or not the
 // caller's to read.
 func errNoFile() error { return resources.Errorf(resources.ENOTFOUND, "the file cannot be found") }

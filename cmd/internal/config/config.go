@@ -71,6 +71,12 @@ type Config struct {
 	SMTPURL           string        `env:"GATEWAY_SMTP_URL" mask:"uri" help:"mail server: \x60smtp://[user:password@]host:port\x60 (STARTTLS whenever offered; \x60?tls=required\x60 refuses a server without it) or \x60smtps://…\x60; without it, routes that send mail answer 503 and an admin's reset gives a link"`
 	MailFrom          string        `env:"GATEWAY_MAIL_FROM" help:"sender of the gateway's mails (\x60Gateway <noreply@example.com>\x60); required with GATEWAY_SMTP_URL"`
 	MailTemplates     string        `env:"GATEWAY_MAIL_TEMPLATES" help:"directory of mail templates replacing the built-in ones (\x60reset.txt\x60, \x60reset.html\x60, \x60verify.*\x60, \x60invite.*\x60)"`
+	S3Endpoint        string        `env:"GATEWAY_S3_ENDPOINT" help:"S3-compatible store for uploaded files (\x60https://s3.example.com\x60, path-style); files go to \x60<data dir>/files\x60 without it"`
+	S3Bucket          string        `env:"GATEWAY_S3_BUCKET" help:"the bucket files go to (it must exist)"`
+	S3AccessKey       string        `env:"GATEWAY_S3_ACCESS_KEY" help:"the S3 access key"`
+	S3SecretKey       string        `env:"GATEWAY_S3_SECRET_KEY" mask:"secret" help:"the S3 secret key"`
+	S3Region          string        `env:"GATEWAY_S3_REGION" default:"us-east-1" help:"the S3 region"`
+	MaxImagePixels    int64         `env:"GATEWAY_MAX_IMAGE_PIXELS" default:"40000000" help:"largest image (width × height) an upload may hold, decided from its header before decoding"`
 	MFALevels         []int64       `env:"GATEWAY_MFA_LEVELS" show:"none" help:"comma-separated levels that must sign in with a second factor (\x600,1\x60); without one their sign-in may only enrol it"`
 	RealtimeRetention time.Duration `env:"GATEWAY_REALTIME_RETENTION" default:"10m" help:"how long missed realtime events can be replayed to a client that reconnects with \x60Last-Event-ID\x60"`
 	RealtimeStreams   int           `env:"GATEWAY_REALTIME_MAX_STREAMS" default:"5" min:"1" help:"open event streams per session (or per admin-scheme user); one more gets 429"`
@@ -199,6 +205,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if (c.WeChatAppID == "") != (c.WeChatSecret == "") {
 		return Config{}, fmt.Errorf("GATEWAY_WECHAT_APPID and GATEWAY_WECHAT_SECRET go together")
+	}
+	if (c.S3Endpoint == "") != (c.S3Bucket == "") {
+		return Config{}, fmt.Errorf("GATEWAY_S3_ENDPOINT and GATEWAY_S3_BUCKET go together")
 	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		return Config{}, fmt.Errorf("GATEWAY_SMTP_URL needs GATEWAY_MAIL_FROM, the sender of the mails")

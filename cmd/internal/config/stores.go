@@ -11,6 +11,7 @@ import (
 	"github.com/tnt/gateway/policy"
 	"github.com/tnt/gateway/realtime"
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mongo"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
@@ -155,4 +156,14 @@ func OpenData(ctx context.Context, cfg Config, reg *resources.Registry, onLost f
 	}
 	captured := realtime.Capture(st, changes, realtime.CaptureConfig{Schemas: reg.Schemas(), Serial: cfg.MongoURI == "", OnLost: onLost})
 	return Data{Store: captured, Changes: changes, Close: func() error { return errors.Join(closeStore(), changes.Close()) }}, nil
+}
+
+// OpenBlobs opens where uploaded files live: the S3 bucket the settings
+// name, or <data dir>/files.
+func OpenBlobs(ctx context.Context, cfg Config) (files.Blobs, error) {
+	if cfg.S3Endpoint != "" {
+		return files.OpenS3(ctx, files.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, Region: cfg.S3Region})
+	}
+	return files.OpenDir(filepath.Join(cfg.DataDir, "files"))
 }

@@ -38,3 +38,11 @@ func levels(list []int64) []int {
 	}
 	return out
 }
+
+// blobBackend names where files live, for the status report.
+func blobBackend(cfg config.Config) string {
+	if cfg.S3Endpoint != "" {
+		return "s3"
+	}
+	return "directory"
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/timed"
 	"github.com/tnt/gateway/resources/wallet"
@@ -101,7 +102,17 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 			log.Warn("closing the store", slog.String("error", err.Error()))
 		}
 	}()
-	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage, NoPageCache: !cfg.PageCache})
+	blobs, err := config.OpenBlobs(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	janitor := files.NewJanitor(blobs, log)
+	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage, NoPageCache: !cfg.PageCache, Files: janitor})
+	fileSvc := files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: cfg.MaxImagePixels, Observe: metrics, Log: log})
+	go every(ctx, log, 10*time.Minute, func(ctx context.Context) error {
+		_, err := fileSvc.Sweep(ctx, st, reg, time.Hour)
+		return err
+	}, slog.LevelWarn, "sweeping files no document names failed; they are swept later")
 	if err := retry(ctx, log, "prepare collections", func() error { return svc.Prepare(ctx) }); err != nil {
 		return err
 	}
@@ -230,7 +241,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		return err
 	}, slog.LevelWarn, "sweeping expired idempotency keys failed; they are ignored and swept later")
 	adm := admin.New(admin.Deps{Store: st, Registry: reg, Auth: enforcer, Sessions: sessions, Policy: enforcer,
-		Credentials: creds, MaxPage: cfg.MaxPage, ArchiveKey: keyring.ArchiveKey})
+		Credentials: creds, MaxPage: cfg.MaxPage, ArchiveKey: keyring.ArchiveKey, Files: janitor})
 	if err := adm.Prepare(ctx); err != nil {
 		return err
 	}
@@ -248,6 +259,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	if cfg.RedisURL != "" {
 		stores[1].Backend = "redis"
 	}
+	stores = append(stores, gateway.StoreCheck{Name: "files", Backend: blobBackend(cfg), Ping: blobs.Ping})
 	if mailer != nil {
 		// Not part of readiness: a request never waits for mail.
 		stores = append(stores, gateway.StoreCheck{Name: "mail", Backend: "smtp", Ping: mailer.Ping})
@@ -268,7 +280,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		log.Warn("no level-0 user yet and the console is off: create the first DBA with gatewayctl bootstrap")
 	}
 	gwDeps := gateway.Deps{Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ready, Logger: log,
-		Stores: stores, Version: version(), Realtime: hub}
+		Stores: stores, Version: version(), Realtime: hub, Files: fileSvc}
 	if setup != nil {
 		gwDeps.Setup = setup // left a nil interface otherwise: no link to complete
 	}

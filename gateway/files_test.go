@@ -1,0 +1,445 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tnt/gateway/resources/files"
+	"github.com/tnt/gateway/resources/files/s3test"
+)
+
+const (
+	filesResources = "testdata/files_resources.json"
+	filesPolicy    = "testdata/files_policy.csv"
+)
+
+// filePart is one part of an upload.
+type filePart struct {
+	form, name, contentType string
+	body                    []byte
+}
+
+// multipartBody builds an upload's body.
+func multipartBody(t testing.TB, parts ...filePart) (string, []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for _, p := range parts {
+		h := map[string][]string{"Content-Disposition": {fmt.Sprintf(`form-data; name=%q; filename=%q`, p.form, p.name)}}
+		if p.contentType != "" {
+			h["Content-Type"] = []string{p.contentType}
+		}
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = pw.Write(p.body)
+	}
+	_ = w.Close()
+	return w.FormDataContentType(), b.Bytes()
+}
+
+// upload sends files to a document's field.
+func (e *env) upload(t testing.TB, auth []string, resource, id, field string, parts ...filePart) reply {
+	t.Helper()
+	ct, body := multipartBody(t, parts...)
+	return e.callRaw(t, "POST", "/api/"+resource+"/"+id+"/files/"+field, ct, body, auth...)
+}
+
+// callRaw sends a body of any type and decodes the envelope of a JSON
+// answer.
+func (e *env) callRaw(t testing.TB, method, path, contentType string, body []byte, headers ...string) reply {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		_ = json.Unmarshal(raw, &r.body)
+	}
+	return r
+}
+
+// fetch downloads a file (with extra headers) and returns the answer.
+func (e *env) fetch(t testing.TB, path string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp, raw
+}
+
+// pngOf draws a w×h PNG.
+func pngOf(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// bombPNG is a small PNG whose header claims w×h pixels: decoding it would
+// take gigabytes.
+func bombPNG(w, h uint32) []byte {
+	chunk := func(typ string, data []byte) []byte {
+		var b bytes.Buffer
+		_ = binary.Write(&b, binary.BigEndian, uint32(len(data)))
+		b.WriteString(typ)
+		b.Write(data)
+		_ = binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+		return b.Bytes()
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = append(out, chunk("IHDR", ihdr)...)
+	out = append(out, chunk("IDAT", []byte{0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01})...)
+	return append(out, chunk("IEND", nil)...)
+}
+
+// eachBlobStore runs a files test on a directory and on an S3 server.
+func eachBlobStore(t *testing.T, opt options, run func(t *testing.T, e *env)) {
+	opt.resourcesFile, opt.policyFile = filesResources, filesPolicy
+	t.Run("directory", func(t *testing.T) { run(t, MustStartGatewayWith(t, opt)) })
+	t.Run("s3", func(t *testing.T) {
+		o := opt
+		o.s3 = s3test.Start(t)
+		run(t, MustStartGatewayWith(t, o))
+	})
+}
+
+// blobKeys lists the stored blobs under a prefix.
+func (e *env) blobKeys(t testing.TB, prefix string) []string {
+	t.Helper()
+	var keys []string
+	if err := e.blobs.List(context.Background(), prefix, func(k string, _ int64, _ time.Time) error {
+		if !strings.HasPrefix(k, ".tmp/") {
+			keys = append(keys, k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func TestFilesUploadDownloadRemove(t *testing.T) {
+	eachBlobStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		ana, _ := e.userWithLevel(t, app, "ana_files", 4)
+		bob, _ := e.userWithLevel(t, app, "bob_files", 4)
+		r := e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"tax"}}`, ana...)
+		if r.status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.status, r.raw)
+		}
+		paper := dataOf(t, r)["_id"].(string)
+		pdf := append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte("0123456789"), 500)...)
+		r = e.upload(t, ana, "paper", paper, "scan", filePart{"file", "tax.pdf", "image/png", pdf})
+		if r.status != http.StatusCreated {
+			t.Fatalf("upload: %d %s", r.status, r.raw)
+		}
+		name, _ := dataOf(t, r)["scan"].(string)
+		if !strings.HasSuffix(name, ".pdf") || strings.Contains(name, "tax") {
+			t.Fatalf("the stored name %q: the gateway's, with the type it found", name)
+		}
+		path := "/api/files/paper/" + paper + "/" + name
+		resp, body := e.fetch(t, path, ana...)
+		if resp.StatusCode != 200 || !bytes.Equal(body, pdf) {
+			t.Fatalf("download: %d, %d bytes", resp.StatusCode, len(body))
+		}
+		for h, want := range map[string]string{"Content-Type": "application/pdf", "X-Content-Type-Options": "nosniff",
+			"Content-Security-Policy": "sandbox; default-src 'none'", "Accept-Ranges": "bytes"} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s: %q, want %q", h, got, want)
+			}
+		}
+		if !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("a PDF is served %q", resp.Header.Get("Content-Disposition"))
+		}
+		etag := resp.Header.Get("ETag")
+		if resp, _ := e.fetch(t, path, append(ana, "If-None-Match", etag)...); resp.StatusCode != http.StatusNotModified {
+			t.Errorf("If-None-Match: %d", resp.StatusCode)
+		}
+		if resp, body := e.fetch(t, path, append(ana, "Range", "bytes=0-4")...); resp.StatusCode != http.StatusPartialContent || string(body) != "%PDF-" {
+			t.Errorf("Range: %d %q", resp.StatusCode, body)
+		}
+		// Rights: another user, a guest: as for a missing file; an
+		// admin (query on papers): the file.
+		for who, auth := range map[string][]string{"another user": bob, "a guest": nil} {
+			if resp, _ := e.fetch(t, path, auth...); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s downloads: %d", who, resp.StatusCode)
+			}
+		}
+		if resp, _ := e.fetch(t, path, "Authorization", adminHeader("admin", testPassword)); resp.StatusCode != 200 {
+			t.Errorf("an admin downloads: %d", resp.StatusCode)
+		}
+		if r := e.upload(t, bob, "paper", paper, "scan", filePart{"file", "x.pdf", "", pdf}); r.status != http.StatusNotFound {
+			t.Errorf("another user uploads to ana's paper: %d %s", r.status, r.raw)
+		}
+
+		// A private field: the owner and read_private only.
+		r = e.upload(t, ana, "paper", paper, "secret", filePart{"file", "s.txt", "", []byte("the safe's code is 1234\n")})
+		secret := dataOf(t, r)["secret"].(string)
+		if resp, _ := e.fetch(t, "/api/files/paper/"+paper+"/"+secret, ana...); resp.StatusCode != 200 {
+			t.Errorf("the owner reads a private file: %d", resp.StatusCode)
+		}
+
+		// A new file replaces the old one, which is gone.
+		r = e.upload(t, ana, "paper", paper, "scan", filePart{"file", "v2.txt", "", []byte("plain words\n")})
+		second := dataOf(t, r)["scan"].(string)
+		if second == name || !strings.HasSuffix(second, ".txt") {
+			t.Fatalf("replaced by %q", second)
+		}
+		if resp, _ := e.fetch(t, path, ana...); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("a replaced file: %d", resp.StatusCode)
+		}
+		if keys := e.blobKeys(t, "paper/"+paper+"/"); len(keys) != 2 {
+			t.Errorf("stored after the replacement: %v", keys)
+		}
+		r = e.call(t, "DELETE", "/api/paper/"+paper+"/files/scan/"+second, "", "", ana...)
+		if r.status != http.StatusOK || strings.Contains(r.raw, second) {
+			t.Fatalf("remove: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "paper/"+paper+"/"); len(keys) != 1 {
+			t.Errorf("stored after the removal: %v", keys)
+		}
+
+		// Gym photos: public, so a guest sees them; several at once, up
+		// to maxItems; thumbnails made once.
+		gym := e.create(t, "admin", "gym", `{"name":"Photo Gym"}`)
+		admin := []string{"Authorization", adminHeader("admin", testPassword)}
+		r = e.upload(t, admin, "gym", gym, "photos", filePart{"file", "a.png", "", pngOf(t, 640, 320)}, filePart{"file", "b.png", "", pngOf(t, 50, 50)})
+		if r.status != http.StatusCreated {
+			t.Fatalf("photos: %d %s", r.status, r.raw)
+		}
+		photos := dataOf(t, r)["photos"].([]any)
+		first := photos[0].(string)
+		resp, body = e.fetch(t, "/api/files/gym/"+gym+"/"+first)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "inline") {
+			t.Fatalf("a guest downloads a public photo: %d %v", resp.StatusCode, resp.Header)
+		}
+		for _, c := range []struct {
+			thumb string
+			w, h  int
+		}{{"100x100", 100, 50}, {"480x0", 480, 240}} {
+			resp, body = e.fetch(t, "/api/files/gym/"+gym+"/"+first+"?thumb="+c.thumb)
+			if resp.StatusCode != 200 {
+				t.Fatalf("thumb %s: %d %s", c.thumb, resp.StatusCode, body)
+			}
+			cfg, err := png.DecodeConfig(bytes.NewReader(body))
+			if err != nil || cfg.Width != c.w || cfg.Height != c.h {
+				t.Errorf("thumb %s is %dx%d (%v)", c.thumb, cfg.Width, cfg.Height, err)
+			}
+		}
+		again, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+first+"?thumb=100x100")
+		if again.Header.Get("ETag") != resp.Header.Get("ETag") && again.StatusCode != 200 {
+			t.Errorf("a thumbnail again: %d", again.StatusCode)
+		}
+		if keys := e.blobKeys(t, "gym/"+gym+"/thumbs/"); len(keys) != 2 {
+			t.Errorf("thumbnails stored: %v", keys)
+		}
+		if resp, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+first+"?thumb=50x50"); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("an unlisted thumbnail: %d", resp.StatusCode)
+		}
+		if r := e.upload(t, admin, "gym", gym, "photos", filePart{"file", "c.png", "", pngOf(t, 10, 10)}, filePart{"file", "d.png", "", pngOf(t, 10, 10)}); r.status != http.StatusBadRequest {
+			t.Errorf("beyond maxItems: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "gym/"+gym+"/"); len(keys) != 4 {
+			t.Errorf("a refused upload left files: %v", keys)
+		}
+		// A member may read gyms but not change them.
+		member := []string{"Authorization", adminHeader("member", testPassword)}
+		if r := e.upload(t, member, "gym", gym, "photos", filePart{"file", "m.png", "", pngOf(t, 10, 10)}); r.status != http.StatusForbidden {
+			t.Errorf("a member uploads to a gym: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+func TestUploadRefusals(t *testing.T) {
+	e := MustStartGatewayWith(t, options{resourcesFile: filesResources, policyFile: filesPolicy, maxImagePixels: 1_000_000})
+	app := newAppClient(t, e.srv.URL)
+	ana, _ := e.userWithLevel(t, app, "ana_refused", 4)
+	paper := dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"x"}}`, ana...))["_id"].(string)
+	gym := e.create(t, "admin", "gym", `{"name":"Refusal Gym"}`)
+	admin := []string{"Authorization", adminHeader("admin", testPassword)}
+	for _, c := range []struct {
+		name   string
+		auth   []string
+		target string
+		part   filePart
+		status int
+		code   string
+	}{
+		{"a PHP script named .jpg", admin, "gym/" + gym + "/files/photos", filePart{"file", "shell.jpg", "image/jpeg", []byte("<?php system($_GET['c']); ?>")}, 400, "InvalidResourceValueError"},
+		{"HTML named .png", admin, "gym/" + gym + "/files/photos", filePart{"file", "x.png", "image/png", []byte("<html><script>alert(1)</script></html>")}, 400, "InvalidResourceValueError"},
+		{"HTML where text is taken", ana, "paper/" + paper + "/files/scan", filePart{"file", "x.txt", "text/plain", []byte("<!DOCTYPE html><body onload=alert(1)>")}, 400, "InvalidResourceValueError"},
+		{"a decompression bomb", admin, "gym/" + gym + "/files/photos", filePart{"file", "bomb.png", "", bombPNG(100_000, 100_000)}, 400, "InvalidResourceValueError"},
+		{"over the pixel bound", admin, "gym/" + gym + "/files/photos", filePart{"file", "big.png", "", bombPNG(2000, 1000)}, 400, "InvalidResourceValueError"},
+		{"a part not named file", admin, "gym/" + gym + "/files/photos", filePart{"photo", "a.png", "", pngOf(t, 5, 5)}, 400, "InvalidRequestError"},
+		{"an unknown field", admin, "gym/" + gym + "/files/name", filePart{"file", "a.png", "", pngOf(t, 5, 5)}, 400, "InvalidResourceParameterError"},
+		{"a guest", nil, "gym/" + gym + "/files/photos", filePart{"file", "a.png", "", pngOf(t, 5, 5)}, 401, "AuthenticationError"},
+	} {
+		ct, body := multipartBody(t, c.part)
+		r := e.callRaw(t, "POST", "/api/"+c.target, ct, body, c.auth...)
+		if r.status != c.status || r.body.ErrorCode != c.code {
+			t.Errorf("%s: %d %s", c.name, r.status, r.raw)
+		}
+	}
+	if keys := e.blobKeys(t, ""); len(keys) != 0 {
+		t.Errorf("refused uploads left files: %v", keys)
+	}
+	if r := e.callRaw(t, "POST", "/api/gym/"+gym+"/files/photos", "application/json", []byte(`{"file":"x"}`), admin...); r.status != http.StatusUnsupportedMediaType {
+		t.Errorf("not multipart: %d", r.status)
+	}
+	if r := e.callRaw(t, "POST", "/api/gym/"+gym+"/create", "application/json", nil, admin...); r.status == http.StatusCreated {
+		t.Errorf("a stray route made something")
+	}
+	// The file fields are not set by the operations.
+	if r := e.call(t, "POST", "/api/gym", "admin", `{"operation":"update","data":{"_id":"`+gym+`","photos":["x"]}}`); r.status != http.StatusBadRequest || !strings.Contains(r.raw, "upload") {
+		t.Errorf("photos set by an update: %d %s", r.status, r.raw)
+	}
+
+	// Over maxSize: refused while the body still streams in, never
+	// buffered whole: the answer comes before the client has sent it.
+	pr, pw := io.Pipe()
+	w := multipart.NewWriter(pw)
+	sent := make(chan int64, 1)
+	go func() {
+		part, _ := w.CreateFormFile("file", "huge.pdf")
+		n, _ := part.Write([]byte("%PDF-1.4\n"))
+		total := int64(n)
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for total < 200<<20 {
+			k, err := part.Write(chunk)
+			total += int64(k)
+			if err != nil {
+				break
+			}
+		}
+		sent <- total
+		_ = pw.CloseWithError(io.ErrClosedPipe)
+	}()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/api/paper/"+paper+"/files/scan", pr)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	for i := 0; i+1 < len(ana); i += 2 {
+		req.Header.Set(ana[i], ana[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("the upload over maxSize got no answer: %v", err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	_ = pr.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("over maxSize: %d %s", resp.StatusCode, raw)
+	}
+	if n := <-sent; n >= 200<<20 {
+		t.Errorf("the server read all %d bytes before refusing", n)
+	}
+	refused := metricsText(t, e)
+	for _, reason := range []string{files.RefusedSize, files.RefusedType, files.RefusedPixels} {
+		if !strings.Contains(refused, `gateway_file_uploads_refused_total{reason="`+reason+`"} `) || strings.Contains(refused, `gateway_file_uploads_refused_total{reason="`+reason+`"} 0`) {
+			t.Errorf("refusals for %s are not counted", reason)
+		}
+	}
+}
+
+func metricsText(t *testing.T, e *env) string {
+	t.Helper()
+	return e.call(t, "GET", "/metrics", "", "").raw
+}
+
+func TestFilesGoWithTheirDocument(t *testing.T) {
+	eachBlobStore(t, options{}, func(t *testing.T, e *env) {
+		app := newAppClient(t, e.srv.URL)
+		ana, anaID := e.userWithLevel(t, app, "ana_gone", 4)
+		admin := []string{"Authorization", adminHeader("admin", testPassword)}
+		paper := dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"x"}}`, ana...))["_id"].(string)
+		e.upload(t, ana, "paper", paper, "scan", filePart{"file", "a.txt", "", []byte("words\n")})
+		r := e.upload(t, ana, "profile", anaID, "avatar_file", filePart{"file", "me.png", "", pngOf(t, 30, 30)})
+		if r.status != http.StatusCreated {
+			t.Fatalf("avatar: %d %s", r.status, r.raw)
+		}
+		gym := e.create(t, "admin", "gym", `{"name":"Gone Gym"}`)
+		e.upload(t, admin, "gym", gym, "photos", filePart{"file", "a.png", "", pngOf(t, 20, 20)})
+		if n := len(e.blobKeys(t, "")); n != 3 {
+			t.Fatalf("%d files stored", n)
+		}
+		// What a crash leaves (a file stored, its document never
+		// changed; a file of a document that is gone; a thumbnail of a
+		// removed file) is swept; what documents name stays.
+		ctx := context.Background()
+		for _, key := range []string{"gym/" + gym + "/0123456789abcdef0123456789abcdef.png", "paper/000000000000000000000000/0123456789abcdef0123456789abcdef.txt",
+			"gym/" + gym + "/thumbs/fedcba9876543210fedcba9876543210.png-100x100.png"} {
+			if _, err := e.blobs.Put(ctx, key, strings.NewReader("left over"), "text/plain"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sweeper := files.New(files.Config{Blobs: e.blobs})
+		if n, err := sweeper.Sweep(ctx, e.store, e.reg, time.Hour); err != nil || n != 0 {
+			t.Errorf("the sweep removed %d files younger than its grace (%v)", n, err)
+		}
+		if n, err := sweeper.Sweep(ctx, e.store, e.reg, 0); err != nil || n != 3 {
+			t.Errorf("the sweep removed %d files, want 3 (%v)", n, err)
+		}
+		if n := len(e.blobKeys(t, "")); n != 3 {
+			t.Errorf("after the sweep %d files stay, want the 3 documents name", n)
+		}
+		if r := e.call(t, "POST", "/api/paper", "", `{"operation":"delete","data":{"_id":"`+paper+`"}}`, ana...); r.status != http.StatusOK {
+			t.Fatalf("delete: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "paper/"); len(keys) != 0 {
+			t.Errorf("a deleted document's files stay: %v", keys)
+		}
+		if r := e.call(t, "DELETE", "/api/admin/users/"+anaID, "sysadmin", ""); r.status != http.StatusOK {
+			t.Fatalf("delete user: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "users/"); len(keys) != 0 {
+			t.Errorf("a deleted user's files stay: %v", keys)
+		}
+		if r := e.call(t, "DELETE", "/api/admin/collections/gym?confirm=gym", "dba", ""); r.status != http.StatusOK {
+			t.Fatalf("drop: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "gym/"); len(keys) != 0 {
+			t.Errorf("a dropped collection's files stay: %v", keys)
+		}
+	})
+}
