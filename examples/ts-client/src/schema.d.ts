@@ -649,6 +649,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/files/{resource}/{id}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description To whoever may read the field of the document that holds it (the public fields of discoverable resources: anyone); otherwise 404, as for a missing file. Content-Type is the type the gateway found; ETag, Range and If-None-Match work; raster images are inline, anything else an attachment with Content-Security-Policy: sandbox; X-Content-Type-Options: nosniff always.
+         */
+        get: operations["downloadFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Download a file (headers only)
+         * @description To whoever may read the field of the document that holds it (the public fields of discoverable resources: anyone); otherwise 404, as for a missing file. Content-Type is the type the gateway found; ETag, Range and If-None-Match work; raster images are inline, anything else an attachment with Content-Security-Policy: sandbox; X-Content-Type-Options: nosniff always.
+         */
+        head: operations["headDownloadFile"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/gpk": {
         parameters: {
             query?: never;
@@ -1142,6 +1166,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{resource}/{id}/files/{field}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload files to a document's file field
+         * @description multipart/form-data with one or more parts named file, streamed to storage. Needs the right to update the document (own for _own rights): a caller who may read but not change it gets 403, one who may not read it the answer for a document that does not exist. The type is decided from the content (never the name or the part's Content-Type); a file over the field's maxSize is 413, a type the field does not take or an image over GATEWAY_MAX_IMAGE_PIXELS 400 InvalidResourceValueError, more files than the field holds 400. A file field's old file is replaced. Answers the document with the field updated.
+         */
+        post: operations["uploadFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{resource}/{id}/files/{field}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a file from a document
+         * @description The same rights as an upload. Answers the document with the field updated.
+         */
+        delete: operations["removeFile"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1413,7 +1477,7 @@ export interface components {
             /** @description The backing stores, each pinged now; with a mail server, also "mail" (smtp), checked by connecting, TLS and authentication without sending (not part of readiness). */
             stores: {
                 /** @enum {string} */
-                backend: "sqlite" | "mongodb" | "redis" | "smtp";
+                backend: "sqlite" | "mongodb" | "redis" | "smtp" | "directory" | "s3";
                 latency_ms: number;
                 name: string;
                 ok: boolean;
@@ -4425,6 +4489,168 @@ export interface operations {
             };
         };
     };
+    downloadFile: {
+        parameters: {
+            query?: {
+                /** @description a thumbnail size the field lists (WxH: fits inside, 0 = any), made once; PNG, or JPEG for a JPEG */
+                thumb?: string;
+            };
+            header?: {
+                Range?: string;
+                "If-None-Match"?: string;
+            };
+            path: {
+                resource: string;
+                id: components["schemas"]["Id"];
+                /** @description the gateway's name of the file */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    "Content-Disposition"?: string;
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description A range of the file */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            /** @description Not modified (If-None-Match) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            /** @description The range cannot be satisfied */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    headDownloadFile: {
+        parameters: {
+            query?: {
+                /** @description a thumbnail size the field lists (WxH: fits inside, 0 = any), made once; PNG, or JPEG for a JPEG */
+                thumb?: string;
+            };
+            header?: {
+                Range?: string;
+                "If-None-Match"?: string;
+            };
+            path: {
+                resource: string;
+                id: components["schemas"]["Id"];
+                /** @description the gateway's name of the file */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file (headers only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A range of the file (headers only) */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (If-None-Match) (headers only) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The range cannot be satisfied (headers only) */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     payloadPublicKey: {
         parameters: {
             query?: never;
@@ -6975,6 +7201,84 @@ export interface operations {
                 };
                 content?: never;
             };
+        };
+    };
+    uploadFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource: string;
+                id: components["schemas"]["Id"];
+                /** @description a field of type file or files */
+                field: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    file: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The document */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: Record<string, never>;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    removeFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource: string;
+                id: components["schemas"]["Id"];
+                /** @description a field of type file or files */
+                field: string;
+                /** @description the gateway's name of the file */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Envelope"] & {
+                        data?: Record<string, never>;
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
         };
     };
     liveness: {
