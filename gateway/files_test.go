@@ -443,3 +443,73 @@ func TestFilesGoWithTheirDocument(t *testing.T) {
 		}
 	})
 }
+
+func TestBackupAndRestoreHoldTheFiles(t *testing.T) {
+	e := MustStartGatewayWith(t, options{resourcesFile: filesResources, policyFile: filesPolicy})
+	app := newAppClient(t, e.srv.URL)
+	ana, _ := e.userWithLevel(t, app, "ana_backup", 4)
+	admin := []string{"Authorization", adminHeader("admin", testPassword)}
+	gym := e.create(t, "admin", "gym", `{"name":"Backup Gym"}`)
+	photo := pngOf(t, 300, 200)
+	name := dataOf(t, e.upload(t, admin, "gym", gym, "photos", filePart{"file", "a.png", "", photo}))["photos"].([]any)[0].(string)
+	paper := dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"x"}}`, ana...))["_id"].(string)
+	original := append([]byte("%PDF-1.7\n"), bytes.Repeat([]byte{0, 1, 2, 3, 250}, 40_000)...) // 200 KB, several archive lines
+	scan := dataOf(t, e.upload(t, ana, "paper", paper, "scan", filePart{"file", "a.pdf", "", original}))["scan"].(string)
+	if resp, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+name+"?thumb=100x100"); resp.StatusCode != 200 {
+		t.Fatalf("thumb: %d", resp.StatusCode)
+	}
+	archive := e.backup(t)
+
+	// Afterwards: the gym goes (with its photo), the scan is replaced.
+	if r := e.call(t, "POST", "/api/gym", "admin", `{"operation":"delete","data":{"_id":"`+gym+`"}}`); r.status != 200 {
+		t.Fatalf("delete gym: %d", r.status)
+	}
+	newer := dataOf(t, e.upload(t, ana, "paper", paper, "scan", filePart{"file", "b.txt", "", []byte("newer\n")}))["scan"].(string)
+
+	// An archive whose file bytes were altered is refused, and changes
+	// nothing: no file staged is left, the files in place stay.
+	tampered := recompress(t, archive, func(s string) string {
+		i := strings.Index(s, `{"b":"`)
+		if i < 0 {
+			t.Fatal("no file in the archive")
+		}
+		j := i + len(`{"b":"`) + 10
+		c := byte('A')
+		if s[j] == 'A' {
+			c = 'B'
+		}
+		return s[:j] + string(c) + s[j+1:]
+	})
+	if r := e.restore(t, tampered); r.status != http.StatusBadRequest {
+		t.Fatalf("a tampered archive: %d %s", r.status, r.raw)
+	}
+	if keys := e.blobKeys(t, "_restore/"); len(keys) != 0 {
+		t.Errorf("a refused restore left staged files: %v", keys)
+	}
+	if resp, _ := e.fetch(t, "/api/files/paper/"+paper+"/"+newer, ana...); resp.StatusCode != 200 {
+		t.Errorf("after a refused restore the newer scan: %d", resp.StatusCode)
+	}
+
+	if r := e.restore(t, archive); r.status != http.StatusOK {
+		t.Fatalf("restore: %d %s", r.status, r.raw)
+	}
+	tk := tokensOf(t, e.login(t, app, "ana_backup", "a fine long password"))
+	resp, body := e.fetch(t, "/api/files/gym/"+gym+"/"+name)
+	if resp.StatusCode != 200 || !bytes.Equal(body, photo) {
+		t.Errorf("the restored photo: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	resp, body = e.fetch(t, "/api/files/paper/"+paper+"/"+scan, bearer(tk.AccessToken)...)
+	if resp.StatusCode != 200 || !bytes.Equal(body, original) {
+		t.Errorf("the restored scan: %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if resp, _ := e.fetch(t, "/api/files/paper/"+paper+"/"+newer, bearer(tk.AccessToken)...); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("a file the restored document does not name: %d", resp.StatusCode)
+	}
+	if keys := e.blobKeys(t, "_restore/"); len(keys) != 0 {
+		t.Errorf("staged files stay after the restore: %v", keys)
+	}
+	// Thumbnails are not archived; they are made again.
+	if resp, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+name+"?thumb=100x100"); resp.StatusCode != 200 {
+		t.Errorf("a thumbnail after the restore: %d", resp.StatusCode)
+	}
+}

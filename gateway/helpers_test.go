@@ -155,6 +155,10 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	ist := timed.Wrap(captured, metrics)
 	blobs := mustOpenBlobs(tb, opt)
 	janitor := files.NewJanitor(blobs, nil)
+	archived := blobs // backups hold the directory's files, not an S3 store's
+	if opt.s3 != nil {
+		archived = nil
+	}
 	svc := resources.NewService(ist, reg, enf, resources.ServiceConfig{MaxPage: 50, Files: janitor})
 	if err := svc.Prepare(ctx); err != nil {
 		tb.Fatal(err)
@@ -265,7 +269,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	if err := money.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50, ArchiveKey: keyring.ArchiveKey, Files: janitor})
+	adm := admin.New(admin.Deps{Store: ist, Registry: reg, Auth: enf, Sessions: sessionStore, Policy: enf, Credentials: creds, MaxPage: 50, ArchiveKey: keyring.ArchiveKey, Files: janitor, Blobs: archived})
 	if err := adm.Prepare(ctx); err != nil {
 		tb.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/resources"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/session"
 )
 
@@ -59,6 +60,10 @@ type Deps struct {
 	// Files removes the files of deleted users and dropped collections
 	// (files.Service); may be nil.
 	Files Files
+	// Blobs are where files live, for backups and restores; nil, or files
+	// in an S3 store (which keeps them itself), leaves them out of
+	// archives.
+	Blobs files.Blobs
 }
 
 // Files removes files whose documents are gone.
@@ -80,6 +85,7 @@ type Admin struct {
 	audits   *resources.Schema // how audit entries are filtered and paged
 	archive  func() (string, []byte)
 	files    Files
+	blobs    files.Blobs
 }
 
 // New builds the administration.
@@ -91,7 +97,7 @@ func New(d Deps) *Admin {
 		d.MaxPage = 1000
 	}
 	return &Admin{store: d.Store, reg: d.Registry, auth: d.Auth, sessions: d.Sessions, policy: d.Policy, creds: d.Credentials,
-		now: d.Now, maxPage: d.MaxPage, audits: auditSchema(), archive: d.ArchiveKey, files: d.Files}
+		now: d.Now, maxPage: d.MaxPage, audits: auditSchema(), archive: d.ArchiveKey, files: d.Files, blobs: d.Blobs}
 }
 
 // Prepare creates the settings collection, the audit trail and every other

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
+	"encoding/base64"
 	"crypto/hmac"
 	"encoding/hex"
 	"encoding/json"
@@ -26,6 +28,9 @@ func corrupt(why string) error {
 type archive struct {
 	lines map[string][][]byte
 	count int64
+	// files were staged while the archive was read; promoted once it is
+	// verified, removed otherwise.
+	files *staging
 	// hasSettings says whether the archive holds the settings collection;
 	// storedPolicy and policyVersion are its stored policy, if any.
 	hasSettings   bool
@@ -46,7 +51,13 @@ func (arc *archive) policy(base []string) []string {
 // Decompression is bounded while it streams: an archive that expands past
 // maxExpansion times the compressed bytes read so far (plus a small floor),
 // or past maxArchiveBytes, is refused at once.
-func (a *Admin) readArchive(r io.Reader) (*archive, error) {
+func (a *Admin) readArchive(ctx context.Context, r io.Reader) (arc *archive, err error) {
+	stage := newStaging(ctx, a.blobs)
+	defer func() {
+		if err != nil {
+			stage.abort()
+		}
+	}()
 	kid, sum, err := a.archiveMAC()
 	if err != nil {
 		return nil, err
@@ -86,7 +97,7 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 		return nil, corrupt("format version " + strconv.Itoa(h.Version) + " is not supported: archives are authenticated from version " + strconv.Itoa(backupVersion) + " on")
 	}
 	known := a.collections()
-	arc := &archive{lines: make(map[string][][]byte, len(h.Collections))}
+	arc = &archive{lines: make(map[string][][]byte, len(h.Collections)), files: stage}
 	for _, c := range h.Collections {
 		if !slices.Contains(known, c) {
 			return nil, corrupt("unknown collection " + resources.QuoteName(c))
@@ -113,7 +124,10 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 				return nil, resources.Errorf(resources.EINVALIDREQUEST, "the archive was written under another archive key (%s; this gateway's is %s): restore it where that key is, or copy the key here first; nothing was changed", resources.QuoteName(resources.ClipText(t.Key)), kid)
 			}
 			mac, err := hex.DecodeString(t.HMAC)
-			if err != nil || !hmac.Equal(mac, sum.Sum(nil)) || t.Documents != arc.count {
+			if err := stage.finish(); err != nil {
+				return nil, err
+			}
+			if err != nil || !hmac.Equal(mac, sum.Sum(nil)) || t.Documents != arc.count || t.Files != int64(len(stage.keys)) {
 				return nil, corrupt("it was changed after the gateway wrote it: its authentication does not match")
 			}
 			if sc.Scan() || sc.Err() != nil {
@@ -125,6 +139,26 @@ func (a *Admin) readArchive(r io.Reader) (*archive, error) {
 			return arc, nil
 		}
 		hashLine(sum, line)
+		if b, isBytes := m["b"].(string); isBytes && len(m) == 1 {
+			raw, err := base64.StdEncoding.DecodeString(b)
+			if err != nil {
+				return nil, corrupt("a file line is not base64")
+			}
+			if err := stage.write(raw); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if key, isFile := m["f"].(string); isFile && h.Files {
+			size, _ := resources.AsInt(m["n"])
+			if err := stage.begin(key, size); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := stage.finish(); err != nil {
+			return nil, err
+		}
 		c, _ := m["c"].(string)
 		d, ok := m["d"].(map[string]any)
 		docs, listed := arc.lines[c]

@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"testing"
 
 	"github.com/tnt/gateway/resources"
@@ -30,7 +31,7 @@ func FuzzReadArchive(f *testing.F) {
 	}
 	a := New(Deps{Registry: reg, ArchiveKey: func() (string, []byte) { return "k", bytes.Repeat([]byte{1}, 32) }})
 	f.Fuzz(func(t *testing.T, archive []byte) {
-		_, err := a.readArchive(bytes.NewReader(archive))
+		_, err := a.readArchive(context.Background(), bytes.NewReader(archive))
 		if code := resources.ErrorCode(err); err != nil && code != resources.EINVALIDREQUEST && code != resources.ETOOLARGE {
 			t.Fatalf("refusal of another kind: %v", err)
 		}

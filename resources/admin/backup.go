@@ -34,11 +34,14 @@ type backupHeader struct {
 	Version     int      `json:"version"`
 	CreatedAt   string   `json:"created_at"`
 	Collections []string `json:"collections"`
+	// Files says the archive holds the uploaded files after the documents.
+	Files bool `json:"files,omitempty"`
 }
 
 type backupTrailer struct {
 	End       bool   `json:"end"`
 	Documents int64  `json:"documents"`
+	Files     int64  `json:"files,omitempty"`
 	Key       string `json:"key"`
 	HMAC      string `json:"hmac"`
 }
@@ -90,10 +93,11 @@ func (a *Admin) Backup(ctx context.Context, p resources.Principal, w io.Writer, 
 	zw := gzip.NewWriter(w)
 	out := io.MultiWriter(zw, sum)
 	colls := a.collections()
-	if err := writeLine(out, backupHeader{Format: backupFormat, Version: backupVersion, CreatedAt: resources.FormatTime(a.now()), Collections: colls}); err != nil {
+	if err := writeLine(out, backupHeader{Format: backupFormat, Version: backupVersion, CreatedAt: resources.FormatTime(a.now()), Collections: colls,
+		Files: a.blobs != nil}); err != nil {
 		return err
 	}
-	var count int64
+	var count, fileCount int64
 	err = a.store.ReadSnapshot(ctx, func(ctx context.Context, r resources.Tx) error {
 		for _, c := range colls {
 			q := resources.Query{SortPath: resources.FieldID, Limit: 1000}
@@ -114,12 +118,18 @@ func (a *Admin) Backup(ctx context.Context, p resources.Principal, w io.Writer, 
 				q.After = &resources.Cursor{ID: resources.AsString(docs[len(docs)-1][resources.FieldID])}
 			}
 		}
-		return nil
+		if a.blobs == nil {
+			return nil
+		}
+		// Files are immutable under their names; one removed (with its
+		// document) after the snapshot began is left out.
+		fileCount, err = a.backupFiles(ctx, out)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	if err := writeLine(zw, backupTrailer{End: true, Documents: count, Key: kid, HMAC: hex.EncodeToString(sum.Sum(nil))}); err != nil {
+	if err := writeLine(zw, backupTrailer{End: true, Documents: count, Files: fileCount, Key: kid, HMAC: hex.EncodeToString(sum.Sum(nil))}); err != nil {
 		return err
 	}
 	return zw.Close()

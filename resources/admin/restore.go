@@ -34,14 +34,23 @@ func (a *Admin) Restore(ctx context.Context, p resources.Principal, r io.Reader,
 	if err := a.CanRestore(p); err != nil {
 		return RestoreSummary{}, err
 	}
-	arc, err := a.readArchive(r)
+	arc, err := a.readArchive(ctx, r)
 	if err != nil {
 		return RestoreSummary{}, err
 	}
+
 	if arc.hasSettings {
 		if err := a.policy.Check(arc.policy(a.policy.Base())); err != nil {
+			arc.files.abort()
 			return RestoreSummary{}, resources.Errorf(resources.EVALUE, "the archive's policy cannot be put in force (%s); nothing was changed", resources.ClipText(err.Error()))
 		}
+	}
+	// Verified: the files go in place before the documents that name
+	// them change (a failure after leaves files no document names, which
+	// the sweep removes; never a document naming a missing file).
+	if err := arc.files.promote(); err != nil {
+		arc.files.abort()
+		return RestoreSummary{}, err
 	}
 	var version int64
 	keep := ""

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mail"
 )
 
@@ -45,4 +46,13 @@ func blobBackend(cfg config.Config) string {
 		return "s3"
 	}
 	return "directory"
+}
+
+// archivedBlobs are the files backups hold: those of the embedded store's
+// directory; an S3 store keeps its own (versioning, replication).
+func archivedBlobs(cfg config.Config, blobs files.Blobs) files.Blobs {
+	if cfg.S3Endpoint != "" {
+		return nil
+	}
+	return blobs
 }

@@ -241,7 +241,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		return err
 	}, slog.LevelWarn, "sweeping expired idempotency keys failed; they are ignored and swept later")
 	adm := admin.New(admin.Deps{Store: st, Registry: reg, Auth: enforcer, Sessions: sessions, Policy: enforcer,
-		Credentials: creds, MaxPage: cfg.MaxPage, ArchiveKey: keyring.ArchiveKey, Files: janitor})
+		Credentials: creds, MaxPage: cfg.MaxPage, ArchiveKey: keyring.ArchiveKey, Files: janitor, Blobs: archivedBlobs(cfg, blobs)})
 	if err := adm.Prepare(ctx); err != nil {
 		return err
 	}
