@@ -38,7 +38,7 @@ bench-realtime:
 
 ## screenshots: the console's browser test, writing a screenshot of every view to docs/console
 screenshots:
-	GATEWAY_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsoleInBrowser|TestConsoleAccountsInBrowser' ./cmd/gateway
+	GATEWAY_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsoleInBrowser|TestConsoleAccountsInBrowser|TestConsoleFilesInBrowser' ./cmd/gateway
 
 ## ts-client: regenerate the typed client's types from a started gateway's document, then test it
 ts-client:

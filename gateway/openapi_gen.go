@@ -227,10 +227,12 @@ func fieldSchemaOf(f *resources.Field, mode fieldMode) map[string]any {
 	case resources.TypeBool:
 		s["type"] = "boolean"
 	case resources.TypeFile:
+		s["x-file"] = fileExtension(f)
 		s["type"] = "string"
 		s["pattern"] = "^[0-9a-f]{32}\\.[a-z0-9]{2,4}$"
 		s["description"] = fileDescription(f)
 	case resources.TypeFiles:
+		s["x-file"] = fileExtension(f)
 		s["type"] = "array"
 		s["items"] = map[string]any{"type": "string", "pattern": "^[0-9a-f]{32}\\.[a-z0-9]{2,4}$"}
 		s["maxItems"] = *f.MaxItems
@@ -456,4 +458,9 @@ func fileDescription(f *resources.Field) string {
 		d += " Thumbnails (?thumb=): " + strings.Join(f.Thumbs, ", ") + "."
 	}
 	return d
+}
+
+// fileExtension tells a client (the console) what a file field takes.
+func fileExtension(f *resources.Field) map[string]any {
+	return map[string]any{"types": f.Types, "maxSize": f.MaxBytes(), "maxItems": f.FileLimit(), "thumbs": f.Thumbs}
 }

@@ -15,7 +15,7 @@ import (
 // only its own scripts and styles and talks only to its own origin; no page
 // may be framed.
 const (
-	consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	consoleCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; " +
 		"form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 	// docsCSP lets Swagger UI set the inline styles it renders with; no
 	// inline or foreign script runs.

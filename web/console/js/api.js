@@ -129,3 +129,26 @@ export function upload(path, file, onProgress) {
     xhr.send(file);
   });
 }
+
+/**
+ * uploadFiles sends files as multipart/form-data parts named file, with
+ * progress reports (onProgress(fraction)); it resolves to the document.
+ */
+export function uploadFiles(path, files, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const f of files) form.append("file", f, f.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Authorization", "Bearer " + token());
+    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
+    xhr.addEventListener("load", () => {
+      let env = null;
+      try { env = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300 && env && env.success) resolve(env.data);
+      else reject(new ApiError(xhr.status, env && env.errorCode, env && env.exceptionMessage));
+    });
+    xhr.addEventListener("error", () => reject(new ApiError(0, "NetworkError", "the upload was cut off")));
+    xhr.send(form);
+  });
+}

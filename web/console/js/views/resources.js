@@ -3,6 +3,7 @@
 // from the schema; delete with a confirmation.
 
 import * as api from "../api.js";
+import { fileFields, filesSection } from "../files.js";
 import { h, notify, table, confirmAction, pager, formatTime, userNames } from "../dom.js";
 import { buildForm } from "../form.js";
 import { follow } from "../live.js";
@@ -46,7 +47,7 @@ async function resourcePane(ctx, doc, name, pane, openId) {
   const fieldPaths = Object.keys(query.properties).filter((k) => !["find", "sort", "after"].includes(k)).sort();
   // The columns a person reads a row by: its name first, then the other
   // plain fields, the id last; times as a person reads them.
-  const plain = Object.keys(stored.properties).filter((k) => k !== "_id" && !["object", "array"].includes(stored.properties[k].type));
+  const plain = Object.keys(stored.properties).filter((k) => k !== "_id" && !["object", "array"].includes(stored.properties[k].type) && !stored.properties[k]["x-file"]);
   const first = ["name", "username", "title"].filter((k) => plain.includes(k));
   const columns = [...first, ...plain.filter((k) => !first.includes(k)).sort()].slice(0, 5).concat("_id");
   const userCell = userNames(async (id) => (await api.data("GET", "/api/profile/" + encodeURIComponent(id))).username);
@@ -90,7 +91,9 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     const actions = h("div", { class: "row" });
     if (r.update && ops.has("update")) actions.append(h("button", { type: "button", onclick: () => editDoc(d) }, "Edit"));
     if (r.del && ops.has("delete")) actions.append(h("button", { type: "button", class: "danger", onclick: () => deleteDoc(d) }, "Delete"));
-    show(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), actions));
+    const files = fileFields(stored).map(([field, spec]) => filesSection(name, d, field, spec, r.update && ops.has("update"),
+      (updated) => { openDoc(updated); load(); }));
+    show(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), ...files, actions));
   }
 
   // show puts a document, or a form, above the list and in sight.
