@@ -19,6 +19,7 @@ import (
 	"github.com/tnt/gateway/resources"
 	"github.com/tnt/gateway/resources/account"
 	"github.com/tnt/gateway/resources/admin"
+	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mail"
 	"github.com/tnt/gateway/resources/session/redis"
 )
@@ -253,6 +254,30 @@ func resetMFA(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("the second factor is removed, but the user's sessions could not be ended (run gatewayctl set-level or the console): %w", err)
 		}
 		fmt.Fprintf(stdout, "%s: second factor removed; %d sessions ended\n", username, ended)
+		return nil
+	})
+}
+
+// sweepFiles removes the stored files no document names (what a crash in
+// the middle of an upload, or a failed removal, left), as the running
+// gateway does every 10 minutes, looking only at files older than grace.
+func sweepFiles(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sweep-files", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	grace := fs.Duration("grace", time.Hour, "leave files younger than this (uploads in flight)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return withLocal(func(ctx context.Context, l *local) error {
+		blobs, err := config.OpenBlobs(ctx, l.cfg)
+		if err != nil {
+			return err
+		}
+		n, err := files.New(files.Config{Blobs: blobs}).Sweep(ctx, l.store, l.reg, *grace)
+		if err != nil {
+			return fmt.Errorf("the sweep stopped (nothing it could not check was removed): %w", err)
+		}
+		fmt.Fprintf(stdout, "%d files no document names removed\n", n)
 		return nil
 	})
 }

@@ -44,6 +44,9 @@ Usage:
   gatewayctl reset-mfa USERNAME
       Remove a user's second factor (a lost authenticator and recovery
       codes), end every session of the user, and audit it.
+  gatewayctl sweep-files [--grace 1h]
+      Remove the stored files no document names (left by a crash in the
+      middle of an upload), as a running gateway does every 10 minutes.
   gatewayctl doctor [--gateway URL]
       Check a deployment: configuration, stores, Redis eviction policy,
       keyring, policy and resources files, the mail server (connected,
@@ -91,6 +94,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return resetPassword(args[1:], stdin, stdout, stderr)
 	case "reset-mfa":
 		return resetMFA(args[1:], stdout, stderr)
+	case "sweep-files":
+		return sweepFiles(args[1:], stdout, stderr)
 	case "doctor":
 		return doctor(args[1:], stdout, stderr)
 	case "backup":
