@@ -4,7 +4,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: run test test-short bench bench-load bench-realtime lint fuzz vet fmt layers screenshots ts-client release
+.PHONY: run test test-short bench bench-load bench-realtime bench-files lint fuzz vet fmt layers screenshots ts-client release
 
 ## run: start the gateway on the embedded store (data in ./data)
 run:
@@ -35,6 +35,10 @@ bench-load:
 ## bench-realtime: 10,000 event streams on the gateway and on PocketBase; writes its section of docs/PERFORMANCE.md
 bench-realtime:
 	$(GO) run ./cmd/loadgen -realtime -streams 10000 -writes 15 -out docs/PERFORMANCE.md
+
+## bench-files: 1 MB uploads and downloads and thumbnails on the gateway and on PocketBase; writes its section of docs/PERFORMANCE.md
+bench-files:
+	$(GO) run ./cmd/loadgen -files -uploads 200 -concurrency 8 -out docs/PERFORMANCE.md
 
 ## screenshots: the console's browser test, writing a screenshot of every view to docs/console
 screenshots:

@@ -33,6 +33,8 @@ type options struct {
 	pin         bool
 	realtime    rtOptions
 	rtOnly      bool
+	files       filesOptions
+	filesOnly   bool
 }
 
 func main() {
@@ -54,7 +56,9 @@ func main() {
 	flag.BoolVar(&o.rtOnly, "realtime", false, "run only the realtime comparison with PocketBase (event streams, fan-out latency, memory, CPU)")
 	flag.IntVar(&o.realtime.streams, "streams", 10_000, "realtime: concurrent subscribed streams")
 	flag.IntVar(&o.realtime.writes, "writes", 15, "realtime: writes (one a second) per fan-out scenario, at most 64")
-	flag.StringVar(&o.realtime.pocketbase, "pocketbase", "", "realtime: a built PocketBase to compare with (default: build cmd/loadgen/pocketbase)")
+	flag.StringVar(&o.realtime.pocketbase, "pocketbase", "", "realtime and files: a built PocketBase to compare with (default: build cmd/loadgen/pocketbase)")
+	flag.BoolVar(&o.filesOnly, "files", false, "run only the files comparison with PocketBase (upload and download throughput of 1 MB files, thumbnail latency)")
+	flag.IntVar(&o.files.uploads, "uploads", 200, "files: 1 MB files uploaded (each then downloaded twice)")
 	flag.Parse()
 	if *serve {
 		if *pin {
@@ -72,6 +76,14 @@ func main() {
 	_, err := exec.LookPath("redis-server")
 	o.redis = *redis == "auto" && err == nil
 	o.pin = *pin
+	if o.filesOnly {
+		o.files.concurrency, o.files.pocketbase, o.files.out, o.files.only = o.concurrency, o.realtime.pocketbase, o.out, o.only
+		if err := runFiles(o.files, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.rtOnly {
 		o.realtime.cpuProfile, o.realtime.only, o.realtime.out = o.cpuProfile, o.only, o.out
 		if err := runRealtime(o.realtime, os.Stdout); err != nil {

@@ -216,21 +216,38 @@ const techniques = `
 const realtimeMarker = "<!-- realtime comparison: make bench-realtime -->"
 
 // writeReport writes text to path as the request part (realtime false) or
-// the realtime part of the report, keeping the other part as it was.
+// the realtime part of the report, keeping the other parts as they were.
 func writeReport(path, text string, realtime bool) error {
+	if realtime {
+		return writeSection(path, realtimeMarker, text)
+	}
+	return writeSection(path, "", text)
+}
+
+// writeSection writes text as one part of the report: the request part
+// (marker ""), or the part a marker opens; the other parts stay.
+func writeSection(path, marker, text string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	requests, rt, _ := strings.Cut(string(old), realtimeMarker)
-	if realtime {
-		rt = "\n" + text
-	} else {
-		requests = text
+	markers := []string{realtimeMarker, filesMarker}
+	parts := map[string]string{}
+	rest := string(old)
+	// The parts follow each other in the order of markers; any may be
+	// missing.
+	for i := len(markers) - 1; i >= 0; i-- {
+		if before, after, found := strings.Cut(rest, markers[i]); found {
+			parts[markers[i]], rest = after, before
+		}
 	}
-	out := strings.TrimRight(requests, "\n") + "\n"
-	if strings.TrimSpace(rt) != "" {
-		out += "\n" + realtimeMarker + "\n" + strings.TrimLeft(rt, "\n")
+	parts[""] = rest
+	parts[marker] = "\n" + text
+	out := strings.TrimRight(parts[""], "\n") + "\n"
+	for _, m := range markers {
+		if strings.TrimSpace(parts[m]) != "" {
+			out += "\n" + m + "\n" + strings.Trim(parts[m], "\n") + "\n"
+		}
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
 }

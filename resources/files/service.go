@@ -13,6 +13,7 @@ import (
 	_ "image/png"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,9 @@ type Config struct {
 type Service struct {
 	cfg    Config
 	thumbs sync.Map // thumbnail key → *sync.Mutex: each is made once
+	// decoding bounds the images decoded at once (one per core): an image
+	// of the pixel bound takes some 60 MB while it is.
+	decoding chan struct{}
 }
 
 // New builds the service.
@@ -73,7 +77,7 @@ func New(cfg Config) *Service {
 	if cfg.Observe == nil {
 		cfg.Observe = nobody{}
 	}
-	return &Service{cfg: cfg}
+	return &Service{cfg: cfg, decoding: make(chan struct{}, max(1, runtime.NumCPU()))}
 }
 
 type nobody struct{}
