@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -75,7 +76,8 @@ func (s *Server) upload(c *gin.Context) error {
 	doc, err := s.files.Upload(c.Request.Context(), principal(c), c.Param("resource"), c.Param("id"), c.Param("field"),
 		partsOf{r: multipart.NewReader(c.Request.Body, params["boundary"])})
 	if err != nil {
-		return closeUnread(c, err)
+		s.refuseMidBody(c, err)
+		return nil
 	}
 	ok(c, http.StatusCreated, doc, "")
 	return nil
@@ -115,4 +117,17 @@ func (s *Server) download(c *gin.Context) error {
 	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": d.Name}))
 	http.ServeContent(c.Writer, c.Request, d.Name, d.Blob.ModTime(), d.Blob)
 	return nil
+}
+
+// refuseMidBody answers a refusal while the client may still be sending
+// the body (a file over its bound): the answer goes first, then up to 8
+// MiB more of the body is read away for at most 2 seconds, so that the
+// client reads the answer before the connection closes (closing on unread
+// bytes resets the connection, and a reset can take the answer with it).
+func (s *Server) refuseMidBody(c *gin.Context, err error) {
+	c.Header("Connection", "close")
+	s.fail(c, err)
+	c.Writer.Flush()
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(2 * time.Second))
+	_, _ = io.CopyN(io.Discard, c.Request.Body, 8<<20)
 }

@@ -513,3 +513,41 @@ func TestBackupAndRestoreHoldTheFiles(t *testing.T) {
 		t.Errorf("a thumbnail after the restore: %d", resp.StatusCode)
 	}
 }
+
+func TestUploadQuota(t *testing.T) {
+	e := MustStartGatewayWith(t, options{resourcesFile: filesResources, policyFile: filesPolicy, filesQuota: 100_000})
+	app := newAppClient(t, e.srv.URL)
+	ana, _ := e.userWithLevel(t, app, "ana_quota", 4)
+	bob, _ := e.userWithLevel(t, app, "bob_quota", 4)
+	paper := func(auth []string) string {
+		return dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"q"}}`, auth...))["_id"].(string)
+	}
+	text := func(n int) []byte { return append(bytes.Repeat([]byte("a"), n-1), '\n') }
+	p1, p2 := paper(ana), paper(ana)
+	if r := e.upload(t, ana, "paper", p1, "scan", filePart{"file", "a.txt", "", text(60_000)}); r.status != http.StatusCreated {
+		t.Fatalf("within the quota: %d %s", r.status, r.raw)
+	}
+	r := e.upload(t, ana, "paper", p2, "scan", filePart{"file", "b.txt", "", text(50_000)})
+	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.raw, "quota") {
+		t.Errorf("past the quota: %d %s", r.status, r.raw)
+	}
+	if keys := e.blobKeys(t, "paper/"+p2+"/"); len(keys) != 0 {
+		t.Errorf("an upload past the quota left files: %v", keys)
+	}
+	// Another user has a quota of their own.
+	if r := e.upload(t, bob, "paper", paper(bob), "scan", filePart{"file", "c.txt", "", text(50_000)}); r.status != http.StatusCreated {
+		t.Errorf("another user: %d %s", r.status, r.raw)
+	}
+	// Replacing a file gives its bytes back, and so does deleting its
+	// document.
+	if r := e.upload(t, ana, "paper", p1, "scan", filePart{"file", "d.txt", "", text(90_000)}); r.status != http.StatusCreated {
+		t.Errorf("a replacement within the quota: %d %s", r.status, r.raw)
+	}
+	e.call(t, "POST", "/api/paper", "", `{"operation":"delete","data":{"_id":"`+p1+`"}}`, ana...)
+	if r := e.upload(t, ana, "paper", p2, "scan", filePart{"file", "e.txt", "", text(95_000)}); r.status != http.StatusCreated {
+		t.Errorf("after the document went: %d %s", r.status, r.raw)
+	}
+	if !strings.Contains(metricsText(t, e), `gateway_file_uploads_refused_total{reason="quota"} 1`) {
+		t.Error("the refusal is not counted")
+	}
+}

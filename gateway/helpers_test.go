@@ -108,6 +108,8 @@ type options struct {
 	s3 *s3test.Server
 	// maxImagePixels bounds uploaded images (the default when 0).
 	maxImagePixels int64
+	// filesQuota bounds each user's uploaded bytes (none when 0).
+	filesQuota int64
 }
 
 // MustStartGateway starts the HTTP layer on fresh SQLite files with a user
@@ -154,7 +156,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	}})
 	ist := timed.Wrap(captured, metrics)
 	blobs := mustOpenBlobs(tb, opt)
-	janitor := files.NewJanitor(blobs, nil)
+	janitor := files.NewJanitor(blobs, ist, nil)
 	archived := blobs // backups hold the directory's files, not an S3 store's
 	if opt.s3 != nil {
 		archived = nil
@@ -281,7 +283,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 	h, err := gateway.New(gateway.Config{MaxBodyBytes: opt.maxBody, RequestTimeout: opt.requestTimeout,
 		RateLimit: opt.rateLimit, RateBurst: opt.rateLimit, TrustedProxies: opt.trustedProxies, Console: !opt.noConsole, CORSOrigins: opt.corsOrigins}, gateway.Deps{
 		Operations: svc, Auth: auth, Keys: keyring, Wallet: money, Admin: adm, Metrics: metrics, Ready: ist.Ping, Logger: log,
-		Files:    files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: opt.maxImagePixels, Observe: metrics, Log: log}),
+		Files:    files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: opt.maxImagePixels, QuotaPerUser: opt.filesQuota, Observe: metrics, Log: log}),
 		Stores:   []gateway.StoreCheck{{Name: "documents", Backend: "sqlite", Ping: ist.Ping}, {Name: "sessions", Backend: "sqlite", Ping: sessionStore.Ping}},
 		Realtime: hub,
 	})

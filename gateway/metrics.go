@@ -95,7 +95,7 @@ func NewMetrics() *Metrics {
 	m.files = fileMetrics{
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_file_uploads_refused_total",
-			Help: "Uploaded files refused, by reason: too_large, type, pixels, items, unreadable_image.",
+			Help: "Uploaded files refused, by reason: too_large, type, pixels, items, unreadable_image, quota.",
 		}, []string{"reason"}),
 		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gateway_file_bytes_uploaded_total",
@@ -106,7 +106,7 @@ func NewMetrics() *Metrics {
 			Help: "Bytes of every stored file and thumbnail, as the last sweep counted them.",
 		}),
 	}
-	for _, r := range []string{files.RefusedSize, files.RefusedType, files.RefusedPixels, files.RefusedItems, files.RefusedImage} {
+	for _, r := range []string{files.RefusedSize, files.RefusedType, files.RefusedPixels, files.RefusedItems, files.RefusedImage, files.RefusedQuota} {
 		m.files.refused.WithLabelValues(r)
 	}
 	// Known reasons start at zero, so dashboards show a flat line, not a gap.

@@ -55,16 +55,17 @@ func (s *Service) FilesOf(ctx context.Context, p Principal, resource, id, field 
 }
 
 // ChangeFiles changes the names a document's file field holds, in one
-// transaction: change gets the names stored now and returns the names to
-// store. It returns the document as the caller's update would show it.
-func (s *Service) ChangeFiles(ctx context.Context, p Principal, t FileTarget, change func(names []string) ([]string, error)) (Document, error) {
+// transaction: change gets the transaction and the names stored now, and
+// returns the names to store. It returns the document as the caller's
+// update would show it.
+func (s *Service) ChangeFiles(ctx context.Context, p Principal, t FileTarget, change func(ctx context.Context, tx Tx, names []string) ([]string, error)) (Document, error) {
 	var out Document
 	err := s.store.WithTx(ctx, func(ctx context.Context, tx Tx) error {
 		doc, err := tx.Get(ctx, t.Schema.Collection, t.ID)
 		if err != nil {
 			return storeError(t.Schema, err, t.ID, nil)
 		}
-		next, err := change(t.Field.FileNames(doc))
+		next, err := change(ctx, tx, t.Field.FileNames(doc))
 		if err != nil {
 			return err
 		}

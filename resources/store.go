@@ -20,6 +20,18 @@ const (
 	IdempotencyCollection = "idempotency"
 	// SettingsCollection holds settings every replica shares (the policy).
 	SettingsCollection = "settings"
+	// FilesCollection records each stored file: who uploaded it and its
+	// size, for the uploader's quota.
+	FilesCollection = "files"
+	// FileUsageCollection holds the bytes of files each user uploaded.
+	FileUsageCollection = "file_usage"
+)
+
+// FilesSpec and FileUsageSpec are the collections of file records and of
+// each user's bytes.
+var (
+	FilesSpec     = CollectionSpec{Name: FilesCollection, Indexed: []string{"user"}}
+	FileUsageSpec = CollectionSpec{Name: FileUsageCollection}
 )
 
 // IdempotencySpec is the collection of Idempotency-Keys, swept by age.

@@ -103,7 +103,8 @@ func New(d Deps) *Admin {
 // Prepare creates the settings collection, the audit trail and every other
 // collection of the gateway's own that a backup holds.
 func (a *Admin) Prepare(ctx context.Context) error {
-	for _, spec := range []resources.CollectionSpec{{Name: resources.SettingsCollection}, resources.AuditSpec, resources.IdempotencySpec} {
+	for _, spec := range []resources.CollectionSpec{{Name: resources.SettingsCollection}, resources.AuditSpec, resources.IdempotencySpec,
+		resources.FilesSpec, resources.FileUsageSpec} {
 		if err := a.store.EnsureCollection(ctx, spec); err != nil {
 			return err
 		}

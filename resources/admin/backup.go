@@ -60,7 +60,8 @@ func (a *Admin) archiveMAC() (string, hash.Hash, error) {
 
 // collections lists every collection a backup holds.
 func (a *Admin) collections() []string {
-	set := []string{resources.UsersCollection, resources.IdempotencyCollection, resources.AuditCollection, resources.SettingsCollection}
+	set := []string{resources.UsersCollection, resources.IdempotencyCollection, resources.AuditCollection, resources.SettingsCollection,
+		resources.FilesCollection, resources.FileUsageCollection}
 	for _, n := range a.reg.Names() {
 		sc, _ := a.reg.Schema(n)
 		set = append(set, sc.Collection)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/tnt/gateway/resources"
 )
 
 // Janitor removes the files of documents that are gone. It needs only the
@@ -11,15 +13,17 @@ import (
 // needs the engine exists.
 type Janitor struct {
 	blobs Blobs
+	store resources.Store
 	log   *slog.Logger
 }
 
-// NewJanitor builds a janitor; log may be nil.
-func NewJanitor(blobs Blobs, log *slog.Logger) *Janitor {
+// NewJanitor builds a janitor: the files' records (for the uploaders'
+// quotas) are in store; log may be nil.
+func NewJanitor(blobs Blobs, store resources.Store, log *slog.Logger) *Janitor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Janitor{blobs: blobs, log: log}
+	return &Janitor{blobs: blobs, store: store, log: log}
 }
 
 // Forget removes every file of a document that is gone; what fails is
@@ -41,6 +45,9 @@ func (j *Janitor) forget(ctx context.Context, prefix string) {
 		if derr := j.blobs.Delete(ctx, k); derr != nil && err == nil {
 			err = derr
 		}
+	}
+	if err == nil && len(keys) > 0 {
+		err = j.store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error { return forgetRecords(ctx, tx, keys) })
 	}
 	if err != nil {
 		j.log.Warn("files of a removed document stay until the sweep", slog.String("prefix", prefix), slog.String("error", err.Error()))

@@ -27,7 +27,7 @@ import (
 // (*resources.Service).
 type Docs interface {
 	FilesOf(ctx context.Context, p resources.Principal, resource, id, field string) (resources.FileTarget, error)
-	ChangeFiles(ctx context.Context, p resources.Principal, t resources.FileTarget, change func(names []string) ([]string, error)) (resources.Document, error)
+	ChangeFiles(ctx context.Context, p resources.Principal, t resources.FileTarget, change func(ctx context.Context, tx resources.Tx, names []string) ([]string, error)) (resources.Document, error)
 	FileVisible(ctx context.Context, p resources.Principal, resource, id, name string) (resources.FileTarget, error)
 }
 
@@ -53,6 +53,9 @@ type Config struct {
 	Docs  Docs
 	// MaxImagePixels bounds an image's width × height (40 million when 0).
 	MaxImagePixels int64
+	// QuotaPerUser bounds the bytes of the files one user uploaded that
+	// are stored (0: no bound).
+	QuotaPerUser int64
 	Observe        Observer
 	Log            *slog.Logger
 }
@@ -109,9 +112,10 @@ func (s *Service) Upload(ctx context.Context, p resources.Principal, resource, i
 	if err != nil {
 		return nil, err
 	}
-	var stored []string
+	var names []string
+	var added []stored
 	cleanup := func() {
-		for _, name := range stored {
+		for _, name := range names {
 			_ = s.cfg.Blobs.Delete(context.WithoutCancel(ctx), t.Key(name))
 		}
 	}
@@ -124,7 +128,7 @@ func (s *Service) Upload(ctx context.Context, p resources.Principal, resource, i
 			cleanup()
 			return nil, err
 		}
-		if len(stored) == t.Field.FileLimit() {
+		if len(names) == t.Field.FileLimit() {
 			cleanup()
 			return nil, s.refused(RefusedItems, resources.Errorf(resources.EVALUE, "%s takes at most %d file(s)", field, t.Field.FileLimit()))
 		}
@@ -133,22 +137,27 @@ func (s *Service) Upload(ctx context.Context, p resources.Principal, resource, i
 			cleanup()
 			return nil, err
 		}
-		stored = append(stored, name)
+		names = append(names, name)
+		added = append(added, stored{key: t.Key(name), size: n})
 		s.cfg.Observe.Uploaded(n)
 	}
-	if len(stored) == 0 {
+	if len(names) == 0 {
 		return nil, resources.Errorf(resources.EINVALIDREQUEST, "the upload holds no file part")
 	}
 	var replaced []string
-	doc, err := s.cfg.Docs.ChangeFiles(ctx, p, t, func(names []string) ([]string, error) {
+	doc, err := s.cfg.Docs.ChangeFiles(ctx, p, t, func(ctx context.Context, tx resources.Tx, held []string) ([]string, error) {
+		next := append(held, names...)
+		replaced = nil
 		if t.Field.Type == resources.TypeFile {
-			replaced = names
-			return stored, nil
+			replaced, next = held, names
+		} else if len(next) > t.Field.FileLimit() {
+			return nil, s.refused(RefusedItems, resources.Errorf(resources.EVALUE, "%s takes at most %d files; it holds %d", field, t.Field.FileLimit(), len(held)))
 		}
-		if len(names)+len(stored) > t.Field.FileLimit() {
-			return nil, s.refused(RefusedItems, resources.Errorf(resources.EVALUE, "%s takes at most %d files; it holds %d", field, t.Field.FileLimit(), len(names)))
+		gone := make([]string, len(replaced))
+		for i, n := range replaced {
+			gone[i] = t.Key(n)
 		}
-		return append(names, stored...), nil
+		return next, s.account(ctx, tx, p.UserID, added, gone)
 	})
 	if err != nil {
 		cleanup()
@@ -244,12 +253,12 @@ func (s *Service) Remove(ctx context.Context, p resources.Principal, resource, i
 	if err != nil {
 		return nil, err
 	}
-	doc, err := s.cfg.Docs.ChangeFiles(ctx, p, t, func(names []string) ([]string, error) {
+	doc, err := s.cfg.Docs.ChangeFiles(ctx, p, t, func(ctx context.Context, tx resources.Tx, names []string) ([]string, error) {
 		i := indexOf(names, name)
 		if i < 0 {
 			return nil, resources.Errorf(resources.ENOTFOUND, "%s holds no file %s", field, resources.QuoteName(resources.ClipText(name)))
 		}
-		return append(names[:i:i], names[i+1:]...), nil
+		return append(names[:i:i], names[i+1:]...), forgetRecords(ctx, tx, []string{t.Key(name)})
 	})
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 // removed files, and temporary files of cut-off writes. Only what was
 // written more than grace ago is looked at, so uploads in flight are left
 // alone. It reports how many blobs it removed and sets the stored bytes.
-func (s *Service) Sweep(ctx context.Context, store resources.Getter, reg *resources.Registry, grace time.Duration) (int, error) {
+func (s *Service) Sweep(ctx context.Context, store resources.Store, reg *resources.Registry, grace time.Duration) (int, error) {
 	fields := map[string][]*resources.Field{} // collection → file fields
 	for _, sc := range reg.Schemas() {
 		fields[sc.Collection] = append(fields[sc.Collection], sc.FileFields()...)
@@ -67,6 +67,7 @@ func (s *Service) Sweep(ctx context.Context, store resources.Getter, reg *resour
 		return 0, err
 	}
 	removed := 0
+	var gone []string
 	for _, key := range stale {
 		var derr error
 		if d, isDir := s.cfg.Blobs.(*Dir); isDir && strings.HasPrefix(key, ".tmp/") {
@@ -76,6 +77,12 @@ func (s *Service) Sweep(ctx context.Context, store resources.Getter, reg *resour
 		}
 		if derr == nil {
 			removed++
+			gone = append(gone, key)
+		}
+	}
+	if len(gone) > 0 {
+		if err := store.WithTx(ctx, func(ctx context.Context, tx resources.Tx) error { return forgetRecords(ctx, tx, gone) }); err != nil {
+			return removed, err
 		}
 	}
 	s.cfg.Observe.StoredBytes(total)

@@ -76,6 +76,7 @@ type Config struct {
 	S3AccessKey       string        `env:"GATEWAY_S3_ACCESS_KEY" help:"the S3 access key"`
 	S3SecretKey       string        `env:"GATEWAY_S3_SECRET_KEY" mask:"secret" help:"the S3 secret key"`
 	S3Region          string        `env:"GATEWAY_S3_REGION" default:"us-east-1" help:"the S3 region"`
+	FilesQuota        int64         `env:"GATEWAY_FILES_QUOTA_PER_USER" default:"0" min:"0" help:"bytes of stored files one user may have uploaded (0: no bound); an upload past it gets 413"`
 	MaxImagePixels    int64         `env:"GATEWAY_MAX_IMAGE_PIXELS" default:"40000000" help:"largest image (width × height) an upload may hold, decided from its header before decoding"`
 	MFALevels         []int64       `env:"GATEWAY_MFA_LEVELS" show:"none" help:"comma-separated levels that must sign in with a second factor (\x600,1\x60); without one their sign-in may only enrol it"`
 	RealtimeRetention time.Duration `env:"GATEWAY_REALTIME_RETENTION" default:"10m" help:"how long missed realtime events can be replayed to a client that reconnects with \x60Last-Event-ID\x60"`

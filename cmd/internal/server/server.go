@@ -106,9 +106,9 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 	if err != nil {
 		return err
 	}
-	janitor := files.NewJanitor(blobs, log)
+	janitor := files.NewJanitor(blobs, st, log)
 	svc := resources.NewService(st, reg, enforcer, resources.ServiceConfig{MaxPage: cfg.MaxPage, NoPageCache: !cfg.PageCache, Files: janitor})
-	fileSvc := files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: cfg.MaxImagePixels, Observe: metrics, Log: log})
+	fileSvc := files.New(files.Config{Blobs: blobs, Docs: svc, MaxImagePixels: cfg.MaxImagePixels, QuotaPerUser: cfg.FilesQuota, Observe: metrics, Log: log})
 	go every(ctx, log, 10*time.Minute, func(ctx context.Context) error {
 		_, err := fileSvc.Sweep(ctx, st, reg, time.Hour)
 		return err
