@@ -56,8 +56,8 @@ type Config struct {
 	// QuotaPerUser bounds the bytes of the files one user uploaded that
 	// are stored (0: no bound).
 	QuotaPerUser int64
-	Observe        Observer
-	Log            *slog.Logger
+	Observe      Observer
+	Log          *slog.Logger
 }
 
 // Service uploads, serves and removes the files of documents.
