@@ -435,6 +435,19 @@ func TestFilesGoWithTheirDocument(t *testing.T) {
 		if keys := e.blobKeys(t, "users/"); len(keys) != 0 {
 			t.Errorf("a deleted user's files stay: %v", keys)
 		}
+		// An account deleted by its owner takes its files along too.
+		bea, beaID := e.userWithLevel(t, app, "bea_gone", 4)
+		e.upload(t, bea, "profile", beaID, "avatar_file", filePart{"file", "me.png", "", pngOf(t, 30, 30)})
+		if keys := e.blobKeys(t, "users/"+beaID+"/"); len(keys) != 1 {
+			t.Fatalf("bea's avatar: %v", keys)
+		}
+		b, _ := json.Marshal(map[string]string{"payload": app.seal(t, map[string]any{"password": "a fine long password"})})
+		if r := e.call(t, "DELETE", "/api/account", "", string(b), bea...); r.status != http.StatusOK {
+			t.Fatalf("delete own account: %d %s", r.status, r.raw)
+		}
+		if keys := e.blobKeys(t, "users/"+beaID+"/"); len(keys) != 0 {
+			t.Errorf("a deleted account's files stay: %v", keys)
+		}
 		if r := e.call(t, "DELETE", "/api/admin/collections/gym?confirm=gym", "dba", ""); r.status != http.StatusOK {
 			t.Fatalf("drop: %d %s", r.status, r.raw)
 		}

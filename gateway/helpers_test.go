@@ -236,7 +236,7 @@ func MustStartGatewayWith(tb testing.TB, opt options) *env {
 		dbPath: kit.DBPath, sessionsPath: kit.SessionsPath, conformance: &conformance{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, nil))
 	deps := account.Deps{Store: ist, Registry: reg, Accounts: accounts, Sessions: sessionStore, Tokens: tokens, Rights: enf,
-		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log}
+		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log, Files: janitor}
 	if opt.smtp != "" {
 		e.mailer = mustStartMailer(tb, opt, log)
 		deps.Mailer = e.mailer

@@ -62,7 +62,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("compose file: %v", err)
 	}
-	for _, name := range []string{"gateway", "mongo", "redis", "mailpit"} {
+	for _, name := range []string{"gateway", "mongo", "redis", "mailpit", "minio"} {
 		if _, ok := project.Services[name]; !ok {
 			t.Fatalf("no %s service", name)
 		}
@@ -70,6 +70,12 @@ func TestComposeFile(t *testing.T) {
 	gw := project.Services["gateway"]
 	if smtp := gw.Environment["GATEWAY_SMTP_URL"]; smtp == nil || *smtp != "smtp://mailpit:1025" {
 		t.Errorf("the gateway's mail does not go to the compose file's Mailpit: %v", smtp)
+	}
+	if s3 := gw.Environment["GATEWAY_S3_ENDPOINT"]; s3 == nil || *s3 != "http://minio:9000" {
+		t.Errorf("the gateway's files do not go to the compose file's MinIO: %v", s3)
+	}
+	if len(project.Services["minio"].Ports) != 0 {
+		t.Error("MinIO is published beyond the compose network")
 	}
 	for _, p := range project.Services["mailpit"].Ports {
 		if p.HostIP != "127.0.0.1" {

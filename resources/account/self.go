@@ -44,6 +44,9 @@ func (a *Service) DeleteAccount(ctx context.Context, p resources.Principal, payl
 	if err := a.accounts.Delete(ctx, checked); err != nil {
 		return err
 	}
+	if a.files != nil {
+		a.files.Forget(ctx, resources.UsersCollection, p.UserID)
+	}
 	_, err = a.sessions.RevokeUser(ctx, p.UserID, "")
 	return err
 }

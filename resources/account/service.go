@@ -141,6 +141,7 @@ type Service struct {
 	// (Run), which answers them off the request's path.
 	requests chan ResetRequest
 	log      *slog.Logger
+	files    resources.FileForgetter
 }
 
 // Mailer sends the account mails (*mail.Mailer): it queues and returns.
@@ -184,6 +185,9 @@ type Deps struct {
 	// Log receives what the recovery worker cannot do (never a token);
 	// discarded when nil.
 	Log *slog.Logger
+	// Files removes the files of a deleted account (files.Janitor); may
+	// be nil.
+	Files resources.FileForgetter
 }
 
 // New builds the service. The profile resource must declare the account
@@ -212,7 +216,7 @@ func New(d Deps, cfg Config) (*Service, error) {
 	}
 	return &Service{store: d.Store, rights: d.Rights, profile: profile, accounts: d.Accounts, sessions: d.Sessions, tokens: d.Tokens,
 		payloads: d.Payloads, wechat: d.WeChat, cfg: cfg, now: d.Now, blocked: loadBlocklist(), mailer: d.Mailer, sealer: d.Sealer,
-		requests: make(chan ResetRequest, 1000), log: d.Log}, nil
+		requests: make(chan ResetRequest, 1000), log: d.Log, files: d.Files}, nil
 }
 
 // Prepare creates the collection of one-time tokens.

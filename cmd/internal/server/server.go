@@ -189,7 +189,7 @@ func RunWith(ctx context.Context, cfg config.Config, log *slog.Logger, hooks Hoo
 		return err
 	}
 	deps := account.Deps{Store: st, Registry: reg, Accounts: accounts, Sessions: sessions, Tokens: tokens, Rights: enforcer,
-		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log}
+		Payloads: keyring, WeChat: wc, Sealer: keyring, Log: log, Files: janitor}
 	if mailer != nil {
 		deps.Mailer = mailer // left a nil interface otherwise: no mail server
 		metrics.WatchMail(mailer)
