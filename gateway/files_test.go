@@ -284,6 +284,18 @@ func TestFilesUploadDownloadRemove(t *testing.T) {
 		if keys := e.blobKeys(t, "gym/"+gym+"/"); len(keys) != 4 {
 			t.Errorf("a refused upload left files: %v", keys)
 		}
+		// A private field of a discoverable resource: not a guest's, nor
+		// a member's; the admin (read_private) reads it.
+		r = e.upload(t, admin, "gym", gym, "contract", filePart{"file", "c.pdf", "", []byte("%PDF-1.4 the lease\n")})
+		contract := dataOf(t, r)["contract"].(string)
+		for who, auth := range map[string][]string{"a guest": nil, "a user": bob} {
+			if resp, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+contract, auth...); resp.StatusCode != http.StatusNotFound {
+				t.Errorf("%s downloads a private field's file: %d", who, resp.StatusCode)
+			}
+		}
+		if resp, _ := e.fetch(t, "/api/files/gym/"+gym+"/"+contract, admin...); resp.StatusCode != 200 {
+			t.Errorf("the admin downloads the private file: %d", resp.StatusCode)
+		}
 		// A member may read gyms but not change them.
 		member := []string{"Authorization", adminHeader("member", testPassword)}
 		if r := e.upload(t, member, "gym", gym, "photos", filePart{"file", "m.png", "", pngOf(t, 10, 10)}); r.status != http.StatusForbidden {
