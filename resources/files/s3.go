@@ -30,7 +30,12 @@ type S3Config struct {
 type S3 struct {
 	client *minio.Client
 	bucket string
+	// puts bounds the puts streaming at once, each with its part buffer.
+	puts chan struct{}
 }
+
+// s3Puts is how many puts may stream at once (16 × 8 MiB of buffers).
+const s3Puts = 16
 
 // s3PartSize is the buffer of a streamed put.
 const s3PartSize = 8 << 20
@@ -54,7 +59,7 @@ func OpenS3(ctx context.Context, cfg S3Config) (*S3, error) {
 	if err != nil {
 		return nil, fmt.Errorf("files: %w", err)
 	}
-	s := &S3{client: client, bucket: cfg.Bucket}
+	s := &S3{client: client, bucket: cfg.Bucket, puts: make(chan struct{}, s3Puts)}
 	if err := s.Ping(ctx); err != nil {
 		return nil, err
 	}
@@ -65,6 +70,12 @@ func OpenS3(ctx context.Context, cfg S3Config) (*S3, error) {
 func (s *S3) Put(ctx context.Context, key string, r io.Reader, contentType string) (int64, error) {
 	if !validKey(key) {
 		return 0, fmt.Errorf("files: bad key %q", key)
+	}
+	select {
+	case s.puts <- struct{}{}:
+		defer func() { <-s.puts }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
 	}
 	// Unsigned payloads (integrity from TLS and a CRC32C checksum): some
 	// S3-compatible servers do not take streamed payload signatures.

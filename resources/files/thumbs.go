@@ -41,6 +41,10 @@ func (s *Service) thumbnail(ctx context.Context, t resources.FileTarget, name, m
 	mu, _ := s.thumbs.LoadOrStore(key, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
+	// Runs before the unlock: a request that waited finds the thumbnail
+	// made; a later one makes a new lock and finds it too. The map keeps
+	// only the thumbnails being made.
+	defer s.thumbs.Delete(key)
 	if d, err := open(); !errors.Is(err, ErrNotFound) {
 		return d, err // made while this request waited
 	}
