@@ -63,17 +63,7 @@ func (e *env) upload(t testing.TB, auth []string, resource, id, field string, pa
 // answer.
 func (e *env) callRaw(t testing.TB, method, path, contentType string, body []byte, headers ...string) reply {
 	t.Helper()
-	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := e.roundTrip(t, method, path, contentType, body, headers...)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(raw, &r.body)
@@ -84,7 +74,16 @@ func (e *env) callRaw(t testing.TB, method, path, contentType string, body []byt
 // fetch downloads a file (with extra headers) and returns the answer.
 func (e *env) fetch(t testing.TB, path string, headers ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	return e.roundTrip(t, "GET", path, "", nil, headers...)
+}
+
+// roundTrip sends one request and returns the answer and its body.
+func (e *env) roundTrip(t testing.TB, method, path, contentType string, body []byte, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}

@@ -287,7 +287,7 @@ func (g resourceDoc) queryPaths() map[string]*resources.Field {
 			switch f.Type {
 			case resources.TypeObject:
 				walk(f.FieldNames(), f.Fields)
-			case resources.TypeArray:
+			case resources.TypeArray, resources.TypeFiles:
 			default:
 				out[f.Path()] = f
 			}

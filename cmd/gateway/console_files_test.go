@@ -64,9 +64,9 @@ func TestConsoleFilesInBrowser(t *testing.T) {
 	b.click("Create")
 	b.waitText("#notice", "created")
 	b.clickCell("Photo Court")
-	b.waitText(".file-field", "No file.")
+	b.waitText(`.files[data-field="photos"]`, "No file.")
 	b.do(chromedp.SetUploadFiles(`input[aria-label="Files for photos"]`, []string{photo}))
-	b.click("Upload")
+	b.click("Upload to photos")
 	b.waitText("#notice", "uploaded to photos")
 	drawn, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`(() => { const i = document.querySelector(".file .thumb");
 		return !!i && i.src.startsWith("blob:") && i.complete && i.naturalWidth > 0 && i.naturalWidth <= 100; })()`, chromedp.WithPollingTimeout(30*time.Second)))
@@ -76,7 +76,7 @@ func TestConsoleFilesInBrowser(t *testing.T) {
 	b.shot("files")
 	b.click("Remove")
 	b.waitText("#notice", "removed")
-	b.waitText(".file-field", "No file.")
+	b.waitText(`.files[data-field="photos"]`, "No file.")
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.problems) > 0 {

@@ -113,21 +113,7 @@ export async function raw(path) {
  * (onProgress(fraction)); it resolves to the envelope's data.
  */
 export function upload(path, file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", path);
-    xhr.setRequestHeader("Authorization", "Bearer " + token());
-    xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
-    xhr.addEventListener("load", () => {
-      let env = null;
-      try { env = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300 && env && env.success) resolve(env.data);
-      else reject(new ApiError(xhr.status, env && env.errorCode, env && env.exceptionMessage));
-    });
-    xhr.addEventListener("error", () => reject(new ApiError(0, "NetworkError", "the upload was cut off")));
-    xhr.send(file);
-  });
+  return send(path, file, "application/octet-stream", onProgress);
 }
 
 /**
@@ -135,12 +121,18 @@ export function upload(path, file, onProgress) {
  * progress reports (onProgress(fraction)); it resolves to the document.
  */
 export function uploadFiles(path, files, onProgress) {
+  const form = new FormData();
+  for (const f of files) form.append("file", f, f.name);
+  return send(path, form, "", onProgress); // the browser sets the multipart type
+}
+
+/** send POSTs a body with the token, reporting upload progress. */
+function send(path, body, contentType, onProgress) {
   return new Promise((resolve, reject) => {
-    const form = new FormData();
-    for (const f of files) form.append("file", f, f.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", path);
     xhr.setRequestHeader("Authorization", "Bearer " + token());
+    if (contentType) xhr.setRequestHeader("Content-Type", contentType);
     xhr.upload.addEventListener("progress", (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); });
     xhr.addEventListener("load", () => {
       let env = null;
@@ -149,6 +141,6 @@ export function uploadFiles(path, files, onProgress) {
       else reject(new ApiError(xhr.status, env && env.errorCode, env && env.exceptionMessage));
     });
     xhr.addEventListener("error", () => reject(new ApiError(0, "NetworkError", "the upload was cut off")));
-    xhr.send(form);
+    xhr.send(body);
   });
 }

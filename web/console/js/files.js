@@ -72,7 +72,7 @@ export function filesSection(resource, doc, field, spec, canChange, changed) {
           changed(updated);
         } catch (err) { notify(err.message, "error"); } finally { progress.hidden = true; }
       },
-    }, "Upload"), progress,
+    }, "Upload to " + field), progress,
     h("div", { class: "hint" }, `${spec.types.join(", ")}; at most ${spec.maxSize} bytes${spec.maxItems > 1 ? `, ${spec.maxItems} files` : ""}`)));
   }
   return h("div", { class: "file-field" }, ...parts);
