@@ -304,7 +304,10 @@ func TestFilesUploadDownloadRemove(t *testing.T) {
 }
 
 func TestUploadRefusals(t *testing.T) {
-	e := MustStartGatewayWith(t, options{resourcesFile: filesResources, policyFile: filesPolicy, maxImagePixels: 1_000_000})
+	eachBlobStore(t, options{maxImagePixels: 1_000_000}, testUploadRefusals)
+}
+
+func testUploadRefusals(t *testing.T, e *env) {
 	app := newAppClient(t, e.srv.URL)
 	ana, _ := e.userWithLevel(t, app, "ana_refused", 4)
 	paper := dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"x"}}`, ana...))["_id"].(string)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/tnt/gateway/cmd/internal/gatewaytest"
+	"github.com/tnt/gateway/resources/files"
+	"github.com/tnt/gateway/resources/files/s3test"
 )
 
 // TestUploadCutBySIGKILL: the gateway is killed while a file streams in.
@@ -27,9 +30,17 @@ func TestUploadCutBySIGKILL(t *testing.T) {
 	}
 	bin := gatewaytest.Build(t, ".")
 	ctl := gatewaytest.Build(t, "../gatewayctl")
+	t.Run("directory", func(t *testing.T) { uploadCut(t, bin, ctl, nil) })
+	t.Run("s3", func(t *testing.T) { uploadCut(t, bin, ctl, s3test.Start(t)) })
+}
+
+func uploadCut(t *testing.T, bin, ctl string, s3 *s3test.Server) {
 	data := t.TempDir()
 	env := []string{"GATEWAY_DATA_DIR=" + data, "GATEWAY_RSA_BITS=2048", "GATEWAY_RATE_LIMIT=0",
 		"GATEWAY_RESOURCES_FILE=../../gateway/testdata/files_resources.json", "GATEWAY_POLICY_FILE=../../gateway/testdata/files_policy.csv"}
+	if s3 != nil {
+		env = append(env, "GATEWAY_S3_ENDPOINT="+s3.URL, "GATEWAY_S3_BUCKET="+s3.Bucket, "GATEWAY_S3_ACCESS_KEY=test", "GATEWAY_S3_SECRET_KEY=test-secret")
+	}
 	p := gatewaytest.Start(t, bin, env...)
 	status, tk := payloadCall(t, p.URL(), "/api/register", map[string]any{"username": "crash_user", "password": "a fine long password"})
 	if status != http.StatusCreated {
@@ -68,10 +79,12 @@ func TestUploadCutBySIGKILL(t *testing.T) {
 	// The second upload streams slowly; the gateway dies in the middle.
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
+	taken := make(chan struct{})
 	go func() {
 		part, _ := mw.CreateFormFile("file", "second.pdf")
 		_, _ = part.Write([]byte("%PDF-1.4\n"))
 		_, _ = part.Write(bytes.Repeat([]byte("second"), 100_000)) // 600 KB, then it waits
+		close(taken) // the gateway has read it (the pipe does not buffer)
 	}()
 	uploadDone := make(chan struct{})
 	go func() {
@@ -79,15 +92,19 @@ func TestUploadCutBySIGKILL(t *testing.T) {
 		call(p.URL(), "POST", "/api/paper/"+paper+"/files/scan", mw.FormDataContentType(), pr)
 	}()
 	tmp := filepath.Join(data, "files", ".tmp")
-	gatewaytest.WaitFor(t, time.Minute, "the second file half written", func() bool {
-		entries, _ := os.ReadDir(tmp)
-		for _, e := range entries {
-			if info, err := e.Info(); err == nil && info.Size() > 300_000 {
-				return true
+	if s3 == nil {
+		gatewaytest.WaitFor(t, time.Minute, "the second file half written", func() bool {
+			entries, _ := os.ReadDir(tmp)
+			for _, e := range entries {
+				if info, err := e.Info(); err == nil && info.Size() > 300_000 {
+					return true
+				}
 			}
-		}
-		return false
-	})
+			return false
+		})
+	} else {
+		<-taken // in the put's part buffer, on its way to the store
+	}
 	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +133,7 @@ func TestUploadCutBySIGKILL(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Equal(got, first) {
 		t.Errorf("the kept file after the crash: %d, %d bytes", resp.StatusCode, len(got))
 	}
-	if entries, _ := os.ReadDir(tmp); len(entries) == 0 {
+	if entries, _ := os.ReadDir(tmp); s3 == nil && len(entries) == 0 {
 		t.Error("the cut-off write left nothing to sweep: was the upload cut at all?")
 	}
 
@@ -130,8 +147,23 @@ func TestUploadCutBySIGKILL(t *testing.T) {
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("the sweep left %d temporary files", len(entries))
 	}
-	stored, _ := os.ReadDir(filepath.Join(data, "files", "paper", paper))
-	if len(stored) != 1 || stored[0].Name() != kept {
-		t.Errorf("after the sweep the paper's files are %v, want only %s", stored, kept)
+	var names []string
+	if s3 == nil {
+		stored, _ := os.ReadDir(filepath.Join(data, "files", "paper", paper))
+		for _, e := range stored {
+			names = append(names, e.Name())
+		}
+	} else {
+		blobs, err := files.OpenS3(context.Background(), files.S3Config{Endpoint: s3.URL, Bucket: s3.Bucket, AccessKey: "test", SecretKey: "test-secret"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = blobs.List(context.Background(), "paper/"+paper+"/", func(key string, _ int64, _ time.Time) error {
+			names = append(names, filepath.Base(key))
+			return nil
+		})
+	}
+	if len(names) != 1 || names[0] != kept {
+		t.Errorf("after the sweep the paper's files are %v, want only %s", names, kept)
 	}
 }

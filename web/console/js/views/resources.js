@@ -91,9 +91,14 @@ async function resourcePane(ctx, doc, name, pane, openId) {
     const actions = h("div", { class: "row" });
     if (r.update && ops.has("update")) actions.append(h("button", { type: "button", onclick: () => editDoc(d) }, "Edit"));
     if (r.del && ops.has("delete")) actions.append(h("button", { type: "button", class: "danger", onclick: () => deleteDoc(d) }, "Delete"));
-    const files = fileFields(stored).map(([field, spec]) => filesSection(name, d, field, spec, r.update && ops.has("update"),
-      (updated) => { openDoc(updated); load(); }));
-    show(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), ...files, actions));
+    show(h("div", { class: "card" }, h("h2", {}, name + " " + d._id), h("pre", { class: "mono" }, JSON.stringify(d, null, 2)), ...fileSections(d, openDoc), actions));
+  }
+
+  // fileSections are the document's file fields, each with its files and
+  // an upload; after a change, then(doc) shows the document again.
+  function fileSections(d, then) {
+    return fileFields(stored).map(([field, spec]) => filesSection(name, d, field, spec, r.update && ops.has("update"),
+      (updated) => { then(updated); load(); }));
   }
 
   // show puts a document, or a form, above the list and in sight.
@@ -113,7 +118,7 @@ async function resourcePane(ctx, doc, name, pane, openId) {
         load();
       },
     });
-    show(h("div", { class: "card" }, h("h2", {}, "Edit " + name + " " + d._id), form));
+    show(h("div", { class: "card" }, h("h2", {}, "Edit " + name + " " + d._id), form, ...fileSections(d, editDoc)));
   }
 
   async function deleteDoc(d) {
