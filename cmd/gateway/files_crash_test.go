@@ -84,7 +84,8 @@ func uploadCut(t *testing.T, bin, ctl string, s3 *s3test.Server) {
 		part, _ := mw.CreateFormFile("file", "second.pdf")
 		_, _ = part.Write([]byte("%PDF-1.4\n"))
 		_, _ = part.Write(bytes.Repeat([]byte("second"), 100_000)) // 600 KB, then it waits
-		close(taken)                                               // the gateway has read it (the pipe does not buffer)
+		// The gateway has read it: the pipe does not buffer.
+		close(taken)
 	}()
 	uploadDone := make(chan struct{})
 	go func() {
