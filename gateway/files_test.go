@@ -13,6 +13,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -576,5 +577,55 @@ func TestUploadQuota(t *testing.T) {
 	}
 	if !strings.Contains(metricsText(t, e), `gateway_file_uploads_refused_total{reason="quota"} 1`) {
 		t.Error("the refusal is not counted")
+	}
+}
+
+// TestUploadRechecksItsRight: a right withdrawn while a file streams in
+// refuses the upload when it ends (the right is checked again in the
+// transaction that would name the file), and nothing stays stored.
+func TestUploadRechecksItsRight(t *testing.T) {
+	e := MustStartGatewayWith(t, options{resourcesFile: filesResources, policyFile: filesPolicy})
+	app := newAppClient(t, e.srv.URL)
+	ana, _ := e.userWithLevel(t, app, "ana_recheck", 4)
+	paper := dataOf(t, e.call(t, "POST", "/api/paper", "", `{"operation":"create","data":{"title":"x"}}`, ana...))["_id"].(string)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	taken := make(chan struct{})
+	go func() {
+		part, _ := mw.CreateFormFile("file", "slow.txt")
+		_, _ = part.Write(bytes.Repeat([]byte("slow words\n"), 20_000))
+		close(taken) // the gateway has read it: the pipe does not buffer
+	}()
+	answered := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/api/paper/"+paper+"/files/scan", pr)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set(ana[0], ana[1])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			answered <- nil
+			return
+		}
+		_, _ = io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		answered <- resp
+	}()
+	<-taken
+	lines, _ := e.policyLines(t)
+	kept := slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return l == "p, user, papers, update_own" })
+	if len(kept) == len(lines) {
+		t.Fatal("the policy has no update_own on papers")
+	}
+	if r := e.putPolicy(t, "dba", kept); r.status != http.StatusOK {
+		t.Fatalf("policy: %d %s", r.status, r.raw)
+	}
+	_ = mw.Close()
+	_ = pw.Close()
+	resp := <-answered
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an upload whose right went while it streamed: %v", resp)
+	}
+	if keys := e.blobKeys(t, "paper/"); len(keys) != 0 {
+		t.Errorf("the refused upload left files: %v", keys)
 	}
 }

@@ -65,6 +65,12 @@ func (s *Service) ChangeFiles(ctx context.Context, p Principal, t FileTarget, ch
 		if err != nil {
 			return storeError(t.Schema, err, t.ID, nil)
 		}
+		// An upload streams for a while: the right checked before it is
+		// checked again, on the document as it is now, under the policy
+		// in force now.
+		if err := s.mayChange(p, t.Schema, doc); err != nil {
+			return err
+		}
 		next, err := change(ctx, tx, t.Field.FileNames(doc))
 		if err != nil {
 			return err
@@ -83,6 +89,22 @@ func (s *Service) ChangeFiles(ctx context.Context, p Principal, t FileTarget, ch
 		return nil, err
 	}
 	return s.project(p, t.Schema, out, false), nil
+}
+
+// mayChange decides whether p may change doc as an update would be decided.
+func (s *Service) mayChange(p Principal, sc *Schema, doc Document) error {
+	switch sp := s.scope(p, sc, ActUpdate, ActUpdateOwn); {
+	case sp == scopeNone:
+		return deny(p, sc, OpUpdate)
+	case ownerOf(sc, doc) == p.UserID:
+		return nil
+	case sp == scopeOwn:
+		return notFound(sc, AsString(doc[FieldID]))
+	}
+	if lvl, isAccount := AsInt(doc[FieldLevel]); sc.Collection == UsersCollection && isAccount && int(lvl) <= p.Level {
+		return Errorf(EPERMISSION, "level %d cannot change the profile of a user of level %d", p.Level, lvl)
+	}
+	return nil
 }
 
 // FileVisible finds the file field of a document that holds name, if p may

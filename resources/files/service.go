@@ -139,7 +139,6 @@ func (s *Service) Upload(ctx context.Context, p resources.Principal, resource, i
 		}
 		names = append(names, name)
 		added = append(added, stored{key: t.Key(name), size: n})
-		s.cfg.Observe.Uploaded(n)
 	}
 	if len(names) == 0 {
 		return nil, resources.Errorf(resources.EINVALIDREQUEST, "the upload holds no file part")
@@ -162,6 +161,9 @@ func (s *Service) Upload(ctx context.Context, p resources.Principal, resource, i
 	if err != nil {
 		cleanup()
 		return nil, err
+	}
+	for _, f := range added {
+		s.cfg.Observe.Uploaded(f.size)
 	}
 	for _, name := range replaced {
 		s.remove(ctx, t, name)
