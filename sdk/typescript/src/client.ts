@@ -1,0 +1,182 @@
+// The gateway's client: requests in the gateway's envelope, the session's
+// tokens (refreshed before they expire and on a 401, by one refresh however
+// many calls need it), and the areas of the API.
+
+import { Auth } from "./auth.js";
+import { errorFor, GatewayError, UnavailableError } from "./errors.js";
+import { Resource } from "./resources.js";
+import { Wallet } from "./wallet.js";
+import { KeyCache } from "./keys.js";
+import { MemoryStore, type TokenStore, type Tokens } from "./tokens.js";
+
+/** Options of a Gateway client. */
+export interface GatewayOptions {
+  /** The gateway's address, e.g. https://api.example.com. */
+  baseUrl: string;
+  /** Where the session's tokens live (memory when not given). */
+  store?: TokenStore;
+  /** The fetch to use (the global one when not given). */
+  fetch?: typeof fetch;
+  /** A GET answered 429 or 503 with a Retry-After up to this many seconds is tried again once (5 when not given; 0: never). */
+  maxRetryAfter?: number;
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send the session's token (true when not given). */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A request's answer: the envelope's data and, for pages, the next cursor. */
+export interface Answer<T> {
+  data: T;
+  next?: string;
+  status: number;
+}
+
+/** Why the session ended, as onSignedOut reports it. */
+export type SignedOutReason = "logout" | "refresh_refused" | "refresh_reused";
+
+/** StoredTokens are tokens with the instant the access token expires. */
+export type StoredTokens = Tokens;
+
+/** Gateway is a client of one gateway for one session at a time. */
+export class Gateway {
+  readonly baseUrl: string;
+  readonly keys: KeyCache;
+  readonly store: TokenStore;
+  /** The account: sign-in, the second factor, passwords. */
+  readonly auth: Auth;
+  /** Money: purchases and transfers, idempotent. */
+  readonly wallet: Wallet;
+  private readonly fetchFn: typeof fetch;
+  private readonly maxRetryAfter: number;
+  private refreshing?: Promise<StoredTokens>;
+  private readonly signedOut = new Set<(reason: SignedOutReason) => void>();
+
+  constructor(opts: GatewayOptions) {
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, "");
+    this.fetchFn = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.store = opts.store ?? new MemoryStore();
+    this.maxRetryAfter = opts.maxRetryAfter ?? 5;
+    this.keys = new KeyCache(this.baseUrl, this.fetchFn);
+    this.auth = new Auth(this);
+    this.wallet = new Wallet(this);
+  }
+
+  /** resource is one resource's operations. */
+  resource<T = Record<string, unknown>>(name: string): Resource<T> {
+    return new Resource<T>(this, name);
+  }
+
+  /** onSignedOut calls fn when the session ends (also by a refused or reused refresh token); it returns the unsubscribe. */
+  onSignedOut(fn: (reason: SignedOutReason) => void): () => void {
+    this.signedOut.add(fn);
+    return () => this.signedOut.delete(fn);
+  }
+
+  /** @internal */
+  endSession(reason: SignedOutReason): Promise<void> | void {
+    const done = this.store.set(null);
+    for (const fn of this.signedOut) fn(reason);
+    return done;
+  }
+
+  /** @internal keep stores tokens with their expiry instant. */
+  async keep(t: Tokens): Promise<StoredTokens> {
+    const stored: StoredTokens = { ...t, expires_at: Date.now() + t.expires_in * 1000 };
+    await this.store.set(stored);
+    return stored;
+  }
+
+  /** fetch sends a request and returns the raw answer (for files and streams). */
+  async fetch(method: string, path: string, init: RequestInit & { auth?: boolean } = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (init.auth !== false) {
+      const token = await this.accessToken();
+      if (token) headers.set("Authorization", "Bearer " + token);
+    }
+    try {
+      return await this.fetchFn(this.baseUrl + path, { ...init, method, headers });
+    } catch (err) {
+      if ((err as Error).name === "AbortError") throw err;
+      throw new UnavailableError(0, "NetworkError", "the gateway cannot be reached");
+    }
+  }
+
+  /** request sends one call in the envelope and returns its data; a refusal throws its GatewayError class. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
+      let body: BodyInit | undefined;
+      if (opts.body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify(opts.body);
+      }
+      const resp = await this.fetch(method, path, { headers, body, auth: opts.auth, signal: opts.signal });
+      const answer = await this.decode<T>(resp);
+      if (!(answer instanceof GatewayError)) return answer;
+      const err = answer;
+      if (attempt === 0 && err.status === 401 && err.code === "AuthenticationError" && opts.auth !== false && (await this.store.get())?.refresh_token) {
+        await this.refresh(); // throws, ending the session, when refused
+        continue;
+      }
+      if (attempt === 0 && method === "GET" && (err.status === 429 || err.status === 503) && err.retryAfter !== undefined && err.retryAfter <= this.maxRetryAfter) {
+        await new Promise((r) => setTimeout(r, err.retryAfter! * 1000));
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  /** @internal decode reads an envelope, or the error it holds. */
+  async decode<T>(resp: Response): Promise<Answer<T> | GatewayError> {
+    let env: { success?: boolean; data?: unknown; next?: string; errorCode?: string; exceptionMessage?: string } | null = null;
+    try { env = await resp.json(); } catch { /* not JSON */ }
+    if (resp.ok && env && env.success !== false) return { data: env.data as T, next: env.next || undefined, status: resp.status };
+    const retry = resp.headers.get("Retry-After");
+    return errorFor(resp.status, env?.errorCode ?? "", env?.exceptionMessage ?? resp.statusText, retry ? Number(retry) : undefined, env?.data ?? null);
+  }
+
+  /** accessToken is the session's access token, refreshed first when it is about to expire. */
+  async accessToken(): Promise<string | undefined> {
+    const t = (await this.store.get()) as StoredTokens | null;
+    if (!t) return undefined;
+    if (t.refresh_token && t.expires_at !== undefined && t.expires_at - Date.now() < 10_000) {
+      return (await this.refresh()).access_token;
+    }
+    return t.access_token;
+  }
+
+  /**
+   * refresh trades the refresh token for new tokens. However many calls
+   * ask at once, one refresh goes to the gateway and all share its answer.
+   * A refused refresh token (expired, revoked, or spent: then the gateway
+   * revoked the session, for one of its holders is not its owner) ends the
+   * session and is reported to onSignedOut.
+   */
+  refresh(): Promise<StoredTokens> {
+    this.refreshing ??= (async () => {
+      try {
+        const t = await this.store.get();
+        if (!t?.refresh_token) throw errorFor(401, "AuthenticationError", "no session to refresh");
+        const resp = await this.fetchFn(this.baseUrl + "/api/token/refresh", {
+          method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+          body: JSON.stringify({ refresh_token: t.refresh_token }),
+        }).catch(() => { throw new UnavailableError(0, "NetworkError", "the gateway cannot be reached"); });
+        const answer = await this.decode<Tokens>(resp);
+        if (answer instanceof GatewayError) {
+          if (answer.status === 401) await this.endSession(/already used/.test(answer.message) ? "refresh_reused" : "refresh_refused");
+          throw answer;
+        }
+        return await this.keep({ ...answer.data, device_token: answer.data.device_token ?? t.device_token });
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+}

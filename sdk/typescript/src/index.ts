@@ -1,0 +1,9 @@
+// The gateway's client SDK.
+
+export { Gateway, type GatewayOptions, type RequestOptions, type Answer, type SignedOutReason, type StoredTokens } from "./client.js";
+export { Auth, type Credentials } from "./auth.js";
+export { KeyCache } from "./keys.js";
+export { MemoryStore, LocalStorageStore, type TokenStore, type Tokens } from "./tokens.js";
+export * from "./errors.js";
+export { Resource, Query, query, type Doc, type Page } from "./resources.js";
+export { Wallet, type MoneyOptions } from "./wallet.js";
