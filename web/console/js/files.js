@@ -32,15 +32,20 @@ export function filesSection(resource, doc, field, spec, canChange, changed) {
     if (RASTER.includes(ext)) {
       const img = h("img", { alt: name, class: "thumb" });
       const thumb = (spec.thumbs || [])[0];
-      objectURL(base + encodeURIComponent(name) + (thumb ? "?thumb=" + thumb : "")).then((u) => { img.src = u; }, () => { img.alt = "cannot be shown"; });
+      objectURL(base + encodeURIComponent(name) + (thumb ? "?thumb=" + thumb : "")).then((u) => {
+        img.addEventListener("load", () => URL.revokeObjectURL(u), { once: true });
+        img.src = u;
+      }, () => { img.alt = "cannot be shown"; });
       item.append(img);
     }
     item.append(h("figcaption", {}, h("span", { class: "mono" }, name), " ",
       h("button", {
         type: "button", onclick: async () => {
           try {
-            const a = h("a", { href: await objectURL(base + encodeURIComponent(name)), download: name });
+            const u = await objectURL(base + encodeURIComponent(name));
+            const a = h("a", { href: u, download: name });
             document.body.append(a); a.click(); a.remove();
+            setTimeout(() => URL.revokeObjectURL(u), 60_000); // the download has its copy by then
           } catch (err) { notify(err.message, "error"); }
         },
       }, "Download"),
