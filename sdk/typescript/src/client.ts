@@ -93,10 +93,10 @@ export class Gateway {
   }
 
   /** fetch sends a request and returns the raw answer (for files and streams). */
-  async fetch(method: string, path: string, init: RequestInit & { auth?: boolean } = {}): Promise<Response> {
+  async fetch(method: string, path: string, init: RequestInit & { auth?: boolean; token?: string } = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (init.auth !== false) {
-      const token = await this.accessToken();
+      const token = init.token ?? (await this.accessToken());
       if (token) headers.set("Authorization", "Bearer " + token);
     }
     try {
@@ -116,12 +116,16 @@ export class Gateway {
         headers["Content-Type"] = "application/json";
         body = JSON.stringify(opts.body);
       }
-      const resp = await this.fetch(method, path, { headers, body, auth: opts.auth, signal: opts.signal });
+      const token = opts.auth === false ? undefined : await this.accessToken();
+      const resp = await this.fetch(method, path, { headers, body, auth: opts.auth, token, signal: opts.signal });
       const answer = await this.decode<T>(resp);
       if (!(answer instanceof GatewayError)) return answer;
       const err = answer;
-      if (attempt === 0 && err.status === 401 && err.code === "AuthenticationError" && opts.auth !== false && (await this.store.get())?.refresh_token) {
-        await this.refresh(); // throws, ending the session, when refused
+      const now = await this.store.get();
+      if (attempt === 0 && err.status === 401 && err.code === "AuthenticationError" && token && now?.refresh_token) {
+        // Refreshed meanwhile (by a call that got its 401 first): try the
+        // new token; otherwise refresh, once for every call that waits.
+        if (now.access_token === token) await this.refresh(); // throws, ending the session, when refused
         continue;
       }
       if (attempt === 0 && method === "GET" && (err.status === 429 || err.status === 503) && err.retryAfter !== undefined && err.retryAfter <= this.maxRetryAfter) {
