@@ -4,6 +4,7 @@
 
 import { Auth } from "./auth.js";
 import { errorFor, GatewayError, UnavailableError } from "./errors.js";
+import { Realtime } from "./realtime.js";
 import { Resource } from "./resources.js";
 import { Wallet } from "./wallet.js";
 import { KeyCache } from "./keys.js";
@@ -52,6 +53,8 @@ export class Gateway {
   readonly auth: Auth;
   /** Money: purchases and transfers, idempotent. */
   readonly wallet: Wallet;
+  /** Changes as they happen, over one resumable stream. */
+  readonly realtime: Realtime;
   private readonly fetchFn: typeof fetch;
   private readonly maxRetryAfter: number;
   private refreshing?: Promise<StoredTokens>;
@@ -65,6 +68,7 @@ export class Gateway {
     this.keys = new KeyCache(this.baseUrl, this.fetchFn);
     this.auth = new Auth(this);
     this.wallet = new Wallet(this);
+    this.realtime = new Realtime(this);
   }
 
   /** resource is one resource's operations. */

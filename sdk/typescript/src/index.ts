@@ -7,3 +7,4 @@ export { MemoryStore, LocalStorageStore, type TokenStore, type Tokens } from "./
 export * from "./errors.js";
 export { Resource, Query, query, type Doc, type Page } from "./resources.js";
 export { Wallet, type MoneyOptions } from "./wallet.js";
+export { Realtime, type RealtimeEvent, type SubscribeOptions } from "./realtime.js";

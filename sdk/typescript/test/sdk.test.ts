@@ -129,3 +129,31 @@ test("a purchase retried after a dropped connection charges once", async () => {
   const stock = await admin.resource<{ stock: number }>("merchandise").get(item._id);
   assert.equal(stock.stock, 9);
 });
+
+test("realtime: a stream paused and resumed misses nothing and doubles nothing", { timeout: 60_000 }, async () => {
+  const admin = new Gateway({ baseUrl: base });
+  await admin.auth.login({ username: adminUser, password: adminPass });
+  const tag = fresh("live");
+  const { gw } = await signedUp();
+  const seen: { name: string; id: string }[] = [];
+  let waiting: { n: number; resolve: () => void } | undefined;
+  const until = (n: number) => new Promise<void>((resolve) => {
+    waiting = { n, resolve };
+    if (seen.length >= n) resolve();
+  });
+  const unsubscribe = await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag) }, (ev) => {
+    if (ev.type !== "create") return;
+    seen.push({ name: ev.record.name, id: ev.id });
+    if (waiting && seen.length >= waiting.n) waiting.resolve();
+  });
+  const gyms = admin.resource<{ name: string }>("gym");
+  await gyms.create({ name: `${tag} 0` });
+  await until(1);
+  gw.realtime.pause();
+  for (let i = 1; i <= 3; i++) await gyms.create({ name: `${tag} ${i}` });
+  await gw.realtime.resume();
+  await gyms.create({ name: `${tag} 4` });
+  await until(5);
+  assert.deepEqual(seen.map((s) => s.name), [0, 1, 2, 3, 4].map((i) => `${tag} ${i}`));
+  await unsubscribe();
+});

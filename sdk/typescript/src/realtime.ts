@@ -1,0 +1,187 @@
+// Realtime: many subscriptions over one Server-Sent Events stream, read
+// with fetch (browsers, Node ≥ 20, Deno; React Native needs a fetch that
+// streams). A dropped stream is resumed with Last-Event-ID, so nothing is
+// missed or doubled; a resync (too long away) is surfaced for the app to
+// refetch.
+
+import type { Gateway } from "./client.js";
+import type { Query } from "./resources.js";
+
+/** A change a subscription receives. */
+export interface RealtimeEvent<T = Record<string, unknown>> {
+  /** The stream's event id (increasing). */
+  id: string;
+  type: "create" | "update" | "delete" | "leave";
+  resource: string;
+  /** The document as the subscriber's query would return it ({_id} for delete and leave). */
+  record: T & { _id: string };
+}
+
+/** What a subscription follows: a resource, one document of it, or a query. */
+export interface SubscribeOptions {
+  id?: string;
+  query?: Query | Record<string, unknown>;
+}
+
+interface Sub {
+  resource: string;
+  id?: string;
+  query?: Record<string, unknown>;
+  handler: (ev: RealtimeEvent) => void;
+}
+
+/** Realtime is one stream of a Gateway client and its subscriptions. */
+export class Realtime {
+  private subs: Sub[] = [];
+  private clientId?: string;
+  private lastEventId?: string;
+  private abort?: AbortController;
+  private paused = false;
+  private running?: Promise<void>;
+  private connected?: { promise: Promise<void>; resolve: () => void };
+  private readonly resyncs = new Set<() => void>();
+  private readonly ends = new Set<(reason: string) => void>();
+
+  constructor(private readonly gw: Gateway) {}
+
+  /** onResync calls fn when the gateway cannot replay what was missed: refetch. */
+  onResync(fn: () => void): () => void {
+    this.resyncs.add(fn);
+    return () => this.resyncs.delete(fn);
+  }
+
+  /** onEnded calls fn when the gateway ends the stream (the session ended). */
+  onEnded(fn: (reason: string) => void): () => void {
+    this.ends.add(fn);
+    return () => this.ends.delete(fn);
+  }
+
+  /** subscribe follows a resource; it resolves once the gateway applies it, to the unsubscribe. */
+  async subscribe<T = Record<string, unknown>>(resource: string, opts: SubscribeOptions, handler: (ev: RealtimeEvent<T>) => void): Promise<() => Promise<void>> {
+    const q = opts.query && "toData" in opts.query ? (opts.query as Query).toData() : (opts.query as Record<string, unknown> | undefined);
+    const sub: Sub = { resource, id: opts.id, query: q, handler: handler as (ev: RealtimeEvent) => void };
+    this.subs.push(sub);
+    await this.ensure();
+    await this.put();
+    return async () => {
+      this.subs = this.subs.filter((s) => s !== sub);
+      if (this.subs.length === 0) this.close();
+      else await this.put();
+    };
+  }
+
+  /** pause drops the connection and keeps the subscriptions (an app going to the background). */
+  pause(): void {
+    this.paused = true;
+    this.abort?.abort();
+  }
+
+  /** resume reconnects, receiving every event missed meanwhile, in order and once. */
+  async resume(): Promise<void> {
+    this.paused = false;
+    await this.ensure();
+  }
+
+  /** close ends the stream and forgets the subscriptions. */
+  close(): void {
+    this.subs = [];
+    this.paused = true;
+    this.abort?.abort();
+    this.clientId = undefined;
+    this.lastEventId = undefined;
+  }
+
+  private ensure(): Promise<void> {
+    if (!this.running) {
+      let resolve!: () => void;
+      this.connected = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+      this.connected.resolve = resolve;
+      this.running = this.loop().finally(() => { this.running = undefined; });
+    }
+    return this.connected!.promise;
+  }
+
+  private async put(): Promise<void> {
+    if (!this.clientId) return;
+    await this.gw.request("PUT", "/api/realtime/subscriptions", {
+      body: { client_id: this.clientId, subscriptions: this.subs.map((s) => ({ resource: s.resource, id: s.id, query: s.query })) },
+    });
+  }
+
+  private async loop(): Promise<void> {
+    let retryMs = 1000;
+    while (!this.paused) {
+      this.abort = new AbortController();
+      const headers: Record<string, string> = { Accept: "text/event-stream" };
+      if (this.lastEventId) headers["Last-Event-ID"] = this.lastEventId;
+      try {
+        const resp = await this.gw.fetch("GET", "/api/realtime", { headers, signal: this.abort.signal });
+        if (!resp.ok || !resp.body) throw new Error(`the stream was refused (${resp.status})`);
+        const ended = await this.read(resp.body, (ms) => { retryMs = ms; });
+        if (ended) return;
+      } catch {
+        if (this.paused) return;
+      }
+      await new Promise((r) => setTimeout(r, retryMs));
+    }
+  }
+
+  /** read parses the stream; it reports whether the gateway ended it for good. */
+  private async read(body: ReadableStream<Uint8Array>, retry: (ms: number) => void): Promise<boolean> {
+    const reader = body.getReader();
+    const text = new TextDecoder();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return false;
+      buf += text.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      let end: number;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        let event = "message";
+        let data = "";
+        let id: string | undefined;
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) continue;
+          const i = line.indexOf(":");
+          const field = i < 0 ? line : line.slice(0, i);
+          const val = i < 0 ? "" : line.slice(i + 1).replace(/^ /, "");
+          if (field === "event") event = val;
+          else if (field === "data") data += (data ? "\n" : "") + val;
+          else if (field === "id") id = val;
+        }
+        if (await this.dispatch(event, data, id, retry)) return true;
+      }
+    }
+  }
+
+  private async dispatch(event: string, data: string, id: string | undefined, retry: (ms: number) => void): Promise<boolean> {
+    const d = data ? JSON.parse(data) : {};
+    switch (event) {
+      case "connected": {
+        if (typeof d.retry_ms === "number") retry(d.retry_ms);
+        const fresh = d.client_id !== this.clientId;
+        this.clientId = d.client_id;
+        if (fresh) await this.put(); // a new stream: it needs the subscriptions
+        this.connected?.resolve();
+        return false;
+      }
+      case "resync":
+        this.lastEventId = undefined;
+        for (const fn of this.resyncs) fn();
+        return false;
+      case "ended":
+        for (const fn of this.ends) fn(d.reason ?? "ended");
+        this.close();
+        return true;
+      case "shutdown":
+        if (typeof d.retry_ms === "number") retry(d.retry_ms);
+        return false;
+    }
+    if (id) this.lastEventId = id;
+    const ev: RealtimeEvent = { id: id ?? "", type: event as RealtimeEvent["type"], resource: d.resource, record: d.record };
+    for (const i of (d.subscriptions as number[] | undefined) ?? []) this.subs[i]?.handler(ev);
+    return false;
+  }
+}
