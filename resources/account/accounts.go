@@ -203,31 +203,33 @@ func errBadCredentials() error {
 // making many calls pays argon2id once; the user is still read on every call,
 // so a level change, password change or deletion applies at once.
 func (a *Accounts) Authenticate(ctx context.Context, username, password string) (resources.Principal, error) {
-	return a.authenticate(ctx, byUsername(username), password, true)
+	u, err := a.authenticate(ctx, byUsername(username), password, true)
+	return principalOf(u), err
 }
 
 // AuthenticateFresh is Authenticate without the cache: every call pays the
 // password hash. Logins use it, so that a login always costs what a guess
 // costs and the hashing bound protects the service.
 func (a *Accounts) AuthenticateFresh(ctx context.Context, username, password string) (resources.Principal, error) {
-	return a.authenticate(ctx, byUsername(username), password, false)
+	u, err := a.authenticate(ctx, byUsername(username), password, false)
+	return principalOf(u), err
 }
 
 // authenticate checks a password for the account an identity names (by
-// username or by email).
-func (a *Accounts) authenticate(ctx context.Context, id identity, password string, cached bool) (resources.Principal, error) {
+// username or by email) and returns the account as it read it.
+func (a *Accounts) authenticate(ctx context.Context, id identity, password string, cached bool) (resources.User, error) {
 	if len(id.value) > 254 || len(password) > 4*MaxPasswordLen {
-		return resources.Principal{}, errBadCredentials()
+		return resources.User{}, errBadCredentials()
 	}
 	u, found, err := resources.FindUserBy(ctx, a.store, id.field, id.value)
 	if err != nil {
-		return resources.Principal{}, err
+		return resources.User{}, err
 	}
 	if !found {
 		if err := a.hasher.VerifyDummy(ctx, password); err != nil {
-			return resources.Principal{}, busy(err)
+			return resources.User{}, busy(err)
 		}
-		return resources.Principal{}, errBadCredentials()
+		return resources.User{}, errBadCredentials()
 	}
 	cache := a.cache
 	if !cached {
@@ -237,19 +239,19 @@ func (a *Accounts) authenticate(ctx context.Context, id identity, password strin
 	if !cache.hit(key, u.PasswordHash, a.now()) {
 		ok, rehash, err := a.hasher.Verify(ctx, u.PasswordHash, password)
 		if err != nil {
-			return resources.Principal{}, busy(err)
+			return resources.User{}, busy(err)
 		}
 		if !ok {
-			return resources.Principal{}, errBadCredentials()
+			return resources.User{}, errBadCredentials()
 		}
 		if rehash {
 			if u, err = a.upgradeHash(ctx, u.ID, u.PasswordHash, password); err != nil {
-				return resources.Principal{}, err
+				return resources.User{}, err
 			}
 		}
 		cache.put(key, u.PasswordHash, a.now())
 	}
-	return principalOf(u), nil
+	return u, nil
 }
 
 // upgradeHash replaces a legacy or weaker hash after a successful login,

@@ -120,11 +120,11 @@ func (a *Service) Login(ctx context.Context, payload string, dev Device) (Tokens
 	if !ok || password == "" {
 		return Tokens{}, errBadCredentials()
 	}
-	p, err := a.checkPassword(ctx, id, password, clientOf(dev))
+	u, err := a.checkPassword(ctx, id, password, clientOf(dev))
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.signIn(ctx, p, dev)
+	return a.signIn(ctx, u, dev)
 }
 
 // credentialsIdentity reads the account a login names: a username or an
@@ -182,7 +182,7 @@ func (a *Service) LoginWeChat(ctx context.Context, payload string, dev Device) (
 	if err != nil {
 		return Tokens{}, err
 	}
-	return a.signIn(ctx, principalOf(u), dev)
+	return a.signIn(ctx, u, dev)
 }
 
 // wechatAccount finds the account bound to an openid, or creates it. An

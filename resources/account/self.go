@@ -66,8 +66,8 @@ func (a *Service) confirmed(ctx context.Context, p resources.Principal, payload,
 	if err := allowOnly(m, append(keys, passwordKey)...); err != nil {
 		return nil, resources.Principal{}, err
 	}
-	checked, err := a.checkPassword(ctx, byUsername(p.Username), textField(m, passwordKey), client{IP: ip, Known: true})
-	return m, checked, err
+	u, err := a.checkPassword(ctx, byUsername(p.Username), textField(m, passwordKey), client{IP: ip, Known: true})
+	return m, principalOf(u), err
 }
 
 // Me returns the caller's account: id, username, email, level and its

@@ -168,19 +168,13 @@ func (a *Service) CheckToken(ctx context.Context, token string) (resources.Princ
 // rather than repeating it. An account whose level must have a second
 // factor, and has none, is refused until it enrols.
 func (a *Service) AuthenticateAdmin(ctx context.Context, username, password, otp string, dev Device) (resources.Principal, error) {
-	p, err := a.checkPasswordCached(ctx, byUsername(username), password, clientOf(dev), true)
+	u, err := a.checkPasswordCached(ctx, byUsername(username), password, clientOf(dev), true)
 	if err != nil {
 		return resources.Principal{}, err
 	}
+	p := principalOf(u)
 	if p.Level > 2 {
 		return resources.Principal{}, resources.Errorf(resources.EPERMISSION, "the admin scheme is for levels 0 to 2")
-	}
-	u, err := resources.LoadUser(ctx, a.store, p.UserID)
-	if errors.Is(err, resources.ErrNotFound) {
-		return resources.Principal{}, errBadCredentials()
-	}
-	if err != nil {
-		return resources.Principal{}, err
 	}
 	switch {
 	case hasTOTP(u) && otp == "":

@@ -33,17 +33,12 @@ func mfaRequiredError(c MFAChallenge, message string) error {
 	return &resources.DataError{Err: resources.Errorf(resources.EMFAREQUIRED, "%s", message), Data: c}
 }
 
-// signIn follows a checked password (or WeChat's word): an account with a
-// second factor gets a challenge instead of a session; an account whose
-// level must have one, and has none, gets a session that may only enrol.
-func (a *Service) signIn(ctx context.Context, p resources.Principal, dev Device) (Tokens, error) {
-	u, err := resources.LoadUser(ctx, a.store, p.UserID)
-	if errors.Is(err, resources.ErrNotFound) {
-		return Tokens{}, errBadCredentials()
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
+// signIn follows a checked password (or WeChat's word) on the account as
+// that check read it: an account with a second factor gets a challenge
+// instead of a session; an account whose level must have one, and has
+// none, gets a session that may only enrol.
+func (a *Service) signIn(ctx context.Context, u resources.User, dev Device) (Tokens, error) {
+	p := principalOf(u)
 	if hasTOTP(u) {
 		return Tokens{}, a.challenge(ctx, p, dev)
 	}

@@ -138,23 +138,26 @@ func (a *Service) recordFailure(ctx context.Context, id identity, from client) {
 // limit, counted when wrong, the identity's count from this client cleared
 // when right. Only the admin header (checked on every call of a console)
 // uses the credential cache; logins always hash.
-func (a *Service) checkPassword(ctx context.Context, id identity, password string, from client) (resources.Principal, error) {
+func (a *Service) checkPassword(ctx context.Context, id identity, password string, from client) (resources.User, error) {
 	return a.checkPasswordCached(ctx, id, password, from, false)
 }
 
-func (a *Service) checkPasswordCached(ctx context.Context, id identity, password string, from client, cached bool) (resources.Principal, error) {
+// checkPasswordCached is checkPassword, through the credential cache when
+// cached; it returns the account as the check read it, so that what comes
+// next (its second factor) reads it no second time.
+func (a *Service) checkPasswordCached(ctx context.Context, id identity, password string, from client, cached bool) (resources.User, error) {
 	if err := a.throttle(ctx, id, from); err != nil {
-		return resources.Principal{}, err
+		return resources.User{}, err
 	}
-	p, err := a.accounts.authenticate(ctx, id, password, cached)
+	u, err := a.accounts.authenticate(ctx, id, password, cached)
 	if resources.ErrorCode(err) == resources.EAUTHENTICATION {
 		a.recordFailure(ctx, id, from)
 	}
 	if err != nil {
-		return resources.Principal{}, err
+		return resources.User{}, err
 	}
 	if user, _ := failureKeys(id, from.IP); user != "" {
 		_ = a.sessions.Reset(ctx, user)
 	}
-	return p, nil
+	return u, nil
 }
