@@ -266,7 +266,7 @@ func (a *Service) AdminReset(ctx context.Context, p resources.Principal, userID,
 	if mailed {
 		return ResetLink{Mailed: true}, a.mailer.Send(mail.Reset, email, mail.Data{Username: u.Username, Token: token, Minutes: tokenMinutes})
 	}
-	return ResetLink{Link: a.cfg.PublicURL + "/console/#" + string(mail.Reset) + "=" + token}, nil
+	return ResetLink{Link: mail.LinkOn(a.cfg.PublicURL, mail.Reset, token)}, nil
 }
 
 // mayManageUsers refuses a caller whose level may not manage users.
@@ -281,9 +281,10 @@ func (a *Service) mayManageUsers(p resources.Principal) error {
 }
 
 // tokenThrottle refuses a client address that has failed too often (with
-// passwords, tokens or codes together).
+// passwords, tokens or codes together: one counter per address).
 func (a *Service) tokenThrottle(ctx context.Context, ip string) error {
-	n, left, err := a.sessions.Count(ctx, "fail:ip:"+ip)
+	_, ipKey := failureKeys(identity{}, ip)
+	n, left, err := a.sessions.Count(ctx, ipKey)
 	if err != nil {
 		return err
 	}
@@ -295,5 +296,6 @@ func (a *Service) tokenThrottle(ctx context.Context, ip string) error {
 
 // tokenFailed counts a refused token against the client address.
 func (a *Service) tokenFailed(ctx context.Context, ip string) {
-	_, _, _ = a.sessions.Hit(ctx, "fail:ip:"+ip, a.cfg.FailWindow)
+	_, ipKey := failureKeys(identity{}, ip)
+	_, _, _ = a.sessions.Hit(ctx, ipKey, a.cfg.FailWindow)
 }

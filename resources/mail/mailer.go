@@ -106,11 +106,15 @@ func New(cfg Config) (*Mailer, error) {
 	return &Mailer{cfg: cfg, from: from, in: make(chan letter, cfg.Queue)}, nil
 }
 
-// Link is where a mail of kind k sends its reader: the console's page for
-// the token, which travels in the fragment (never sent to a server, never
-// in an access log).
-func (m *Mailer) Link(k Kind, token string) string {
-	return m.cfg.PublicURL + "/console/#" + string(k) + "=" + url.QueryEscape(token)
+// Link is where a mail of kind k sends its reader (LinkOn on the
+// mailer's public address).
+func (m *Mailer) Link(k Kind, token string) string { return LinkOn(m.cfg.PublicURL, k, token) }
+
+// LinkOn is the link a token of kind k is handed over in, on the gateway's
+// public address: the console's page for the token, which travels in the
+// fragment (never sent to a server, never in an access log).
+func LinkOn(publicURL string, k Kind, token string) string {
+	return strings.TrimRight(publicURL, "/") + "/console/#" + string(k) + "=" + url.QueryEscape(token)
 }
 
 // Send renders a mail of kind k to the address to and puts it in the
