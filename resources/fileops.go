@@ -93,18 +93,11 @@ func (s *Service) ChangeFiles(ctx context.Context, p Principal, t FileTarget, ch
 
 // mayChange decides whether p may change doc as an update would be decided.
 func (s *Service) mayChange(p Principal, sc *Schema, doc Document) error {
-	switch sp := s.scope(p, sc, ActUpdate, ActUpdateOwn); {
-	case sp == scopeNone:
+	sp := s.scope(p, sc, ActUpdate, ActUpdateOwn)
+	if sp == scopeNone {
 		return deny(p, sc, OpUpdate)
-	case ownerOf(sc, doc) == p.UserID:
-		return nil
-	case sp == scopeOwn:
-		return notFound(sc, AsString(doc[FieldID]))
 	}
-	if lvl, isAccount := AsInt(doc[FieldLevel]); sc.Collection == UsersCollection && isAccount && int(lvl) <= p.Level {
-		return Errorf(EPERMISSION, "level %d cannot change the profile of a user of level %d", p.Level, lvl)
-	}
-	return nil
+	return s.mayWrite(p, sc, doc, sp, OpUpdate)
 }
 
 // FileVisible finds the file field of a document that holds name, if p may

@@ -335,6 +335,11 @@ func (s *Service) checkOwnership(ctx context.Context, p Principal, sc *Schema, i
 	if err != nil {
 		return storeError(sc, err, id, nil)
 	}
+	return s.mayWrite(p, sc, doc, sp, op)
+}
+
+// mayWrite decides a write of scope sp (not scopeNone) on doc as stored.
+func (s *Service) mayWrite(p Principal, sc *Schema, doc Document, sp scope, op string) error {
 	if ownerOf(sc, doc) == p.UserID {
 		return nil
 	}
@@ -350,7 +355,7 @@ func (s *Service) checkOwnership(ctx context.Context, p Principal, sc *Schema, i
 	if s.scope(p, sc, ActQuery, "") == scopeAll {
 		return Errorf(EPERMISSION, "level %d may %s only its own %s", p.Level, op, sc.Name)
 	}
-	return notFound(sc, id)
+	return notFound(sc, AsString(doc[FieldID]))
 }
 
 // Get returns one document by id, as `GET /api/{resource}/{id}`.
