@@ -31,7 +31,7 @@ const stagingPrefix = "_restore/"
 func (a *Admin) backupFiles(ctx context.Context, out io.Writer) (int64, error) {
 	var keys []string
 	err := a.blobs.List(ctx, "", func(key string, _ int64, _ time.Time) error {
-		if !strings.HasPrefix(key, ".") && !strings.HasPrefix(key, stagingPrefix) && !strings.Contains(key, "/thumbs/") {
+		if !strings.HasPrefix(key, ".") && !strings.HasPrefix(key, stagingPrefix) && !files.IsThumbnail(key) {
 			keys = append(keys, key)
 		}
 		return nil

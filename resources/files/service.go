@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -256,7 +257,7 @@ func (s *Service) Remove(ctx context.Context, p resources.Principal, resource, i
 		return nil, err
 	}
 	doc, err := s.cfg.Docs.ChangeFiles(ctx, p, t, func(ctx context.Context, tx resources.Tx, names []string) ([]string, error) {
-		i := indexOf(names, name)
+		i := slices.Index(names, name)
 		if i < 0 {
 			return nil, resources.Errorf(resources.ENOTFOUND, "%s holds no file %s", field, resources.QuoteName(resources.ClipText(name)))
 		}
@@ -267,15 +268,6 @@ func (s *Service) Remove(ctx context.Context, p resources.Principal, resource, i
 	}
 	s.remove(ctx, t, name)
 	return doc, nil
-}
-
-func indexOf(list []string, s string) int {
-	for i, x := range list {
-		if x == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // remove deletes a file and its thumbnails; what fails is left to the

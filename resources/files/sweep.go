@@ -55,7 +55,7 @@ func (s *Service) Sweep(ctx context.Context, store resources.Store, reg *resourc
 			names[doc] = held
 		}
 		name := parts[len(parts)-1]
-		if isThumb(key) {
+		if IsThumbnail(key) {
 			name, _, _ = strings.Cut(name, "-")
 		}
 		if !held[name] {

@@ -181,5 +181,6 @@ func boxShrinkYCbCr(src *image.YCbCr, k int) *image.RGBA {
 	return dst
 }
 
-// isThumb reports whether a key is a thumbnail's.
-func isThumb(key string) bool { return strings.Contains(key, "/thumbs/") }
+// IsThumbnail reports whether a key is a thumbnail's (made again from its
+// file whenever it is missing).
+func IsThumbnail(key string) bool { return strings.Contains(key, "/thumbs/") }

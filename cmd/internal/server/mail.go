@@ -5,7 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/tnt/gateway/cmd/internal/config"
-	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mail"
 )
 
@@ -38,21 +37,4 @@ func levels(list []int64) []int {
 		out[i] = int(l)
 	}
 	return out
-}
-
-// blobBackend names where files live, for the status report.
-func blobBackend(cfg config.Config) string {
-	if cfg.S3Endpoint != "" {
-		return "s3"
-	}
-	return "directory"
-}
-
-// archivedBlobs are the files backups hold: those of the embedded store's
-// directory; an S3 store keeps its own (versioning, replication).
-func archivedBlobs(cfg config.Config, blobs files.Blobs) files.Blobs {
-	if cfg.S3Endpoint != "" {
-		return nil
-	}
-	return blobs
 }
