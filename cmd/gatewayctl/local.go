@@ -21,6 +21,7 @@ import (
 	"github.com/tnt/gateway/resources/admin"
 	"github.com/tnt/gateway/resources/files"
 	"github.com/tnt/gateway/resources/mail"
+	"github.com/tnt/gateway/resources/session"
 	"github.com/tnt/gateway/resources/session/redis"
 )
 
@@ -75,6 +76,16 @@ func openLocal(ctx context.Context) (*local, error) {
 func (l *local) close() { _ = l.closeDoc() }
 
 // withLocal runs f on the configured stores, opened for a minute at most.
+// openSessions opens the session store, to end a user's sessions after an
+// act; undone says what is not done when it cannot be opened.
+func (l *local) openSessions(ctx context.Context, undone string) (session.Store, func(), error) {
+	sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the session store cannot be opened to end the user's sessions, so %s: %w", undone, err)
+	}
+	return sessions, func() { _ = closeSessions() }, nil
+}
+
 func withLocal(f func(ctx context.Context, l *local) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -159,11 +170,11 @@ func setLevel(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("level %q is not 0 to 5", fs.Arg(1))
 	}
 	return withLocal(func(ctx context.Context, l *local) error {
-		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		sessions, closeSessions, err := l.openSessions(ctx, "the level is not changed")
 		if err != nil {
-			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the level is not changed: %w", err)
+			return err
 		}
-		defer func() { _ = closeSessions() }()
+		defer closeSessions()
 		changed, err := admin.New(admin.Deps{Store: l.store, Registry: l.reg, Sessions: sessions}).SetLevelByOperator(ctx, cliActor(), fs.Arg(0), level)
 		if err != nil {
 			return errors.New(resources.ErrorMessage(err))
@@ -200,11 +211,11 @@ func resetPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 		return errors.New(resources.ErrorMessage(err))
 	}
 	return withLocal(func(ctx context.Context, l *local) error {
-		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		sessions, closeSessions, err := l.openSessions(ctx, "the password is not reset")
 		if err != nil {
-			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the password is not reset: %w", err)
+			return err
 		}
-		defer func() { _ = closeSessions() }()
+		defer closeSessions()
 		u, err := l.accounts.ResetPassword(ctx, username, pass, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "reset_password"})
 		if err != nil {
 			return errors.New(resources.ErrorMessage(err))
@@ -236,11 +247,11 @@ func resetMFA(args []string, stdout, stderr io.Writer) error {
 	}
 	username := fs.Arg(0)
 	return withLocal(func(ctx context.Context, l *local) error {
-		sessions, closeSessions, err := config.OpenSessions(ctx, l.cfg)
+		sessions, closeSessions, err := l.openSessions(ctx, "the second factor is not removed")
 		if err != nil {
-			return fmt.Errorf("the session store cannot be opened to end the user's sessions, so the second factor is not removed: %w", err)
+			return err
 		}
-		defer func() { _ = closeSessions() }()
+		defer closeSessions()
 		u, had, err := l.accounts.ResetMFA(ctx, username, resources.AuditEntry{Actor: cliActor(), IP: "local", Action: "disable_mfa"})
 		if err != nil {
 			return errors.New(resources.ErrorMessage(err))
