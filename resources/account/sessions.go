@@ -43,6 +43,14 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
+// newSessionID returns 128 random bits in hex: a session's id (32
+// characters, as refresh and MFA tokens are checked to hold).
+func newSessionID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // hashSecret is what the session store keeps of a refresh or CSRF token.
 func hashSecret(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
@@ -61,11 +69,9 @@ func (a *Service) startSession(ctx context.Context, p resources.Principal, kind 
 	if kind == crypto.KindAdmin {
 		ttl = a.cfg.AdminTTL
 	}
-	var sid [16]byte
-	_, _ = rand.Read(sid[:])
 	secret, csrf := newSecret(), newSecret()
 	s := session.Session{
-		ID: hex.EncodeToString(sid[:]), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: kind,
+		ID: newSessionID(), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: kind,
 		CreatedAt: now.UTC(), LastSeen: now.UTC(), ExpiresAt: now.Add(ttl).UTC(),
 		UserAgent: resources.ClipText(dev.UserAgent), Browser: resources.ClipText(dev.Browser), IP: dev.IP,
 		RefreshHash: hashSecret(secret), CSRFHash: hashSecret(csrf), EnrolOnly: p.EnrolOnly,
@@ -85,9 +91,7 @@ func (a *Service) startSession(ctx context.Context, p resources.Principal, kind 
 	}
 	// The device token names the device by an id of its own (in the
 	// sid claim, which no session has).
-	var deviceID [16]byte
-	_, _ = rand.Read(deviceID[:])
-	deviceToken, _, err := a.tokens.Issue(crypto.KindDevice, p.UserID, p.Username, p.Level, "d"+hex.EncodeToString(deviceID[:]), DeviceTrust)
+	deviceToken, _, err := a.tokens.Issue(crypto.KindDevice, p.UserID, p.Username, p.Level, "d"+newSessionID(), DeviceTrust)
 	if err != nil {
 		return Tokens{}, err
 	}

@@ -2,9 +2,7 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"strings"
 	"time"
@@ -49,12 +47,10 @@ func (a *Service) signIn(ctx context.Context, u resources.User, dev Device) (Tok
 // challenge keeps a login waiting for its code, with the credential stamp
 // the password matched, and answers MfaRequiredError with its token.
 func (a *Service) challenge(ctx context.Context, p resources.Principal, dev Device) error {
-	var sid [16]byte
-	_, _ = rand.Read(sid[:])
 	secret := newSecret()
 	now := a.now().UTC()
 	s := session.Session{
-		ID: hex.EncodeToString(sid[:]), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: session.KindPending,
+		ID: newSessionID(), UserID: p.UserID, Username: p.Username, Level: p.Level, Kind: session.KindPending,
 		CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(MFATTL),
 		UserAgent: resources.ClipText(dev.UserAgent), Browser: resources.ClipText(dev.Browser), IP: dev.IP,
 		RefreshHash: hashSecret(secret), Stamp: p.Stamp,
