@@ -26,6 +26,14 @@ func mailedToken(t *testing.T, m mailtest.Received, kind string) string {
 	return link[1]
 }
 
+// choosePassword fills the page of a reset or invitation link and sends it.
+func (b *browserSession) choosePassword(password string) {
+	b.t.Helper()
+	b.typeInto("#new-password", password)
+	b.typeInto("#new-again", password)
+	b.click("Set password")
+}
+
 // TestConsoleAccountsInBrowser walks the accounts work of the console in a
 // real Chromium: a DBA whose level must have a second factor enrols one at
 // sign-in (the QR code shown, a code accepted, recovery codes given), signs
@@ -117,9 +125,7 @@ func TestConsoleAccountsInBrowser(t *testing.T) {
 	invite := mailedToken(t, box.WaitFor(t, "coach@example.com", 0), "invite")
 	b.open("/console/#invite=" + invite)
 	b.waitText("main", "Choose your password")
-	b.typeInto("#new-password", "chosen by the coach")
-	b.typeInto("#new-again", "chosen by the coach")
-	b.click("Set password")
+	b.choosePassword("chosen by the coach")
 	b.waitText("#recovery-done", "Your password is set")
 	if status, _ := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "invited_coach", "password": "chosen by the coach"}); status != http.StatusOK {
 		t.Errorf("the invited user signs in: %d", status)
@@ -134,18 +140,14 @@ func TestConsoleAccountsInBrowser(t *testing.T) {
 	reset := mailedToken(t, box.WaitFor(t, "coach@example.com", 1), "reset")
 	b.open("/console/#reset=" + reset)
 	b.waitText("main", "Choose a new password")
-	b.typeInto("#new-password", "reset by the coach")
-	b.typeInto("#new-again", "reset by the coach")
-	b.click("Set password")
+	b.choosePassword("reset by the coach")
 	b.waitText("#recovery-done", "Your password is set")
 	if status, _ := payloadCall(t, g.url, "/api/auth", map[string]any{"username": "invited_coach", "password": "reset by the coach"}); status != http.StatusOK {
 		t.Errorf("the reset password signs in: %d", status)
 	}
 	// The spent link says so.
 	b.open("/console/#reset=" + reset)
-	b.typeInto("#new-password", "once more please")
-	b.typeInto("#new-again", "once more please")
-	b.click("Set password")
+	b.choosePassword("once more please")
 	b.waitText("main", "This link cannot be used")
 
 	// The list shows each user's email and second factor.
