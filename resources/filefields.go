@@ -124,16 +124,9 @@ func (f *Field) FileValue(names []string) any {
 	return out
 }
 
-// FileFields lists the resource's file fields by name.
-func (s *Schema) FileFields() []*Field {
-	var out []*Field
-	for _, n := range s.names {
-		if f := s.Fields[n]; f.IsFile() {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// FileFields lists the resource's file fields by name (found when the
+// schema compiled).
+func (s *Schema) FileFields() []*Field { return s.files }
 
 // compileFile checks a file field's declaration and fills its defaults:
 // top-level only, set by uploads (read-only to the operations), no rule of

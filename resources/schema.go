@@ -109,6 +109,7 @@ type Schema struct {
 	Operations   []string          `json:"operations,omitempty"`
 
 	names      []string
+	files      []*Field // the file and files fields, in name order
 	public     map[string]bool
 	system     map[string]*Field
 	hasPrivate bool
@@ -167,8 +168,12 @@ func (s *Schema) Compile() error {
 		return err
 	}
 	s.names = names
+	s.files = nil
 	for _, n := range names {
 		s.hasPrivate = s.hasPrivate || s.Fields[n].Private
+		if s.Fields[n].IsFile() {
+			s.files = append(s.files, s.Fields[n])
+		}
 	}
 	if err := checkUniqueFields(s.Name, "", s.Fields); err != nil {
 		return err
