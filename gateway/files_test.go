@@ -94,6 +94,7 @@ func (e *env) roundTrip(t testing.TB, method, path, contentType string, body []b
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	e.conformance.check(t, e, req, resp, raw) // every answer, as the description says
 	return resp, raw
 }
 
