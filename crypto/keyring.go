@@ -439,6 +439,17 @@ func (k *Keyring) JWKS() jose.JSONWebKeySet {
 	return set
 }
 
+// RecordKeys returns the public keys that verify transaction record
+// signatures, current first. They are never rotated out, so a client can
+// check any record it ever got without asking the gateway.
+func (k *Keyring) RecordKeys() jose.JSONWebKeySet {
+	var set jose.JSONWebKeySet
+	for _, rk := range k.snapshot().records {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: rk.key.Public(), KeyID: rk.kid, Algorithm: "EdDSA", Use: "sig"})
+	}
+	return set
+}
+
 func (k *Keyring) signer() edKey { return k.snapshot().signing[0] }
 
 func (k *Keyring) verificationKey(kid string) (ed25519.PublicKey, bool) {

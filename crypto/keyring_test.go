@@ -1,7 +1,9 @@
 package crypto
 
 import (
+	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -154,5 +156,38 @@ func TestKeysDescribeUseAgeAndEnd(t *testing.T) {
 	b, _ := json.Marshal(k.Keys())
 	if strings.Contains(string(b), "PRIVATE") {
 		t.Errorf("key descriptions hold material: %s", b)
+	}
+}
+
+// TestRecordKeysVerifyOffline: the published record keys alone verify a
+// record's signature, after rotations too, and they are not the keys that
+// verify JWTs (a record signature can never pass for a token).
+func TestRecordKeysVerifyOffline(t *testing.T) {
+	k := MustOpenKeyring(t, &clock{time.Now()})
+	canonical := []byte(`{"_id":"abc","total":100}`)
+	sig := k.SignRecord(canonical)
+	if err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	kid, encoded, _ := strings.Cut(sig, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified := false
+	for _, key := range k.RecordKeys().Keys {
+		pub, ok := key.Key.(ed25519.PublicKey)
+		if !ok || key.Algorithm != "EdDSA" || key.Use != "sig" {
+			t.Fatalf("record key %s: %T %s %s", key.KeyID, key.Key, key.Algorithm, key.Use)
+		}
+		if key.KeyID == kid {
+			verified = ed25519.Verify(pub, canonical, raw) && !ed25519.Verify(pub, []byte(`{"_id":"abc","total":1000}`), raw)
+		}
+		if tokenKeys := k.JWKS(); len(tokenKeys.Key(key.KeyID)) != 0 {
+			t.Errorf("record key %s is also a token key", key.KeyID)
+		}
+	}
+	if !verified {
+		t.Fatalf("no published record key verifies %q", sig)
 	}
 }

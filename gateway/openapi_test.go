@@ -116,6 +116,7 @@ func TestResponsesMatchSchemas(t *testing.T) {
 		{"GET", "/readyz", "/readyz", "", nil, 200},
 		{"GET", "/.well-known/jwks.json", "/.well-known/jwks.json", "", nil, 200},
 		{"GET", "/api/gpk", "/api/gpk", "", nil, 200},
+		{"GET", "/api/transaction_record_keys", "/api/transaction_record_keys", "", nil, 200},
 		{"GET", "/api/account/me", "/api/account/me", "", userAuth, 200},
 		{"GET", "/api/account/balance", "/api/account/balance", "", userAuth, 200},
 		{"GET", "/api/account/available?username=free_one", "/api/account/available", "", nil, 200},

@@ -16,6 +16,7 @@ import (
 type keyPublisher interface {
 	PayloadPublicKey() crypto.PublicKeyInfo
 	JWKS() jose.JSONWebKeySet
+	RecordKeys() jose.JSONWebKeySet
 	Keys() []crypto.KeyInfo
 }
 
@@ -28,6 +29,7 @@ func (s *Server) bindOperationalRoutes(e *gin.Engine, api *gin.RouterGroup) {
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	e.GET("/.well-known/jwks.json", s.jwks)
 	api.GET("/gpk", s.gpk)
+	api.GET("/transaction_record_keys", s.recordKeys)
 	api.GET("/openapi.json", s.openAPI)
 }
 
@@ -60,6 +62,13 @@ func (s *Server) gpk(c *gin.Context) {
 func (s *Server) jwks(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
 	writeJSON(c, http.StatusOK, s.keys.JWKS())
+}
+
+// recordKeys serves GET /api/transaction_record_keys: the keys that verify
+// transaction records offline, not in the envelope.
+func (s *Server) recordKeys(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	writeJSON(c, http.StatusOK, s.keys.RecordKeys())
 }
 
 func (s *Server) openAPI(c *gin.Context) {
