@@ -6,6 +6,7 @@ package mailtest
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -131,8 +132,18 @@ func (s *Server) Messages() []Received {
 // skip such messages, and returns it; the test fails after 30 seconds.
 func (s *Server) WaitFor(t testing.TB, to string, skip int) Received {
 	t.Helper()
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := s.Next(ctx, to, skip)
+	if err != nil {
+		t.Fatalf("no mail to %s arrived (after %d)", to, skip)
+	}
+	return r
+}
+
+// Next waits until a message to the address arrives beyond the first skip
+// such messages and returns it, or the context's error.
+func (s *Server) Next(ctx context.Context, to string, skip int) (Received, error) {
 	for {
 		s.mu.Lock()
 		n := 0
@@ -141,7 +152,7 @@ func (s *Server) WaitFor(t testing.TB, to string, skip int) Received {
 				if strings.EqualFold(rcpt, to) {
 					if n == skip {
 						s.mu.Unlock()
-						return r
+						return r, nil
 					}
 					n++
 				}
@@ -151,9 +162,8 @@ func (s *Server) WaitFor(t testing.TB, to string, skip int) Received {
 		s.mu.Unlock()
 		select {
 		case <-changed:
-		case <-deadline.C:
-			t.Fatalf("no mail to %s arrived (after %d)", to, skip)
-			return Received{}
+		case <-ctx.Done():
+			return Received{}, ctx.Err()
 		}
 	}
 }
