@@ -1,41 +1,109 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/tnt/gateway/cmd/internal/config"
+	"github.com/tnt/gateway/resources/mail/mailtest"
 )
 
 // sdkDir is the TypeScript SDK.
 const sdkDir = "../../sdk/typescript"
 
-// TestTypeScriptSDK compiles the SDK and runs its tests (node's test
-// runner) against a gateway started here: sign-in, a refresh storm that
-// makes one refresh, reuse detection, typed errors, resources page by
-// page, and a purchase retried after a dropped connection charged once.
-func TestTypeScriptSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("installs and runs node tools")
-	}
+// sdkTools makes sure node and the SDK's development tools are there.
+func sdkTools(t *testing.T) {
+	t.Helper()
 	npmTools(t)
-	if _, err := os.Stat(filepath.Join(sdkDir, "node_modules", ".bin", "tsc")); err != nil {
-		runIn(t, sdkDir, nil, "npm", "ci", "--no-audit", "--no-fund")
+	for _, tool := range []string{"tsc", "esbuild"} {
+		if _, err := os.Stat(filepath.Join(sdkDir, "node_modules", ".bin", tool)); err != nil {
+			runIn(t, sdkDir, nil, "npm", "ci", "--no-audit", "--no-fund")
+			return
+		}
 	}
-	const root, rootPass = "sdk_root", "a root long password"
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
-			"GATEWAY_BOOTSTRAP_USER": root, "GATEWAY_BOOTSTRAP_PASSWORD": rootPass,
-		}[k]
-	})
+}
+
+// sdkGateway is a gateway for the SDK's tests: a DBA to set scenes, the
+// SDK's test resources (a declared resource, file fields with
+// thumbnails), a real SMTP server whose mails the tests read over HTTP,
+// and a WeChat stand-in.
+type sdkGateway struct {
+	*gatewayProc
+	// env is what the SDK's tests read: GATEWAY_URL, GATEWAY_ADMIN,
+	// GATEWAY_MAILBOX.
+	env []string
+}
+
+// sdkRoot is the DBA of the SDK's gateway.
+const sdkRoot, sdkRootPass = "sdk_root", "a root long password"
+
+func startSDKGateway(t *testing.T, extra map[string]string) *sdkGateway {
+	t.Helper()
+	box := mailtest.Start(t, mailtest.Options{})
+	wechat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"openid": "o-" + r.URL.Query().Get("js_code"), "session_key": "sk"})
+	}))
+	t.Cleanup(wechat.Close)
+	// The mailbox: GET /?to=ADDRESS&skip=N answers the text of the mail
+	// to ADDRESS after the first N, once it arrives.
+	mailbox := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		skip, _ := strconv.Atoi(r.URL.Query().Get("skip"))
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		m, err := box.Next(ctx, r.URL.Query().Get("to"), skip)
+		if err != nil {
+			http.Error(w, "no mail arrived", http.StatusGatewayTimeout)
+			return
+		}
+		_, _ = w.Write([]byte(m.Part("text/plain")))
+	}))
+	t.Cleanup(mailbox.Close)
+	settings := map[string]string{
+		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
+		"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
+		"GATEWAY_BOOTSTRAP_USER": sdkRoot, "GATEWAY_BOOTSTRAP_PASSWORD": sdkRootPass,
+		"GATEWAY_RESOURCES_FILE": filepath.Join(sdkDir, "test", "resources.json"),
+		"GATEWAY_SMTP_URL": box.URL(), "GATEWAY_MAIL_FROM": "noreply@example.com", "GATEWAY_PUBLIC_URL": "http://app.example.test",
+		"GATEWAY_WECHAT_APPID": "wxapp", "GATEWAY_WECHAT_SECRET": "wx-secret-value", "GATEWAY_WECHAT_API_BASE": wechat.URL,
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return settings[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := MustRun(t, cfg)
-	// Compiled beside the package, where node finds its dependency (jose).
+	return &sdkGateway{gatewayProc: g, env: []string{"GATEWAY_URL=" + g.url, "GATEWAY_ADMIN=" + sdkRoot + ":" + sdkRootPass, "GATEWAY_MAILBOX=" + mailbox.URL}}
+}
+
+// TestTypeScriptSDK builds the SDK and runs its tests (node's test runner)
+// against a gateway started here: every area of the SDK as an app uses
+// it, among them a refresh storm that makes one refresh, a purchase
+// retried after a dropped answer charged once, a stream resumed with
+// nothing lost, types generated from the served description, and the
+// bundle's size.
+func TestTypeScriptSDK(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs and runs node tools")
+	}
+	sdkTools(t)
+	g := startSDKGateway(t, nil)
+	// Built afresh (nothing stale is tested), beside the package, where node finds its dependency (jose)
+	// and the package itself by its name.
+	for _, dir := range []string{"dist", "dist-test"} {
+		if err := os.RemoveAll(filepath.Join(sdkDir, dir)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", ".")
 	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", "test")
-	runIn(t, sdkDir, []string{"GATEWAY_URL=" + g.url, "GATEWAY_ADMIN=" + root + ":" + rootPass}, "node", "--test", filepath.Join("dist-test", "test"))
+	t.Log(runIn(t, sdkDir, g.env, "node", "--test", "--test-concurrency=1", filepath.Join("dist-test", "test")))
 }

@@ -7,7 +7,9 @@ import { errorFor, GatewayError, UnavailableError } from "./errors.js";
 import { Realtime } from "./realtime.js";
 import { Resource } from "./resources.js";
 import { Wallet } from "./wallet.js";
+import { Files } from "./files.js";
 import { KeyCache } from "./keys.js";
+import { RecordKeys } from "./records.js";
 import { MemoryStore, type TokenStore, type Tokens } from "./tokens.js";
 
 /** Options of a Gateway client. */
@@ -20,6 +22,14 @@ export interface GatewayOptions {
   fetch?: typeof fetch;
   /** A GET answered 429 or 503 with a Retry-After up to this many seconds is tried again once (5 when not given; 0: never). */
   maxRetryAfter?: number;
+  /**
+   * How the refresh token travels. "body" (the default) keeps it in the
+   * store, for apps. "cookie" leaves it in the gateway's httpOnly cookie,
+   * for pages of an origin the gateway lists (GATEWAY_CORS_ORIGINS): the
+   * store then holds the access token and the CSRF token that goes with
+   * the cookie, and script never sees the refresh token.
+   */
+  transport?: "body" | "cookie";
 }
 
 /** Options of one request. */
@@ -47,7 +57,10 @@ export type StoredTokens = Tokens;
 /** Gateway is a client of one gateway for one session at a time. */
 export class Gateway {
   readonly baseUrl: string;
+  /** The key credentials are sealed to. */
   readonly keys: KeyCache;
+  /** The keys that verify transaction records offline. */
+  readonly recordKeys: RecordKeys;
   readonly store: TokenStore;
   /** The account: sign-in, the second factor, passwords. */
   readonly auth: Auth;
@@ -55,6 +68,10 @@ export class Gateway {
   readonly wallet: Wallet;
   /** Changes as they happen, over one resumable stream. */
   readonly realtime: Realtime;
+  /** Uploads with progress, downloads and their URLs. */
+  readonly files: Files;
+  /** How the refresh token travels ("body" or "cookie"). */
+  readonly transport: "body" | "cookie";
   private readonly fetchFn: typeof fetch;
   private readonly maxRetryAfter: number;
   private refreshing?: Promise<StoredTokens>;
@@ -66,9 +83,12 @@ export class Gateway {
     this.store = opts.store ?? new MemoryStore();
     this.maxRetryAfter = opts.maxRetryAfter ?? 5;
     this.keys = new KeyCache(this.baseUrl, this.fetchFn);
+    this.recordKeys = new RecordKeys(this.baseUrl, this.fetchFn);
     this.auth = new Auth(this);
     this.wallet = new Wallet(this);
     this.realtime = new Realtime(this);
+    this.files = new Files(this);
+    this.transport = opts.transport ?? "body";
   }
 
   /** resource is one resource's operations. */
@@ -104,32 +124,51 @@ export class Gateway {
       if (token) headers.set("Authorization", "Bearer " + token);
     }
     try {
-      return await this.fetchFn(this.baseUrl + path, { ...init, method, headers });
+      const credentials = this.transport === "cookie" ? "include" : init.credentials;
+      return await this.fetchFn(this.baseUrl + path, { ...init, method, headers, credentials });
     } catch (err) {
       if ((err as Error).name === "AbortError") throw err;
-      throw new UnavailableError(0, "NetworkError", "the gateway cannot be reached");
+      throw this.unreachable();
     }
   }
 
   /** request sends one call in the envelope and returns its data; a refusal throws its GatewayError class. */
   async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<Answer<T>> {
+    const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.body);
+    }
+    return this.call<T>(method, opts.auth !== false,
+      (token) => this.fetch(method, path, { headers, body, auth: opts.auth, token, signal: opts.signal }));
+  }
+
+  /** @internal call sends a request through exchange and decodes its envelope. */
+  async call<T>(method: string, auth: boolean, send: (token: string | undefined) => Promise<Response>): Promise<Answer<T>> {
+    const answer = await this.decode<T>(await this.exchange(method, auth, send));
+    if (answer instanceof GatewayError) throw answer;
+    return answer;
+  }
+
+  /**
+   * @internal exchange sends a request (send is called again for a retry)
+   * and returns a successful answer; a refusal throws its GatewayError. A
+   * 401 on a token the store still holds refreshes once, for every call
+   * that waits, and the request goes again with the new token; a GET
+   * answered 429 or 503 with a short Retry-After goes again once, after it.
+   */
+  async exchange(method: string, auth: boolean, send: (token: string | undefined) => Promise<Response>): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
-      const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
-      let body: BodyInit | undefined;
-      if (opts.body !== undefined) {
-        headers["Content-Type"] = "application/json";
-        body = JSON.stringify(opts.body);
-      }
-      const token = opts.auth === false ? undefined : await this.accessToken();
-      const resp = await this.fetch(method, path, { headers, body, auth: opts.auth, token, signal: opts.signal });
-      const answer = await this.decode<T>(resp);
-      if (!(answer instanceof GatewayError)) return answer;
-      const err = answer;
+      const token = auth ? await this.accessToken() : undefined;
+      const resp = await send(token);
+      if (resp.ok) return resp;
+      const err = (await this.decode(resp)) as GatewayError;
       const now = await this.store.get();
-      if (attempt === 0 && err.status === 401 && err.code === "AuthenticationError" && token && now?.refresh_token) {
+      if (attempt === 0 && err.status === 401 && err.code === "AuthenticationError" && token && canRefresh(now)) {
         // Refreshed meanwhile (by a call that got its 401 first): try the
         // new token; otherwise refresh, once for every call that waits.
-        if (now.access_token === token) await this.refresh(); // throws, ending the session, when refused
+        if (now!.access_token === token) await this.refresh(); // throws, ending the session, when refused
         continue;
       }
       if (attempt === 0 && method === "GET" && (err.status === 429 || err.status === 503) && err.retryAfter !== undefined && err.retryAfter <= this.maxRetryAfter) {
@@ -138,6 +177,11 @@ export class Gateway {
       }
       throw err;
     }
+  }
+
+  /** @internal unreachable is the error of a request that got no answer. */
+  unreachable(): UnavailableError {
+    return new UnavailableError(0, "NetworkError", "the gateway cannot be reached");
   }
 
   /** @internal decode reads an envelope, or the error it holds. */
@@ -153,7 +197,7 @@ export class Gateway {
   async accessToken(): Promise<string | undefined> {
     const t = (await this.store.get()) as StoredTokens | null;
     if (!t) return undefined;
-    if (t.refresh_token && t.expires_at !== undefined && t.expires_at - Date.now() < 10_000) {
+    if (canRefresh(t) && t.expires_at !== undefined && t.expires_at - Date.now() < 10_000) {
       return (await this.refresh()).access_token;
     }
     return t.access_token;
@@ -170,21 +214,30 @@ export class Gateway {
     this.refreshing ??= (async () => {
       try {
         const t = await this.store.get();
-        if (!t?.refresh_token) throw errorFor(401, "AuthenticationError", "no session to refresh");
+        if (!canRefresh(t)) throw errorFor(401, "AuthenticationError", "no session to refresh");
+        // The cookie transport sends the httpOnly cookie and its CSRF token;
+        // the body transport, the refresh token.
+        const cookie = !t!.refresh_token;
         const resp = await this.fetchFn(this.baseUrl + "/api/token/refresh", {
-          method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ refresh_token: t.refresh_token }),
-        }).catch(() => { throw new UnavailableError(0, "NetworkError", "the gateway cannot be reached"); });
+          method: "POST", credentials: cookie ? "include" : undefined,
+          headers: cookie ? { Accept: "application/json", "X-CSRF-Token": t!.csrf_token! } : { "Content-Type": "application/json", Accept: "application/json" },
+          body: cookie ? undefined : JSON.stringify({ refresh_token: t!.refresh_token }),
+        }).catch(() => { throw this.unreachable(); });
         const answer = await this.decode<Tokens>(resp);
         if (answer instanceof GatewayError) {
           if (answer.status === 401) await this.endSession(/already used/.test(answer.message) ? "refresh_reused" : "refresh_refused");
           throw answer;
         }
-        return await this.keep({ ...answer.data, device_token: answer.data.device_token ?? t.device_token });
+        return await this.keep({ ...answer.data, device_token: answer.data.device_token ?? t!.device_token, csrf_token: answer.data.csrf_token ?? t!.csrf_token });
       } finally {
         this.refreshing = undefined;
       }
     })();
     return this.refreshing;
   }
+}
+
+/** canRefresh tells whether tokens can be refreshed: by the refresh token, or by the cookie transport's CSRF token. */
+function canRefresh(t: Tokens | null): boolean {
+  return Boolean(t && (t.refresh_token || t.csrf_token));
 }

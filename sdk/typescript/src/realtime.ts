@@ -37,6 +37,8 @@ export class Realtime {
   private lastEventId?: string;
   private abort?: AbortController;
   private paused = false;
+  /** held: paused by the app (pause()), not closed. */
+  private held = false;
   private running?: Promise<void>;
   private connected?: { promise: Promise<void>; resolve: () => void };
   private readonly resyncs = new Set<() => void>();
@@ -61,23 +63,47 @@ export class Realtime {
     const q = opts.query && "toData" in opts.query ? (opts.query as Query).toData() : (opts.query as Record<string, unknown> | undefined);
     const sub: Sub = { resource, id: opts.id, query: q, handler: handler as (ev: RealtimeEvent) => void };
     this.subs.push(sub);
+    if (this.held) return () => this.unsubscribe(sub); // applied on resume
+    if (this.paused) {
+      // Closed (its last subscription gone): a new stream opens.
+      if (this.running) await this.running;
+      this.paused = false;
+    }
     await this.ensure();
     await this.put();
-    return async () => {
-      this.subs = this.subs.filter((s) => s !== sub);
-      if (this.subs.length === 0) this.close();
-      else await this.put();
-    };
+    return () => this.unsubscribe(sub);
+  }
+
+  private async unsubscribe(sub: Sub): Promise<void> {
+    if (!this.subs.includes(sub)) return;
+    this.subs = this.subs.filter((s) => s !== sub);
+    if (this.subs.length === 0) this.close();
+    else if (!this.paused) await this.put();
   }
 
   /** pause drops the connection and keeps the subscriptions (an app going to the background). */
   pause(): void {
+    this.held = true;
     this.paused = true;
     this.abort?.abort();
   }
 
-  /** resume reconnects, receiving every event missed meanwhile, in order and once. */
-  async resume(): Promise<void> {
+  /** position is the id of the last event received: keep it to resume after the app restarts. */
+  get position(): string | undefined {
+    return this.lastEventId;
+  }
+
+  /**
+   * resume reconnects, receiving every event missed meanwhile, in order and
+   * once: from the last event received, or from a position kept earlier.
+   * Too far back (beyond the gateway's retention) or unknown, onResync is
+   * called instead: refetch.
+   */
+  async resume(from?: string): Promise<void> {
+    // A stream still closing after pause() ends first; then a new one opens.
+    if (this.running) await this.running;
+    if (from !== undefined) this.lastEventId = from;
+    this.held = false;
     this.paused = false;
     await this.ensure();
   }
@@ -122,7 +148,12 @@ export class Realtime {
       } catch {
         if (this.paused) return;
       }
-      await new Promise((r) => setTimeout(r, retryMs));
+      // Wait before reconnecting; pause() ends the wait too.
+      const signal = this.abort.signal;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, retryMs);
+        signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
+      });
     }
   }
 

@@ -9,6 +9,8 @@ export interface Tokens {
   expires_in: number;
   refresh_expires_in?: number;
   device_token?: string;
+  /** The cookie transport's CSRF token (then the refresh token stays in the gateway's httpOnly cookie). */
+  csrf_token?: string;
   /** When the access token expires (milliseconds since the epoch), as the SDK noted it. */
   expires_at?: number;
 }

@@ -43,4 +43,24 @@ export class Wallet {
   transfer<T = Record<string, unknown>>(recipient: string, amount: number, opts: MoneyOptions = {}): Promise<T> {
     return this.money<T>("/api/transfer", { recipient, amount }, opts);
   }
+
+  /** balance is the account's balance (minor units). */
+  async balance(): Promise<number> {
+    return (await this.gw.request<{ balance: number }>("GET", "/api/account/balance")).data.balance;
+  }
+
+  /**
+   * verify checks a transaction record's signature offline, against the
+   * gateway's published record keys: true only if the gateway signed
+   * exactly these signed fields. It proves the record is the gateway's, not
+   * its current status; check asks the gateway for that.
+   */
+  verify(record: Record<string, unknown>): Promise<boolean> {
+    return this.gw.recordKeys.verify(record);
+  }
+
+  /** check asks the gateway whether a record is valid and matches the stored one, and its status. */
+  async check(record: Record<string, unknown>): Promise<{ valid: boolean; status?: string }> {
+    return (await this.gw.request<{ valid: boolean; status?: string }>("POST", "/api/verify_transaction_record", { body: { record } })).data;
+  }
 }
