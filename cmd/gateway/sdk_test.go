@@ -70,7 +70,7 @@ func startSDKGateway(t *testing.T, extra map[string]string) *sdkGateway {
 		"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
 		"GATEWAY_BOOTSTRAP_USER": sdkRoot, "GATEWAY_BOOTSTRAP_PASSWORD": sdkRootPass,
 		"GATEWAY_RESOURCES_FILE": filepath.Join(sdkDir, "test", "resources.json"),
-		"GATEWAY_SMTP_URL": box.URL(), "GATEWAY_MAIL_FROM": "noreply@example.com", "GATEWAY_PUBLIC_URL": "http://app.example.test",
+		"GATEWAY_SMTP_URL":       box.URL(), "GATEWAY_MAIL_FROM": "noreply@example.com", "GATEWAY_PUBLIC_URL": "http://app.example.test",
 		"GATEWAY_WECHAT_APPID": "wxapp", "GATEWAY_WECHAT_SECRET": "wx-secret-value", "GATEWAY_WECHAT_API_BASE": wechat.URL,
 	}
 	for k, v := range extra {
