@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/resources/mail/mailtest"
@@ -106,4 +109,57 @@ func TestTypeScriptSDK(t *testing.T) {
 	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", ".")
 	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", "test")
 	t.Log(runIn(t, sdkDir, g.env, "node", "--test", "--test-concurrency=1", filepath.Join("dist-test", "test")))
+}
+
+// TestSDKInBrowser runs the SDK in Chromium, in a page of another origin
+// that the gateway lists (sdk/typescript/test/browser.html, with the SDK
+// bundled as a browser would load it): registration and sign-in by the
+// cookie transport, with the refresh token never in script's reach; ten
+// calls on an expiring token making one refresh by the cookie; a realtime
+// event; an upload reporting progress and a thumbnail drawn from a blob:
+// URL; a purchase whose record verifies offline with WebCrypto; and a
+// logout that ends the cookie.
+func TestSDKInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	sdkTools(t)
+	bundle := filepath.Join(t.TempDir(), "sdk.js")
+	runIn(t, sdkDir, nil, "node_modules/.bin/esbuild", "src/index.ts", "--bundle", "--format=esm", "--platform=browser", "--outfile="+bundle)
+	page, err := os.ReadFile(filepath.Join(sdkDir, "test", "browser.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The page's server listens first, so that the gateway can list its
+	// origin.
+	app := httptest.NewUnstartedServer(nil)
+	g := startSDKGateway(t, map[string]string{"GATEWAY_CORS_ORIGINS": "http://" + app.Listener.Addr().String(), "GATEWAY_INSECURE_COOKIES": "true"})
+	app.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write(page)
+		case "/sdk.js":
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			http.ServeFile(w, r, bundle)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	app.Start()
+	t.Cleanup(app.Close)
+	b := newBrowser(t, g.url)
+	b.do(chromedp.Navigate(app.URL + "/?" + url.Values{"gw": {g.url}, "admin": {sdkRoot + ":" + sdkRootPass}}.Encode()))
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.getElementById("result").textContent !== "running"`, chromedp.WithPollingTimeout(2*time.Minute))); err != nil {
+		t.Fatalf("the page did not finish: %v", err)
+	}
+	result, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#result")))
+	if result != "done" {
+		steps, _ := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#steps")))
+		t.Fatalf("in the browser: %s (after: %s)", result, steps)
+	}
+	b.waitText("#steps", "register login refresh realtime files wallet logout")
+	if len(b.problems) > 0 {
+		t.Errorf("the page reported: %v", b.problems)
+	}
 }
