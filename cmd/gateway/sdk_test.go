@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,5 +163,97 @@ func TestSDKInBrowser(t *testing.T) {
 	b.waitText("#steps", "register login refresh realtime files wallet logout")
 	if len(b.problems) > 0 {
 		t.Errorf("the page reported: %v", b.problems)
+	}
+}
+
+// readmeBlocks returns the fenced code blocks of a README section, in
+// order, each with its language.
+func readmeBlocks(t *testing.T, readme, section string) [][2]string {
+	t.Helper()
+	start := strings.Index(readme, "\n## "+section+"\n")
+	if start < 0 {
+		t.Fatalf("the README has no section %q", section)
+	}
+	body := readme[start+1:]
+	if end := strings.Index(body[3:], "\n## "); end >= 0 {
+		body = body[:end+3]
+	}
+	var blocks [][2]string
+	for _, m := range regexp.MustCompile("(?s)```(\\w+)\n(.*?)```").FindAllStringSubmatch(body, -1) {
+		blocks = append(blocks, [2]string{m[1], m[2]})
+	}
+	return blocks
+}
+
+// TestSDKPackage packs the SDK with npm pack, installs the package into an
+// empty app, and runs the README's quick start as written (only the
+// gateway's address differs): the types generated with npx, and the script
+// that registers, reads every page, subscribes and signs out.
+func TestSDKPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs and runs node tools")
+	}
+	sdkTools(t)
+	g := startSDKGateway(t, nil)
+	dir := t.TempDir()
+	packed := strings.Fields(runIn(t, sdkDir, nil, "npm", "pack", "--pack-destination", dir))
+	tarball := filepath.Join(dir, packed[len(packed)-1])
+	listing := runIn(t, dir, nil, "tar", "-tzf", tarball)
+	for _, want := range []string{"package/dist/index.js", "package/dist/index.d.ts", "package/dist/cli.js", "package/README.md", "package/LICENSE"} {
+		if !strings.Contains(listing, want+"\n") {
+			t.Errorf("the package lacks %s:\n%s", want, listing)
+		}
+	}
+	if strings.Contains(listing, "package/src/") || strings.Contains(listing, "test") {
+		t.Errorf("the package carries sources or tests:\n%s", listing)
+	}
+
+	app := filepath.Join(dir, "app")
+	if err := os.MkdirAll(app, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "package.json"), []byte(`{"name": "quickstart", "private": true}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(sdkDir, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const readmeURL = "http://localhost:8080"
+	ran := 0
+	for _, block := range readmeBlocks(t, string(readme), "Quick start") {
+		code := strings.ReplaceAll(block[1], readmeURL, g.url)
+		switch block[0] {
+		case "js":
+			if err := os.WriteFile(filepath.Join(app, "quickstart.mjs"), []byte(code), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		case "sh":
+			for _, line := range strings.Split(strings.TrimSpace(code), "\n") {
+				args := strings.Fields(line)
+				if line == "npm install @tnt/gateway-sdk" {
+					// Not published: the packed tarball stands for it.
+					args = []string{"npm", "install", "--no-audit", "--no-fund", "--prefer-offline", tarball}
+				}
+				out := runIn(t, app, nil, args[0], args[1:]...)
+				if args[0] == "node" {
+					for _, want := range []string{"signed in as alice_", "(User)", "gyms: ", "signed out: logout"} {
+						if !strings.Contains(out, want) {
+							t.Errorf("the quick start printed no %q:\n%s", want, out)
+						}
+					}
+				}
+				ran++
+			}
+		default:
+			t.Fatalf("a %s block in the quick start", block[0])
+		}
+	}
+	if ran != 3 {
+		t.Fatalf("the quick start ran %d commands, not install, generate and node", ran)
+	}
+	types, err := os.ReadFile(filepath.Join(app, "gateway-types.ts"))
+	if err != nil || !strings.Contains(string(types), "export interface Gym {") || !strings.Contains(string(types), "export interface Coach {") {
+		t.Fatalf("generate wrote no types (%v):\n%.500s", err, types)
 	}
 }
