@@ -44,9 +44,9 @@ bench-files:
 screenshots:
 	GATEWAY_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsoleInBrowser|TestConsoleAccountsInBrowser|TestConsoleFilesInBrowser' ./cmd/gateway
 
-## ts-client: regenerate the typed client's types from a started gateway's document, then test it
+## ts-client: regenerate the types made from a started gateway's description (the example app's, openapi-typescript's), then test them
 ts-client:
-	$(GO) test -count=1 -run TestTypedClientFromTheServedDocument ./cmd/gateway -update-client
+	$(GO) test -count=1 -run 'TestExampleAppOnTheSDK|TestServedDescriptionWithOtherTools' ./cmd/gateway -update-client
 
 ## lint: golangci-lint v2 with the repository's configuration
 lint:

@@ -38,7 +38,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`cannot read ${url}: ${(err as Error).message}`);
     return 1;
   }
-  const source = generate(description as Parameters<typeof generate>[0], opts.url);
+  const source = generate(description as Parameters<typeof generate>[0]);
   if (opts.out) {
     await writeFile(opts.out, source);
     console.error(`wrote ${opts.out}`);

@@ -30,6 +30,8 @@ export interface GatewayOptions {
    * the cookie, and script never sees the refresh token.
    */
   transport?: "body" | "cookie";
+  /** Headers sent with every request (e.g. `browser`, which names the session's device in the sessions list). */
+  headers?: Record<string, string>;
 }
 
 /** Options of one request. */
@@ -74,6 +76,8 @@ export class Gateway {
   readonly transport: "body" | "cookie";
   private readonly fetchFn: typeof fetch;
   private readonly maxRetryAfter: number;
+  /** @internal headers sent with every request. */
+  readonly headers: Record<string, string>;
   private refreshing?: Promise<StoredTokens>;
   private readonly signedOut = new Set<(reason: SignedOutReason) => void>();
 
@@ -89,6 +93,7 @@ export class Gateway {
     this.realtime = new Realtime(this);
     this.files = new Files(this);
     this.transport = opts.transport ?? "body";
+    this.headers = { ...opts.headers };
   }
 
   /** resource is one resource's operations. */
@@ -118,7 +123,8 @@ export class Gateway {
 
   /** fetch sends a request and returns the raw answer (for files and streams). */
   async fetch(method: string, path: string, init: RequestInit & { auth?: boolean; token?: string } = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
+    const headers = new Headers(this.headers);
+    new Headers(init.headers).forEach((v, k) => headers.set(k, v));
     if (init.auth !== false) {
       const token = init.token ?? (await this.accessToken());
       if (token) headers.set("Authorization", "Bearer " + token);
@@ -220,7 +226,7 @@ export class Gateway {
         const cookie = !t!.refresh_token;
         const resp = await this.fetchFn(this.baseUrl + "/api/token/refresh", {
           method: "POST", credentials: cookie ? "include" : undefined,
-          headers: cookie ? { Accept: "application/json", "X-CSRF-Token": t!.csrf_token! } : { "Content-Type": "application/json", Accept: "application/json" },
+          headers: { ...this.headers, Accept: "application/json", ...(cookie ? { "X-CSRF-Token": t!.csrf_token! } : { "Content-Type": "application/json" }) },
           body: cookie ? undefined : JSON.stringify({ refresh_token: t!.refresh_token }),
         }).catch(() => { throw this.unreachable(); });
         const answer = await this.decode<Tokens>(resp);

@@ -80,6 +80,7 @@ export class Files {
       const xhr = new XMLHttpRequest();
       xhr.open("POST", this.gw.baseUrl + path);
       xhr.withCredentials = this.gw.transport === "cookie";
+      for (const [k, v] of Object.entries(this.gw.headers)) xhr.setRequestHeader(k, v);
       xhr.setRequestHeader("Accept", "application/json");
       if (token) xhr.setRequestHeader("Authorization", "Bearer " + token);
       xhr.upload.onprogress = (e) => opts.onProgress?.(e.loaded, e.total);

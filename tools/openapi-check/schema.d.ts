@@ -1055,6 +1055,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/transaction_record_keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Keys that verify transaction records offline (not in the envelope)
+         * @description A record's `signature` is `<kid>.<base64url Ed25519 signature>` over its canonical form: the fields `_id`, `kind`, `user`, `recipient`, `amount`, `items`, `total` and `created_at` that are present and not null, as JSON with object keys sorted, no spaces, integers as integers, and strings escaped as Go's encoding/json does (`<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes). Record keys are never rotated out: every record ever signed verifies with this set.
+         */
+        get: operations["transactionRecordKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * Keys that verify transaction records offline (not in the envelope) (headers only)
+         * @description A record's `signature` is `<kid>.<base64url Ed25519 signature>` over its canonical form: the fields `_id`, `kind`, `user`, `recipient`, `amount`, `items`, `total` and `created_at` that are present and not null, as JSON with object keys sorted, no spaces, integers as integers, and strings escaped as Go's encoding/json does (`<`, `>`, `&`, U+2028 and U+2029 as `\u` escapes). Record keys are never rotated out: every record ever signed verifies with this set.
+         */
+        head: operations["headTransactionRecordKeys"];
+        patch?: never;
+        trace?: never;
+    };
     "/api/transfer": {
         parameters: {
             query?: never;
@@ -6751,6 +6775,92 @@ export interface operations {
             };
             /** @description The headers of the GET answer */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    transactionRecordKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JWK set (OKP, Ed25519) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JWKS"];
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Error"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    headTransactionRecordKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JWK set (OKP, Ed25519) (headers only) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The headers of the GET answer */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
