@@ -13,8 +13,11 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
-/** A file to upload: a Blob (a File in browsers), or bytes with a name. */
-export type Upload = Blob | { name: string; data: Blob | Uint8Array };
+/**
+ * A file to upload: a Blob (a File in browsers), bytes with a name, or, in
+ * React Native (whose Blob cannot be made from bytes), a local file's uri.
+ */
+export type Upload = Blob | { name: string; data: Blob | Uint8Array } | { uri: string; name: string; type: string };
 
 /** Options of a download or its URL. */
 export interface FileOptions {
@@ -24,11 +27,14 @@ export interface FileOptions {
 
 interface Part {
   name: string;
-  blob: Blob;
+  blob?: Blob;
+  /** React Native's form of a local file. */
+  native?: { uri: string; name: string; type: string };
 }
 
 function partOf(u: Upload): Part {
   if (u instanceof Blob) return { name: (u as File).name || "file", blob: u };
+  if ("uri" in u) return { name: u.name, native: u };
   return { name: u.name, blob: u.data instanceof Blob ? u.data : new Blob([u.data as BlobPart]) };
 }
 
@@ -64,7 +70,9 @@ export class Files {
   async upload<T = Record<string, unknown>>(resource: string, id: string, field: string, files: Upload | Upload[], opts: UploadOptions = {}): Promise<Doc<T>> {
     const parts = (Array.isArray(files) ? files : [files]).map(partOf);
     const path = `/api/${seg(resource)}/${seg(id)}/files/${seg(field)}`;
-    const send = typeof XMLHttpRequest === "function"
+    const xhr = typeof XMLHttpRequest === "function";
+    if (!xhr && parts.some((p) => p.native)) throw new TypeError("a file given by uri is uploaded where XMLHttpRequest is (React Native)");
+    const send = xhr
       ? (token: string | undefined) => this.viaXHR(path, parts, token, opts)
       : (token: string | undefined) => this.viaFetch(path, parts, token, opts);
     return (await this.gw.call<Doc<T>>("POST", true, send)).data;
@@ -94,7 +102,11 @@ export class Files {
       xhr.onabort = () => reject(new DOMException("the upload was aborted", "AbortError"));
       opts.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
       const form = new FormData();
-      for (const p of parts) form.append("file", p.blob, p.name);
+      // React Native's FormData takes {uri, name, type} for a local file.
+      for (const p of parts) {
+        if (p.native) form.append("file", p.native as unknown as Blob);
+        else form.append("file", p.blob!, p.name);
+      }
       xhr.send(form);
     });
   }
@@ -105,7 +117,7 @@ export class Files {
     const chunks: (Uint8Array | Blob)[] = [];
     for (const p of parts) {
       const name = p.name.replace(/["\\\r\n]/g, "_");
-      chunks.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), p.blob, enc.encode("\r\n"));
+      chunks.push(enc.encode(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), p.blob!, enc.encode("\r\n"));
     }
     chunks.push(enc.encode(`--${boundary}--\r\n`));
     const total = chunks.reduce((n, c) => n + (c instanceof Blob ? c.size : c.byteLength), 0);

@@ -26,7 +26,9 @@ export class Wallet {
         // The same key again: the gateway answers the first result
         // if the first attempt went through.
         if (attempt < retries && err instanceof UnavailableError) {
-          await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+          // As long as the gateway asks (Retry-After), up to 30 s; otherwise a short backoff.
+          const ms = err.retryAfter !== undefined ? Math.min(30, err.retryAfter) * 1000 : Math.min(2000, 200 * 2 ** attempt);
+          await new Promise((r) => setTimeout(r, ms));
           continue;
         }
         throw err;

@@ -180,3 +180,29 @@ test("deleting the account", async () => {
   assert.equal(await gw.store.get(), null);
   await assert.rejects(new Gateway({ baseUrl: base }).auth.login({ username, password }), AuthenticationError);
 });
+
+test("a GET answered 429 with a short Retry-After is sent again once, after it", async () => {
+  // The gateway's per-address limit is off here: the first answer of
+  // /api/account/me is made a 429, as the limit would answer it.
+  let limited = 0;
+  let meCalls = 0;
+  const crowded: typeof fetch = async (input, init) => {
+    if (new URL(String(input)).pathname === "/api/account/me" && meCalls++ === 0) {
+      limited = Date.now();
+      return Response.json({ success: false, data: null, exceptionMessage: "too many requests", errorCode: "RateLimitedError" },
+        { status: 429, headers: { "Retry-After": "1" } });
+    }
+    return globalThis.fetch(input, init);
+  };
+  const { username } = await signedUp();
+  const gw = new Gateway({ baseUrl: base, fetch: crowded });
+  await gw.auth.login({ username, password });
+  const me = await gw.auth.me<{ username: string }>();
+  assert.equal(me.username, username);
+  assert.equal(meCalls, 2);
+  assert.ok(Date.now() - limited >= 950, "it waited as asked (1 s)");
+  const patient = new Gateway({ baseUrl: base, fetch: crowded, maxRetryAfter: 0 });
+  meCalls = 0;
+  await patient.auth.login({ username, password });
+  await assert.rejects(patient.auth.me(), (err: RateLimitedError) => err instanceof RateLimitedError && err.retryAfter === 1);
+});
