@@ -18,7 +18,7 @@ import (
 
 // CORS headers the contract names.
 const (
-	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-CSRF-Token, browser, X-Refresh-Transport, X-Device-Token"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-CSRF-Token, browser, X-Refresh-Transport, X-Device-Token, Last-Event-ID"
 	corsExposeHeaders = "Retry-After, X-Request-ID, WWW-Authenticate"
 	corsMaxAge        = "600"
 )

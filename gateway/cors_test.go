@@ -24,7 +24,7 @@ func TestCrossOriginClients(t *testing.T) {
 			if pre.status != 204 || pre.header.Get("Access-Control-Allow-Methods") != want || pre.header.Get("Access-Control-Allow-Origin") != app {
 				t.Errorf("a preflight of %s: %d %v", path, pre.status, pre.header)
 			}
-			for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key", "X-CSRF-Token", "browser"} {
+			for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key", "X-CSRF-Token", "browser", "X-Refresh-Transport", "X-Device-Token", "Last-Event-ID"} {
 				if !strings.Contains(pre.header.Get("Access-Control-Allow-Headers"), h) {
 					t.Errorf("a preflight of %s does not allow %s", path, h)
 				}
