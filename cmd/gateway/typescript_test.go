@@ -154,24 +154,30 @@ func TestServedDescriptionWithOtherTools(t *testing.T) {
 	}
 }
 
+// builtExampleApp builds the SDK and, on it, the example app under
+// tsc --strict (it skips in -short runs).
+func builtExampleApp(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("installs and runs node tools")
+	}
+	npmTools(t)
+	sdkTools(t)
+	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", ".")
+	runIn(t, tsClientDir, nil, "node_modules/.bin/tsc", "-p", ".", "--strict")
+}
+
 // TestExampleAppOnTheSDK: the example app (examples/ts-client) is written
 // on the SDK. The resource types the SDK generates from the served
 // description are the committed ones; the app compiles under tsc --strict
 // and runs its journey (register, query through the typed builder,
 // purchase, the record verified offline and by the gateway).
 func TestExampleAppOnTheSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("installs and runs node tools")
-	}
-	npmTools(t)
-	sdkTools(t)
+	builtExampleApp(t)
 	g, _ := servedDescription(t)
-	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", ".")
 	generated := filepath.Join(t.TempDir(), "gateway-types.ts")
 	runIn(t, tsClientDir, nil, "node", "node_modules/@tnt/gateway-sdk/dist/cli.js", "generate", "--url", g.url, "--out", generated)
 	sameAsCommitted(t, generated, filepath.Join(tsClientDir, "src", "gateway-types.ts"))
-
-	runIn(t, tsClientDir, nil, "node_modules/.bin/tsc", "-p", ".", "--strict")
 	out := runIn(t, tsClientDir, []string{"GATEWAY_URL=" + g.url, "ADMIN_USER=" + rootUser, "ADMIN_PASSWORD=" + rootPass}, "node", "dist/journey.js")
 	var journey struct {
 		Level          int    `json:"level"`
@@ -195,13 +201,7 @@ func TestExampleAppOnTheSDK(t *testing.T) {
 // examples/personal-account, written on the SDK (examples/ts-client/src),
 // against gateways started on those examples' very files.
 func TestExampleClientsOnTheSDK(t *testing.T) {
-	if testing.Short() {
-		t.Skip("installs and runs node tools")
-	}
-	npmTools(t)
-	sdkTools(t)
-	runIn(t, sdkDir, nil, "node_modules/.bin/tsc", "-p", ".")
-	runIn(t, tsClientDir, nil, "node_modules/.bin/tsc", "-p", ".", "--strict")
+	builtExampleApp(t)
 	journey := func(t *testing.T, settings map[string]string, script string, into any) {
 		cfg, err := config.Load(func(k string) string {
 			if v, ok := settings[k]; ok {
