@@ -195,8 +195,7 @@ export class Gateway {
     let env: { success?: boolean; data?: unknown; next?: string; errorCode?: string; exceptionMessage?: string } | null = null;
     try { env = await resp.json(); } catch { /* not JSON */ }
     if (resp.ok && env && env.success !== false) return { data: env.data as T, next: env.next || undefined, status: resp.status };
-    const retry = resp.headers.get("Retry-After");
-    return errorFor(resp.status, env?.errorCode ?? "", env?.exceptionMessage ?? resp.statusText, retry ? Number(retry) : undefined, env?.data ?? null);
+    return errorFor(resp.status, env?.errorCode ?? "", env?.exceptionMessage ?? resp.statusText, retryAfter(resp.headers.get("Retry-After")), env?.data ?? null);
   }
 
   /** accessToken is the session's access token, refreshed first when it is about to expire. */
@@ -230,9 +229,17 @@ export class Gateway {
           body: cookie ? undefined : JSON.stringify({ refresh_token: t!.refresh_token }),
         }).catch(() => { throw this.unreachable(); });
         const answer = await this.decode<Tokens>(resp);
+        // The store may have changed while the refresh was out (a logout, a
+        // new login): only the session that was refreshed is written over.
+        const now = await this.store.get();
+        const same = now?.refresh_token === t!.refresh_token && now?.csrf_token === t!.csrf_token;
         if (answer instanceof GatewayError) {
-          if (answer.status === 401) await this.endSession(/already used/.test(answer.message) ? "refresh_reused" : "refresh_refused");
+          if (answer.status === 401 && same) await this.endSession(/already used/.test(answer.message) ? "refresh_reused" : "refresh_refused");
           throw answer;
+        }
+        if (!same) {
+          if (now && canRefresh(now)) return now as StoredTokens;
+          throw errorFor(401, "AuthenticationError", "signed out while the session was refreshed");
         }
         return await this.keep({ ...answer.data, device_token: answer.data.device_token ?? t!.device_token, csrf_token: answer.data.csrf_token ?? t!.csrf_token });
       } finally {
@@ -246,4 +253,12 @@ export class Gateway {
 /** canRefresh tells whether tokens can be refreshed: by the refresh token, or by the cookie transport's CSRF token. */
 function canRefresh(t: Tokens | null): boolean {
   return Boolean(t && (t.refresh_token || t.csrf_token));
+}
+
+/** retryAfter reads a Retry-After header, in seconds or as an HTTP date, as seconds from now. */
+function retryAfter(v: string | null): number | undefined {
+  if (!v) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }

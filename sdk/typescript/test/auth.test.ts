@@ -206,3 +206,28 @@ test("a GET answered 429 with a short Retry-After is sent again once, after it",
   await patient.auth.login({ username, password });
   await assert.rejects(patient.auth.me(), (err: RateLimitedError) => err instanceof RateLimitedError && err.retryAfter === 1);
 });
+
+test("a logout while a refresh's answer is on its way is not undone by it", async () => {
+  let answered!: () => void;
+  const refreshed = new Promise<void>((r) => (answered = r));
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const slow: typeof fetch = async (input, init) => {
+    const resp = await globalThis.fetch(input, init);
+    if (new URL(String(input)).pathname === "/api/token/refresh") {
+      answered(); // the gateway has refreshed; the answer is held back
+      await held;
+    }
+    return resp;
+  };
+  const { gw } = await signedUp({ fetch: slow });
+  const reasons: SignedOutReason[] = [];
+  gw.onSignedOut((r) => reasons.push(r));
+  const refresh = gw.refresh();
+  await refreshed;
+  await gw.auth.logout();
+  release();
+  await assert.rejects(refresh, AuthenticationError);
+  assert.equal(await gw.store.get(), null, "the session stays ended");
+  assert.deepEqual(reasons, ["logout"]);
+});
