@@ -33,6 +33,9 @@ interface Sub {
 /** Realtime is one stream of a Gateway client and its subscriptions. */
 export class Realtime {
   private subs: Sub[] = [];
+  /** The subscriptions' version, and the one the gateway has (changes while paused are sent on resume). */
+  private version = 0;
+  private applied = -1;
   private clientId?: string;
   private lastEventId?: string;
   private abort?: AbortController;
@@ -63,6 +66,7 @@ export class Realtime {
     const q = opts.query && "toData" in opts.query ? (opts.query as Query).toData() : (opts.query as Record<string, unknown> | undefined);
     const sub: Sub = { resource, id: opts.id, query: q, handler: handler as (ev: RealtimeEvent) => void };
     this.subs.push(sub);
+    this.version++;
     if (this.held) return () => this.unsubscribe(sub); // applied on resume
     if (this.paused) {
       // Closed (its last subscription gone): a new stream opens.
@@ -77,6 +81,7 @@ export class Realtime {
   private async unsubscribe(sub: Sub): Promise<void> {
     if (!this.subs.includes(sub)) return;
     this.subs = this.subs.filter((s) => s !== sub);
+    this.version++;
     if (this.subs.length === 0) this.close();
     else if (!this.paused) await this.put();
   }
@@ -115,6 +120,7 @@ export class Realtime {
     this.abort?.abort();
     this.clientId = undefined;
     this.lastEventId = undefined;
+    this.version++;
   }
 
   private ensure(): Promise<void> {
@@ -129,9 +135,11 @@ export class Realtime {
 
   private async put(): Promise<void> {
     if (!this.clientId) return;
+    const version = this.version;
     await this.gw.request("PUT", "/api/realtime/subscriptions", {
       body: { client_id: this.clientId, subscriptions: this.subs.map((s) => ({ resource: s.resource, id: s.id, query: s.query })) },
     });
+    this.applied = version;
   }
 
   private async loop(): Promise<void> {
@@ -196,7 +204,8 @@ export class Realtime {
         if (typeof d.retry_ms === "number") retry(d.retry_ms);
         const fresh = d.client_id !== this.clientId;
         this.clientId = d.client_id;
-        if (fresh) await this.put(); // a new stream: it needs the subscriptions
+        // A new stream needs the subscriptions; a resumed one, what changed meanwhile.
+        if (fresh || this.applied !== this.version) await this.put();
         this.connected?.resolve();
         return false;
       }

@@ -81,3 +81,22 @@ test("a position the gateway cannot replay is a resync; the stream goes on", { t
   assert.equal(c.seen[1].record.name, `${tag} 1`);
   await unsubscribe();
 });
+
+test("a subscription made while paused applies on resume", { timeout: 60_000 }, async () => {
+  const gyms = (await admin()).resource<{ name: string }>("gym");
+  const tag = fresh("later");
+  const { gw } = await signedUp();
+  const first = collector<{ name: string }>();
+  const stopFirst = await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag + " a") }, first.handler);
+  await gyms.create({ name: `${tag} a0` });
+  await first.until(1);
+  gw.realtime.pause();
+  const second = collector<{ name: string }>();
+  const stopSecond = await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag + " b") }, second.handler);
+  await gw.realtime.resume();
+  await gyms.create({ name: `${tag} b0` });
+  await second.until(1);
+  assert.equal(second.seen[0].record.name, `${tag} b0`);
+  await stopSecond();
+  await stopFirst();
+});
