@@ -5,6 +5,7 @@
 // refetch.
 
 import type { Gateway } from "./client.js";
+import { GatewayError } from "./errors.js";
 import type { Query } from "./resources.js";
 
 /** A change a subscription receives. */
@@ -43,7 +44,7 @@ export class Realtime {
   /** held: paused by the app (pause()), not closed. */
   private held = false;
   private running?: Promise<void>;
-  private connected?: { promise: Promise<void>; resolve: () => void };
+  private connected?: { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void };
   private readonly resyncs = new Set<() => void>();
   private readonly ends = new Set<(reason: string) => void>();
 
@@ -55,7 +56,7 @@ export class Realtime {
     return () => this.resyncs.delete(fn);
   }
 
-  /** onEnded calls fn when the gateway ends the stream (the session ended). */
+  /** onEnded calls fn when the stream ends for good: the gateway ended it (the session ended), or refused it ("refused"). */
   onEnded(fn: (reason: string) => void): () => void {
     this.ends.add(fn);
     return () => this.ends.delete(fn);
@@ -73,8 +74,15 @@ export class Realtime {
       if (this.running) await this.running;
       this.paused = false;
     }
-    await this.ensure();
-    await this.put();
+    try {
+      await this.ensure();
+      await this.put();
+    } catch (err) {
+      // Refused (a resource the caller may not follow, too many
+      // subscriptions, a stream the gateway will not open): not kept.
+      await this.unsubscribe(sub).catch(() => undefined);
+      throw err;
+    }
     return () => this.unsubscribe(sub);
   }
 
@@ -126,8 +134,10 @@ export class Realtime {
   private ensure(): Promise<void> {
     if (!this.running) {
       let resolve!: () => void;
-      this.connected = { promise: new Promise<void>((r) => (resolve = r)), resolve };
-      this.connected.resolve = resolve;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej; });
+      promise.catch(() => undefined); // a refusal nobody awaits is not an unhandled rejection
+      this.connected = { promise, resolve, reject };
       this.running = this.loop().finally(() => { this.running = undefined; });
     }
     return this.connected!.promise;
@@ -150,16 +160,25 @@ export class Realtime {
       // The position goes in the query (last_event_id), which a page of
       // another origin sends without a preflight the header would need.
       const path = this.lastEventId ? "/api/realtime?last_event_id=" + encodeURIComponent(this.lastEventId) : "/api/realtime";
+      const signal = this.abort.signal;
       try {
-        const resp = await this.gw.fetch("GET", path, { headers, signal: this.abort.signal });
-        if (!resp.ok || !resp.body) throw new Error(`the stream was refused (${resp.status})`);
+        // An expired token is refreshed and the stream asked for again.
+        const resp = await this.gw.exchange("GET", true, (token) => this.gw.fetch("GET", path, { headers, signal, token, auth: token !== undefined }));
+        if (!resp.body) throw new Error("the stream has no body");
         const ended = await this.read(resp.body, (ms) => { retryMs = ms; });
         if (ended) return;
-      } catch {
+      } catch (err) {
         if (this.paused) return;
+        if (err instanceof GatewayError && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          // Refused for good (the session ended, a right is missing): say so and stop.
+          this.connected?.reject(err);
+          for (const fn of this.ends) fn("refused");
+          this.close();
+          return;
+        }
+        if (err instanceof GatewayError && err.retryAfter !== undefined) retryMs = err.retryAfter * 1000;
       }
       // Wait before reconnecting; pause() ends the wait too.
-      const signal = this.abort.signal;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, retryMs);
         signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
@@ -205,7 +224,8 @@ export class Realtime {
         const fresh = d.client_id !== this.clientId;
         this.clientId = d.client_id;
         // A new stream needs the subscriptions; a resumed one, what changed meanwhile.
-        if (fresh || this.applied !== this.version) await this.put();
+        // A refusal here reaches subscribe, which sends them again.
+        if (fresh || this.applied !== this.version) await this.put().catch(() => undefined);
         this.connected?.resolve();
         return false;
       }

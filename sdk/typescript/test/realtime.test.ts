@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { query, type RealtimeEvent } from "../src/index.js";
+import { NotFoundError, query, type RealtimeEvent } from "../src/index.js";
 import { admin, fresh, signedUp } from "./helpers.js";
 
 /** collector gathers events and waits for a count of them. */
@@ -99,4 +99,19 @@ test("a subscription made while paused applies on resume", { timeout: 60_000 }, 
   assert.equal(second.seen[0].record.name, `${tag} b0`);
   await stopSecond();
   await stopFirst();
+});
+
+test("a refused subscription rejects and is not kept; the session's end ends the stream", { timeout: 60_000 }, async () => {
+  const gyms = (await admin()).resource<{ name: string }>("gym");
+  const tag = fresh("refused");
+  const { gw } = await signedUp();
+  await assert.rejects(gw.realtime.subscribe("no_such_resource", {}, () => undefined), NotFoundError);
+  const c = collector<{ name: string }>();
+  await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag) }, c.handler);
+  await assert.rejects(gw.realtime.subscribe("no_such_resource", {}, () => undefined), NotFoundError);
+  await gyms.create({ name: `${tag} 0` });
+  await c.until(1);
+  const ended = new Promise<string>((resolve) => gw.realtime.onEnded(resolve));
+  await gw.auth.logout();
+  assert.ok(await ended, "the stream ended with the session");
 });
