@@ -23,14 +23,23 @@ function collector<T>() {
   };
 }
 
-test("a stream paused and resumed misses nothing and doubles nothing", { timeout: 60_000 }, async () => {
+/**
+ * following signs up a user whose stream follows gyms named with a fresh
+ * tag, and waits for the first such gym the DBA makes to arrive.
+ */
+async function following(prefix: string) {
   const gyms = (await admin()).resource<{ name: string }>("gym");
-  const tag = fresh("live");
+  const tag = fresh(prefix);
   const { gw } = await signedUp();
   const c = collector<{ name: string }>();
   const unsubscribe = await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag) }, c.handler);
   await gyms.create({ name: `${tag} 0` });
   await c.until(1);
+  return { gyms, tag, gw, c, unsubscribe };
+}
+
+test("a stream paused and resumed misses nothing and doubles nothing", { timeout: 60_000 }, async () => {
+  const { gyms, tag, gw, c, unsubscribe } = await following("live");
   gw.realtime.pause();
   for (let i = 1; i <= 3; i++) await gyms.create({ name: `${tag} ${i}` });
   await gw.realtime.resume();
@@ -64,13 +73,7 @@ test("two subscriptions on one stream; one document; unsubscribing one", { timeo
 });
 
 test("a position the gateway cannot replay is a resync; the stream goes on", { timeout: 60_000 }, async () => {
-  const gyms = (await admin()).resource<{ name: string }>("gym");
-  const tag = fresh("resync");
-  const { gw } = await signedUp();
-  const c = collector<{ name: string }>();
-  const unsubscribe = await gw.realtime.subscribe<{ name: string }>("gym", { query: query().contains("name", tag) }, c.handler);
-  await gyms.create({ name: `${tag} 0` });
-  await c.until(1);
+  const { gyms, tag, gw, c, unsubscribe } = await following("resync");
   assert.equal(gw.realtime.position, c.seen[0].id);
   const resynced = new Promise<void>((resolve) => gw.realtime.onResync(resolve));
   gw.realtime.pause();
