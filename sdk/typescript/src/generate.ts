@@ -33,19 +33,20 @@ export function typeName(resource: string): string {
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const key = (k: string) => (identifier.test(k) ? k : JSON.stringify(k));
 
-/** tsType writes a schema as a TypeScript type. */
-function tsType(s: Schema | undefined, schemas: Record<string, Schema>, indent: string): string {
+/** tsType writes a schema as a TypeScript type (a $ref is written in place; one that refers back to itself is unknown). */
+function tsType(s: Schema | undefined, schemas: Record<string, Schema>, indent: string, seen: ReadonlySet<string> = new Set()): string {
   if (!s) return "unknown";
   if (s.$ref) {
     const name = s.$ref.replace("#/components/schemas/", "");
-    return tsType(schemas[name], schemas, indent);
+    if (seen.has(name)) return "unknown";
+    return tsType(schemas[name], schemas, indent, new Set([...seen, name]));
   }
   if (s.const !== undefined) return JSON.stringify(s.const);
   if (s.enum) return s.enum.map((v) => JSON.stringify(v)).join(" | ");
   const alts = s.anyOf ?? s.oneOf;
-  if (alts) return [...new Set(alts.map((a) => tsType(a, schemas, indent)))].join(" | ");
+  if (alts) return [...new Set(alts.map((a) => tsType(a, schemas, indent, seen)))].join(" | ");
   const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
-  if (types.length > 1) return types.map((t) => tsType({ ...s, type: t }, schemas, indent)).join(" | ");
+  if (types.length > 1) return types.map((t) => tsType({ ...s, type: t }, schemas, indent, seen)).join(" | ");
   switch (types[0]) {
     case "string": return "string";
     case "integer":
@@ -53,15 +54,15 @@ function tsType(s: Schema | undefined, schemas: Record<string, Schema>, indent: 
     case "boolean": return "boolean";
     case "null": return "null";
     case "array": {
-      const item = tsType(s.items, schemas, indent);
+      const item = tsType(s.items, schemas, indent, seen);
       return /[|&]/.test(item) ? `(${item})[]` : `${item}[]`;
     }
-    case "object": return objectType(s, schemas, indent);
+    case "object": return objectType(s, schemas, indent, seen);
   }
   return "unknown";
 }
 
-function objectType(s: Schema, schemas: Record<string, Schema>, indent: string): string {
+function objectType(s: Schema, schemas: Record<string, Schema>, indent: string, seen: ReadonlySet<string> = new Set()): string {
   const props = Object.entries(s.properties ?? {});
   if (props.length === 0) return "Record<string, unknown>";
   const required = new Set(s.required ?? []);
@@ -69,7 +70,7 @@ function objectType(s: Schema, schemas: Record<string, Schema>, indent: string):
   const lines = props.map(([k, v]) => {
     const doc = v.description ? `${inner}/** ${v.description.replace(/\*\//g, "* /").replace(/\s+/g, " ")} */\n` : "";
     const ro = v.readOnly ? "readonly " : "";
-    return `${doc}${inner}${ro}${key(k)}${required.has(k) ? "" : "?"}: ${tsType(v, schemas, inner)};`;
+    return `${doc}${inner}${ro}${key(k)}${required.has(k) ? "" : "?"}: ${tsType(v, schemas, inner, seen)};`;
   });
   return `{\n${lines.join("\n")}\n${indent}}`;
 }

@@ -7,6 +7,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import { generate } from "../src/generate.js";
 import { base } from "./helpers.js";
 
 const run = promisify(execFile);
@@ -63,4 +64,15 @@ test("generate: a clear refusal without --url or a gateway", async () => {
   const cli = join(pkg, "dist", "cli.js");
   await assert.rejects(run("node", [cli, "generate"]), (err: { code: number; stderr: string }) => err.code === 2 && /usage/.test(err.stderr));
   await assert.rejects(run("node", [cli, "generate", "--url", "http://127.0.0.1:9"]), (err: { code: number; stderr: string }) => err.code === 1 && /cannot read/.test(err.stderr));
+});
+
+test("generate: a schema that refers to itself, and keys that are not identifiers", () => {
+  const out = generate({ components: { schemas: {
+    "loop": { "x-resource": "loop", type: "object", properties: { self: { $ref: "#/components/schemas/loop" }, "odd-key": { type: ["string", "null"] } } },
+    "loop.query": { "x-resource": "loop", type: "object", properties: { "self.self": {}, find: {} } },
+  } } });
+  assert.match(out, /self\?: unknown;/);
+  assert.match(out, /"odd-key"\?: string \| null;/);
+  assert.match(out, /export type LoopField = "self\.self";/);
+  assert.match(out, /loop: gw\.resource<LoopTypes>\("loop"\)/);
 });
