@@ -100,6 +100,10 @@ export class Files {
       };
       xhr.onerror = () => reject(this.gw.unreachable());
       xhr.onabort = () => reject(new DOMException("the upload was aborted", "AbortError"));
+      if (opts.signal?.aborted) {
+        reject(new DOMException("the upload was aborted", "AbortError"));
+        return;
+      }
       opts.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
       const form = new FormData();
       // React Native's FormData takes {uri, name, type} for a local file.

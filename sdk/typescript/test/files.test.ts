@@ -48,3 +48,16 @@ test("refusals: the type, the size, the right", async () => {
   const { gw: user } = await signedUp();
   await assert.rejects(user.resource<Gym>("gym").upload(gym._id, "photos", new Blob([png(10, 10) as BlobPart])), PermissionDeniedError);
 });
+
+test("an aborted upload stops and stores nothing", async () => {
+  const gw = await admin();
+  const gyms = gw.resource<Gym>("gym");
+  const gym = await gyms.create({ name: fresh("aborted gym") });
+  const abort = new AbortController();
+  const upload = gyms.upload(gym._id, "photos", new Blob([png(700, 600, true) as BlobPart]), {
+    signal: abort.signal,
+    onProgress: (sent) => { if (sent > 100_000) abort.abort(); },
+  });
+  await assert.rejects(upload, (err: Error) => err.name === "AbortError");
+  assert.equal((await gyms.get(gym._id)).photos, undefined);
+});
