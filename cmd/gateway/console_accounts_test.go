@@ -11,7 +11,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/resources/mail/mailtest"
 )
 
@@ -46,19 +45,11 @@ func TestConsoleAccountsInBrowser(t *testing.T) {
 	}
 	box := mailtest.Start(t, mailtest.Options{})
 	const dba, dbaPass = "root_dba", "a first long password"
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
-			"GATEWAY_BOOTSTRAP_USER": dba, "GATEWAY_BOOTSTRAP_PASSWORD": dbaPass, "GATEWAY_MFA_LEVELS": "0,1",
-			"GATEWAY_SMTP_URL": box.URL(), "GATEWAY_MAIL_FROM": "Gateway <noreply@console.example.test>",
-			"GATEWAY_PUBLIC_URL": "http://console.example.test",
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := MustRun(t, cfg)
+	g := MustRun(t, fastConfig(t, map[string]string{
+		"GATEWAY_BOOTSTRAP_USER": dba, "GATEWAY_BOOTSTRAP_PASSWORD": dbaPass, "GATEWAY_MFA_LEVELS": "0,1",
+		"GATEWAY_SMTP_URL": box.URL(), "GATEWAY_MAIL_FROM": "Gateway <noreply@console.example.test>",
+		"GATEWAY_PUBLIC_URL": "http://console.example.test",
+	}))
 	b := newBrowser(t, g.url)
 
 	// The DBA must enrol before anything else.

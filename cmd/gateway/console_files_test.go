@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/tnt/gateway/cmd/internal/config"
 )
 
 // TestConsoleFilesInBrowser: in a real Chromium, an administrator opens a
@@ -23,19 +21,11 @@ func TestConsoleFilesInBrowser(t *testing.T) {
 		t.Skip("drives a browser")
 	}
 	const dba, dbaPass = "files_dba", "a first long password"
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
-			"GATEWAY_BOOTSTRAP_USER": dba, "GATEWAY_BOOTSTRAP_PASSWORD": dbaPass,
-			"GATEWAY_RESOURCES_FILE": "../../gateway/testdata/files_resources.json",
-			"GATEWAY_POLICY_FILE":    "../../gateway/testdata/files_policy.csv",
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := MustRun(t, cfg)
+	g := MustRun(t, fastConfig(t, map[string]string{
+		"GATEWAY_BOOTSTRAP_USER": dba, "GATEWAY_BOOTSTRAP_PASSWORD": dbaPass,
+		"GATEWAY_RESOURCES_FILE": "../../gateway/testdata/files_resources.json",
+		"GATEWAY_POLICY_FILE":    "../../gateway/testdata/files_policy.csv",
+	}))
 	photo := filepath.Join(t.TempDir(), "court.png")
 	img := image.NewRGBA(image.Rect(0, 0, 400, 260))
 	for y := range 260 {

@@ -20,7 +20,6 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
-	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/cmd/internal/gatewaytest"
 )
 
@@ -290,18 +289,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
 	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
-			// §5's orders, granted below through the Policy view.
-			"GATEWAY_RESOURCES_FILE": "../../examples/orders/resources.json",
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := MustRun(t, cfg)
+	g := MustRun(t, fastConfig(t, map[string]string{
+		// §5's orders, granted below through the Policy view.
+		"GATEWAY_RESOURCES_FILE": "../../examples/orders/resources.json",
+	}))
 	link := regexp.MustCompile(`"setup_link":"(http://[^"]+#setup=[A-Za-z0-9_-]{43})"`).FindStringSubmatch(g.logs.String())
 	if link == nil {
 		t.Fatalf("no setup link in the start-up log:\n%s", g.logs.String())
@@ -595,13 +586,7 @@ func TestSetupLinkOnlyWhenNeeded(t *testing.T) {
 	if strings.Contains(withRoot.logs.String(), "setup_link") {
 		t.Error("a setup link while a level-0 user exists")
 	}
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048", "GATEWAY_CONSOLE": "off"}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	off := MustRun(t, cfg)
+	off := MustRun(t, fastConfig(t, map[string]string{"GATEWAY_CONSOLE": "off"}))
 	if logs := off.logs.String(); strings.Contains(logs, "setup_link") || !strings.Contains(logs, "gatewayctl bootstrap") {
 		t.Errorf("console off, no administrator: %s", logs)
 	}

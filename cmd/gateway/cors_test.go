@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/tnt/gateway/cmd/internal/config"
 )
 
 // crossOriginPage is a web app of another origin calling the gateway the
@@ -73,17 +71,7 @@ func TestCrossOriginInBrowser(t *testing.T) {
 	// of their origins; they serve once the gateway's address is known.
 	app, stranger := httptest.NewUnstartedServer(nil), httptest.NewUnstartedServer(nil)
 	appOrigin := "http://" + app.Listener.Addr().String()
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-			"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0", "GATEWAY_INSECURE_COOKIES": "true",
-			"GATEWAY_CORS_ORIGINS": appOrigin,
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := MustRun(t, cfg)
+	g := MustRun(t, fastConfig(t, map[string]string{"GATEWAY_INSECURE_COOKIES": "true", "GATEWAY_CORS_ORIGINS": appOrigin}))
 	for srv, page := range map[*httptest.Server]string{app: crossOriginPage, stranger: strangerPage} {
 		body := strings.ReplaceAll(page, "GATEWAY", g.url)
 		srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

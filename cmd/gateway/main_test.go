@@ -43,6 +43,26 @@ func testConfig(t *testing.T, dataDir string) config.Config {
 	return cfg
 }
 
+// fastConfig is a gateway's configuration for tests that start one with
+// settings of their own: a free loopback port, a fresh data dir, 2048-bit
+// keys, two password hashes at a time and no per-address rate limit, with
+// settings added or replaced.
+func fastConfig(t *testing.T, settings map[string]string) config.Config {
+	t.Helper()
+	all := map[string]string{
+		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
+		"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
+	}
+	for k, v := range settings {
+		all[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return all[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // gatewayProc is a gateway started in-process by run, as main starts it.
 type gatewayProc struct {
 	url  string

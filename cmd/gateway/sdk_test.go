@@ -16,7 +16,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tnt/gateway/cmd/internal/config"
 	"github.com/tnt/gateway/resources/mail/mailtest"
 )
 
@@ -71,8 +70,6 @@ func startSDKGateway(t *testing.T, extra map[string]string) *sdkGateway {
 	}))
 	t.Cleanup(mailbox.Close)
 	settings := map[string]string{
-		"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-		"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0",
 		"GATEWAY_BOOTSTRAP_USER": sdkRoot, "GATEWAY_BOOTSTRAP_PASSWORD": sdkRootPass,
 		"GATEWAY_RESOURCES_FILE": filepath.Join(sdkDir, "test", "resources.json"),
 		"GATEWAY_SMTP_URL":       box.URL(), "GATEWAY_MAIL_FROM": "noreply@example.com", "GATEWAY_PUBLIC_URL": "http://app.example.test",
@@ -81,11 +78,7 @@ func startSDKGateway(t *testing.T, extra map[string]string) *sdkGateway {
 	for k, v := range extra {
 		settings[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return settings[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := MustRun(t, cfg)
+	g := MustRun(t, fastConfig(t, settings))
 	return &sdkGateway{gatewayProc: g, env: []string{"GATEWAY_URL=" + g.url, "GATEWAY_ADMIN=" + sdkRoot + ":" + sdkRootPass, "GATEWAY_MAILBOX=" + mailbox.URL}}
 }
 

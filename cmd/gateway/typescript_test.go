@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/tnt/gateway/cmd/internal/config"
 )
 
 // Node packages of the repository: the example app on the SDK, and the
@@ -203,17 +201,7 @@ func TestExampleAppOnTheSDK(t *testing.T) {
 func TestExampleClientsOnTheSDK(t *testing.T) {
 	builtExampleApp(t)
 	journey := func(t *testing.T, settings map[string]string, script string, into any) {
-		cfg, err := config.Load(func(k string) string {
-			if v, ok := settings[k]; ok {
-				return v
-			}
-			return map[string]string{"GATEWAY_ADDR": "127.0.0.1:0", "GATEWAY_DATA_DIR": t.TempDir(), "GATEWAY_RSA_BITS": "2048",
-				"GATEWAY_HASH_CONCURRENCY": "2", "GATEWAY_RATE_LIMIT": "0"}[k]
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := MustRun(t, cfg)
+		g := MustRun(t, fastConfig(t, settings))
 		out := runIn(t, tsClientDir, []string{"GATEWAY_URL=" + g.url}, "node", script)
 		if err := json.Unmarshal([]byte(out), into); err != nil {
 			t.Fatalf("%s: %v\n%s", script, err, out)
