@@ -431,21 +431,18 @@ func (k *Keyring) PayloadPublicKey() PublicKeyInfo {
 }
 
 // JWKS returns the public keys that verify the gateway's JWTs.
-func (k *Keyring) JWKS() jose.JSONWebKeySet {
-	var set jose.JSONWebKeySet
-	for _, ek := range k.snapshot().signing {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: ek.key.Public(), KeyID: ek.kid, Algorithm: "EdDSA", Use: "sig"})
-	}
-	return set
-}
+func (k *Keyring) JWKS() jose.JSONWebKeySet { return publicSet(k.snapshot().signing) }
 
 // RecordKeys returns the public keys that verify transaction record
 // signatures, current first. They are never rotated out, so a client can
 // check any record it ever got without asking the gateway.
-func (k *Keyring) RecordKeys() jose.JSONWebKeySet {
+func (k *Keyring) RecordKeys() jose.JSONWebKeySet { return publicSet(k.snapshot().records) }
+
+// publicSet is the JWK set of the public halves of Ed25519 keys.
+func publicSet(keys []edKey) jose.JSONWebKeySet {
 	var set jose.JSONWebKeySet
-	for _, rk := range k.snapshot().records {
-		set.Keys = append(set.Keys, jose.JSONWebKey{Key: rk.key.Public(), KeyID: rk.kid, Algorithm: "EdDSA", Use: "sig"})
+	for _, ek := range keys {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: ek.key.Public(), KeyID: ek.kid, Algorithm: "EdDSA", Use: "sig"})
 	}
 	return set
 }
