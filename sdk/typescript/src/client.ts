@@ -147,7 +147,7 @@ export class Gateway {
       body = JSON.stringify(opts.body);
     }
     return this.call<T>(method, opts.auth !== false,
-      (token) => this.fetch(method, path, { headers, body, auth: opts.auth, token, signal: opts.signal }));
+      (token) => this.fetch(method, path, { headers, body, auth: token !== undefined, token, signal: opts.signal }));
   }
 
   /** @internal call sends a request through exchange and decodes its envelope. */
